@@ -1,0 +1,12 @@
+//! Entity layer: sea-orm models, one module per table. Queries live in the gateway's `store`.
+
+pub mod api_keys;
+pub mod delivery_failures;
+pub mod disputes;
+pub mod orders;
+pub mod payments;
+pub mod reconciliation_runs;
+pub mod stripe_configs;
+pub mod tenants;
+pub mod webhook_events;
+pub mod webhook_secrets;

@@ -1,0 +1,26 @@
+//! Entity: an order a tenant takes payment for. Money in minor units.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub reference: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub amount_refunded: i64,
+    pub customer_email: Option<String>,
+    /// JSON object as text.
+    pub metadata: Option<String>,
+    pub checkout_session_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,35 @@
+//! Migration layer: the schema, one sea-orm migration per file, correct on SQLite and PostgreSQL.
+//! Tenant-owned tables carry `tenant_id` (foreign key, cascade) and indexes that lead with it.
+pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261122_000001_create_tenants;
+mod m20261122_000002_create_api_keys;
+mod m20261122_000003_create_stripe_configs;
+mod m20261122_000004_create_webhook_secrets;
+mod m20261122_000005_create_orders;
+mod m20261122_000006_create_payments;
+mod m20261122_000007_create_disputes;
+mod m20261122_000008_create_webhook_events;
+mod m20261122_000009_create_delivery_failures;
+mod m20261122_000010_create_reconciliation_runs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_tenants::Migration),
+            Box::new(m20261122_000002_create_api_keys::Migration),
+            Box::new(m20261122_000003_create_stripe_configs::Migration),
+            Box::new(m20261122_000004_create_webhook_secrets::Migration),
+            Box::new(m20261122_000005_create_orders::Migration),
+            Box::new(m20261122_000006_create_payments::Migration),
+            Box::new(m20261122_000007_create_disputes::Migration),
+            Box::new(m20261122_000008_create_webhook_events::Migration),
+            Box::new(m20261122_000009_create_delivery_failures::Migration),
+            Box::new(m20261122_000010_create_reconciliation_runs::Migration),
+        ]
+    }
+}

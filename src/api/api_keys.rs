@@ -1,0 +1,175 @@
+//! API: tenant API keys — `/v1/tenants/{tenant}/api-keys`.
+use super::pagination::page_request;
+use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
+use crate::crypto::random_token;
+use crate::domain;
+use crate::error::ApiError;
+use crate::state::{AppState, token_digest};
+use crate::store::{self, Page};
+use chrono::{DateTime, Utc};
+use entity::api_keys::Model;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+/// Every tenant API key starts with this.
+pub const KEY_PREFIX: &str = "gwk_";
+/// How many leading characters of a key are kept to recognise it (`gwk_` + 8).
+const SHOWN_PREFIX_LEN: usize = 12;
+
+/// A tenant API key (never the key itself).
+#[derive(Object)]
+pub struct ApiKeyOut {
+    pub id: Uuid,
+    pub name: String,
+    /// The key's first characters, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    /// Set once revoked; a revoked key no longer authenticates.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<Model> for ApiKeyOut {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            prefix: m.prefix,
+            created_at: m.created_at,
+            revoked_at: m.revoked_at,
+        }
+    }
+}
+
+/// A newly issued key: the only time `key` is ever shown.
+#[derive(Object)]
+pub struct ApiKeyCreatedOut {
+    pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    /// The bearer token. Store it now: the gateway keeps only its hash.
+    pub key: String,
+}
+
+/// A key to issue.
+#[derive(Object)]
+pub struct ApiKeyIn {
+    /// A label, 1–100 characters (e.g. "POS integration").
+    pub name: String,
+}
+
+/// A page of API keys.
+#[derive(Object)]
+pub struct ApiKeyPage {
+    pub data: Vec<ApiKeyOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Model>> for ApiKeyPage {
+    fn from(p: Page<Model>) -> Self {
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ApiKeyCreated {
+    /// The key was issued; `key` is shown this once.
+    #[oai(status = 201)]
+    Created(Json<ApiKeyCreatedOut>),
+}
+
+pub struct ApiKeysApi;
+
+#[OpenApi(tag = "ApiTags::ApiKeys")]
+impl ApiKeysApi {
+    /// Issue a tenant API key
+    ///
+    /// Operator only. The answer holds the key in plaintext this one time.
+    #[oai(
+        path = "/v1/tenants/:tenant/api-keys",
+        method = "post",
+        operation_id = "v1.api-keys.create"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        body: Json<ApiKeyIn>,
+    ) -> Result<ApiKeyCreated, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        auth.0.require_operator("issue API keys")?;
+        let name = domain::parse_key_name(&body.0.name)?;
+        let key = random_token(KEY_PREFIX, 32);
+        let prefix: String = key.expose().chars().take(SHOWN_PREFIX_LEN).collect();
+        let hash = hex::encode(token_digest(key.expose()));
+        let created = store::api_keys::create(&state.db, tenant.id, name, prefix, hash).await?;
+        tracing::info!(tenant = %tenant.slug, key_id = %created.id, "API key issued");
+        Ok(ApiKeyCreated::Created(Json(ApiKeyCreatedOut {
+            id: created.id,
+            name: created.name,
+            prefix: created.prefix,
+            created_at: created.created_at,
+            key: key.expose().to_owned(),
+        })))
+    }
+
+    /// List a tenant's API keys
+    #[oai(
+        path = "/v1/tenants/:tenant/api-keys",
+        method = "get",
+        operation_id = "v1.api-keys.list"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<ApiKeyPage>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let page = page_request(limit.0, cursor.0)?;
+        Ok(Json(
+            store::api_keys::list(&state.db, tenant.id, page)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Revoke a tenant API key
+    ///
+    /// Operator only. Takes effect at once; revoking a revoked key is harmless.
+    #[oai(
+        path = "/v1/tenants/:tenant/api-keys/:key_id",
+        method = "delete",
+        operation_id = "v1.api-keys.delete"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The key's id.
+        key_id: Path<Uuid>,
+    ) -> Result<NoContent, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        auth.0.require_operator("revoke API keys")?;
+        match store::api_keys::revoke(&state.db, tenant.id, key_id.0).await? {
+            Some(_) => Ok(NoContent::NoContent),
+            None => Err(ApiError::not_found("API key")),
+        }
+    }
+}

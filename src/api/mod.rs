@@ -1,0 +1,49 @@
+//! API layer (poem-openapi only): extract, authorize, call down to the store, map to `*Out` views.
+mod api_keys;
+mod auth;
+mod pagination;
+mod stripe_config;
+mod tenants;
+
+pub use api_keys::ApiKeysApi;
+pub use auth::{BearerAuth, Principal};
+pub use stripe_config::StripeConfigApi;
+pub use tenants::TenantsApi;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use entity::tenants as tenant;
+use poem_openapi::{ApiResponse, Tags};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Restaurants (tenants): create, read, change, suspend, remove. Operator.
+    Tenants,
+    /// Tenant API keys: shown once, stored as a hash, revocable. Operator issues and revokes.
+    ApiKeys,
+    /// A tenant's Stripe secret key and webhook signing secrets, encrypted at rest.
+    StripeConfig,
+}
+
+/// 204 No Content.
+#[derive(ApiResponse)]
+pub enum NoContent {
+    /// Done; nothing to return.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming
+/// another tenant gets the same 404 as a tenant that does not exist.
+pub(crate) async fn tenant_in_scope(
+    state: &AppState,
+    principal: &Principal,
+    reference: &str,
+) -> Result<tenant::Model, ApiError> {
+    let found = crate::store::tenants::find(&state.db, reference).await?;
+    match (found, principal) {
+        (Some(t), Principal::Operator) => Ok(t),
+        (Some(t), Principal::Tenant { tenant_id }) if t.id == *tenant_id => Ok(t),
+        _ => Err(ApiError::not_found("tenant")),
+    }
+}

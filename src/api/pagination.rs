@@ -1,0 +1,24 @@
+//! API: cursor pagination parameters (`limit` 1–100, default 20; opaque `cursor`).
+use crate::error::ApiError;
+use crate::store::{PageRequest, decode_cursor};
+
+pub const DEFAULT_LIMIT: u64 = 20;
+pub const MAX_LIMIT: u64 = 100;
+
+pub fn page_request(limit: Option<u64>, cursor: Option<String>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(crate::domain::Invalid {
+            field: "limit",
+            rule: "must be between 1 and 100",
+        }
+        .into());
+    }
+    let after = match cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+        })?),
+    };
+    Ok(PageRequest { after, limit })
+}

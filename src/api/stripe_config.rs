@@ -1,0 +1,242 @@
+//! API: a tenant's Stripe secrets — `/v1/tenants/{tenant}/stripe-config`.
+use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
+use crate::crypto::{Field, SecretText, hint};
+use crate::domain;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::stripe_config::{
+    self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
+};
+use chrono::{DateTime, Duration, Utc};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+/// Longest overlap `expire_others_in_seconds` may give (7 days; Stripe's own roll allows 24 h).
+const MAX_OVERLAP_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum StripeMode {
+    Test,
+    Live,
+}
+
+/// A webhook signing secret, as a hint only.
+#[derive(Object)]
+pub struct WebhookSecretOut {
+    pub id: Uuid,
+    /// `whsec_…` and the last four characters.
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    /// After this instant the secret no longer verifies; null when it does not expire.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A tenant's Stripe configuration. Secrets appear as hints only.
+#[derive(Object)]
+pub struct StripeConfigOut {
+    /// From the secret key's prefix; webhooks whose `livemode` differs are ignored.
+    pub mode: StripeMode,
+    /// `sk_test_…` (or `sk_live_`, `rk_…`) and the last four characters.
+    pub secret_key_hint: String,
+    pub webhook_secrets: Vec<WebhookSecretOut>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ConfigView> for StripeConfigOut {
+    fn from((config, secrets): ConfigView) -> Self {
+        Self {
+            mode: if config.mode == "live" {
+                StripeMode::Live
+            } else {
+                StripeMode::Test
+            },
+            secret_key_hint: config.secret_key_hint,
+            webhook_secrets: secrets
+                .into_iter()
+                .map(|s| WebhookSecretOut {
+                    id: s.id,
+                    hint: s.hint,
+                    created_at: s.created_at,
+                    expires_at: s.expires_at,
+                })
+                .collect(),
+            updated_at: config.updated_at,
+        }
+    }
+}
+
+/// The secrets to store. Both are required; the webhook secret becomes the only one.
+#[derive(Object)]
+pub struct StripeConfigIn {
+    /// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`.
+    #[oai(write_only)]
+    pub secret_key: String,
+    /// `whsec_…` from the Stripe dashboard or `stripe listen`.
+    #[oai(write_only)]
+    pub webhook_secret: String,
+}
+
+/// A further webhook secret, for rotation with overlap.
+#[derive(Object)]
+pub struct WebhookSecretIn {
+    /// `whsec_…`.
+    #[oai(write_only)]
+    pub secret: String,
+    /// If given (0–604800), every other secret stops verifying after this many seconds.
+    pub expire_others_in_seconds: Option<i64>,
+}
+
+#[derive(ApiResponse)]
+pub enum WebhookSecretAdded {
+    /// The secret was added; the whole configuration.
+    #[oai(status = 201)]
+    Created(Json<StripeConfigOut>),
+}
+
+fn seal_webhook_secret(
+    state: &AppState,
+    tenant_id: Uuid,
+    secret: &SecretText,
+) -> SealedWebhookSecret {
+    SealedWebhookSecret {
+        id: Uuid::now_v7(),
+        ciphertext: state.keyring.seal(tenant_id, Field::WebhookSecret, secret),
+        hint: hint(secret.expose()),
+    }
+}
+
+pub struct StripeConfigApi;
+
+#[OpenApi(tag = "ApiTags::StripeConfig")]
+impl StripeConfigApi {
+    /// Set a tenant's Stripe secrets
+    ///
+    /// Replaces the secret key and makes the given webhook secret the only one. Both are
+    /// encrypted at rest and never shown again, only hinted.
+    #[oai(
+        path = "/v1/tenants/:tenant/stripe-config",
+        method = "put",
+        operation_id = "v1.stripe-config.put"
+    )]
+    async fn put(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        body: Json<StripeConfigIn>,
+    ) -> Result<Json<StripeConfigOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let body = body.0;
+        let (secret_key, mode) = domain::parse_secret_key(body.secret_key)?;
+        let webhook_secret = domain::parse_webhook_secret("webhook_secret", body.webhook_secret)?;
+        let config = SealedConfig {
+            secret_key_ciphertext: state.keyring.seal(
+                tenant.id,
+                Field::StripeSecretKey,
+                &secret_key,
+            ),
+            secret_key_hint: hint(secret_key.expose()),
+            mode: mode.as_str(),
+        };
+        let secret = seal_webhook_secret(&state, tenant.id, &webhook_secret);
+        let view = stripe_config::put(&state.db, tenant.id, config, secret).await?;
+        tracing::info!(tenant = %tenant.slug, mode = mode.as_str(), "Stripe config replaced");
+        Ok(Json(view.into()))
+    }
+
+    /// Get a tenant's Stripe configuration (hints only)
+    #[oai(
+        path = "/v1/tenants/:tenant/stripe-config",
+        method = "get",
+        operation_id = "v1.stripe-config.get"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+    ) -> Result<Json<StripeConfigOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        match stripe_config::get(&state.db, tenant.id).await? {
+            Some(view) => Ok(Json(view.into())),
+            None => Err(ApiError::not_found("Stripe config")),
+        }
+    }
+
+    /// Add a webhook secret (rotation)
+    ///
+    /// Every current secret keeps verifying until it expires; `expire_others_in_seconds` gives
+    /// the others an expiry (as Stripe's own roll does). Needs a Stripe config first (409).
+    #[oai(
+        path = "/v1/tenants/:tenant/stripe-config/webhook-secrets",
+        method = "post",
+        operation_id = "v1.webhook-secrets.create"
+    )]
+    async fn add_secret(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        body: Json<WebhookSecretIn>,
+    ) -> Result<WebhookSecretAdded, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let body = body.0;
+        let secret = domain::parse_webhook_secret("secret", body.secret)?;
+        let expire_at = match body.expire_others_in_seconds {
+            None => None,
+            Some(s) if (0..=MAX_OVERLAP_SECS).contains(&s) => {
+                Some(Utc::now() + Duration::seconds(s))
+            }
+            Some(_) => {
+                return Err(domain::Invalid {
+                    field: "expire_others_in_seconds",
+                    rule: "must be between 0 and 604800",
+                }
+                .into());
+            }
+        };
+        let sealed = seal_webhook_secret(&state, tenant.id, &secret);
+        match stripe_config::add_webhook_secret(&state.db, tenant.id, sealed, expire_at).await? {
+            Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
+            None => Err(ApiError::conflict(
+                "no_stripe_config",
+                "set the tenant's Stripe config (PUT …/stripe-config) first",
+            )),
+        }
+    }
+
+    /// Delete a webhook secret
+    ///
+    /// Refused (409) for the last secret that has not expired: the tenant would reject every webhook.
+    #[oai(
+        path = "/v1/tenants/:tenant/stripe-config/webhook-secrets/:secret_id",
+        method = "delete",
+        operation_id = "v1.webhook-secrets.delete"
+    )]
+    async fn delete_secret(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The secret's id.
+        secret_id: Path<Uuid>,
+    ) -> Result<NoContent, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        match stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id.0).await? {
+            DeleteSecret::Deleted => Ok(NoContent::NoContent),
+            DeleteSecret::NotFound => Err(ApiError::not_found("webhook secret")),
+            DeleteSecret::LastCurrent => Err(ApiError::conflict(
+                "last_webhook_secret",
+                "this is the tenant's last current webhook secret; add another first",
+            )),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! API: tenants — `/v1/tenants`.
+use super::pagination::page_request;
+use super::{ApiTags, BearerAuth, NoContent, Principal, tenant_in_scope};
+use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, Page, tenants::NewTenant, tenants::TenantChanges};
+use chrono::{DateTime, Utc};
+use entity::tenants::Model;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+/// A restaurant using the gateway.
+#[derive(Object)]
+pub struct TenantOut {
+    pub id: Uuid,
+    /// Unique; usable in every path in place of the id.
+    pub slug: String,
+    pub name: String,
+    pub status: TenantStatus,
+    /// Webhooks accepted per second (token bucket refill).
+    pub rate_limit_per_second: i64,
+    /// Webhooks accepted in a burst (token bucket size).
+    pub rate_limit_burst: i64,
+    /// Stripe Connect account (`acct_…`) routed to this tenant, if any.
+    pub stripe_account_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Model> for TenantOut {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id,
+            slug: m.slug,
+            name: m.name,
+            status: if m.status == "suspended" {
+                TenantStatus::Suspended
+            } else {
+                TenantStatus::Active
+            },
+            rate_limit_per_second: m.rate_limit_per_second,
+            rate_limit_burst: m.rate_limit_burst,
+            stripe_account_id: m.stripe_account_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A new tenant.
+#[derive(Object)]
+pub struct TenantIn {
+    /// `^[a-z0-9][a-z0-9-]{1,62}$`, unique, not a UUID.
+    pub slug: String,
+    /// Display name, 1–200 characters.
+    pub name: String,
+    /// 1–100,000; default 100.
+    pub rate_limit_per_second: Option<i64>,
+    /// 1–1,000,000; default 200.
+    pub rate_limit_burst: Option<i64>,
+    /// `acct_…` of the tenant's Stripe Connect account.
+    pub stripe_account_id: Option<String>,
+}
+
+/// Changes to a tenant; absent fields stay. A tenant key may change `name` and
+/// `stripe_account_id` only.
+#[derive(Object)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    /// `suspended` refuses the tenant's webhooks (423) until set back to `active`. Operator only.
+    pub status: Option<TenantStatus>,
+    /// Operator only.
+    pub rate_limit_per_second: Option<i64>,
+    /// Operator only.
+    pub rate_limit_burst: Option<i64>,
+    /// `null` clears it.
+    pub stripe_account_id: MaybeUndefined<String>,
+}
+
+/// A page of tenants.
+#[derive(Object)]
+pub struct TenantPage {
+    pub data: Vec<TenantOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Model>> for TenantPage {
+    fn from(p: Page<Model>) -> Self {
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum TenantCreated {
+    /// The tenant was created.
+    #[oai(status = 201)]
+    Created(Json<TenantOut>),
+}
+
+fn conflict_or(err: sea_orm::DbErr) -> ApiError {
+    if store::is_unique_violation(&err) {
+        ApiError::conflict(
+            "tenant_conflict",
+            "slug or stripe_account_id already belongs to another tenant",
+        )
+    } else {
+        err.into()
+    }
+}
+
+pub struct TenantsApi;
+
+#[OpenApi(tag = "ApiTags::Tenants")]
+impl TenantsApi {
+    /// Create a tenant
+    ///
+    /// Operator only. The slug must be unique.
+    #[oai(
+        path = "/v1/tenants",
+        method = "post",
+        operation_id = "v1.tenants.create"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<TenantIn>,
+    ) -> Result<TenantCreated, ApiError> {
+        auth.0.require_operator("create tenants")?;
+        let body = body.0;
+        let new = NewTenant {
+            slug: domain::parse_slug(&body.slug)?,
+            name: domain::parse_name(&body.name)?,
+            rate_limit_per_second: domain::parse_rate(
+                body.rate_limit_per_second
+                    .unwrap_or(DEFAULT_RATE_PER_SECOND),
+            )?,
+            rate_limit_burst: domain::parse_burst(
+                body.rate_limit_burst.unwrap_or(DEFAULT_RATE_BURST),
+            )?,
+            stripe_account_id: body
+                .stripe_account_id
+                .as_deref()
+                .map(domain::parse_account_id)
+                .transpose()?,
+        };
+        let created = store::tenants::create(&state.db, new)
+            .await
+            .map_err(conflict_or)?;
+        tracing::info!(tenant = %created.slug, "tenant created");
+        Ok(TenantCreated::Created(Json(created.into())))
+    }
+
+    /// List tenants
+    ///
+    /// The operator sees every tenant; a tenant key sees its own tenant only.
+    #[oai(path = "/v1/tenants", method = "get", operation_id = "v1.tenants.list")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<TenantPage>, ApiError> {
+        let page = page_request(limit.0, cursor.0)?;
+        match auth.0 {
+            Principal::Operator => Ok(Json(store::tenants::list(&state.db, page).await?.into())),
+            Principal::Tenant { tenant_id } => {
+                let own = store::tenants::find(&state.db, &tenant_id.to_string()).await?;
+                let visible = own.filter(|t| page.after.is_none_or(|after| t.id > after));
+                Ok(Json(TenantPage {
+                    data: visible.into_iter().map(Into::into).collect(),
+                    next_cursor: None,
+                }))
+            }
+        }
+    }
+
+    /// Get a tenant
+    #[oai(
+        path = "/v1/tenants/:tenant",
+        method = "get",
+        operation_id = "v1.tenants.get"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+    ) -> Result<Json<TenantOut>, ApiError> {
+        Ok(Json(
+            tenant_in_scope(&state, &auth.0, &tenant.0).await?.into(),
+        ))
+    }
+
+    /// Change a tenant
+    ///
+    /// Status and rate limits are operator only; a new rate limit applies without restart.
+    #[oai(
+        path = "/v1/tenants/:tenant",
+        method = "patch",
+        operation_id = "v1.tenants.update"
+    )]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        body: Json<TenantPatch>,
+    ) -> Result<Json<TenantOut>, ApiError> {
+        let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let body = body.0;
+        if body.status.is_some() {
+            auth.0.require_operator("suspend or reactivate tenants")?;
+        }
+        if body.rate_limit_per_second.is_some() || body.rate_limit_burst.is_some() {
+            auth.0.require_operator("change rate limits")?;
+        }
+        let changes = TenantChanges {
+            name: body.name.as_deref().map(domain::parse_name).transpose()?,
+            status: body.status.map(|s| match s {
+                TenantStatus::Active => domain::TenantStatus::Active.as_str(),
+                TenantStatus::Suspended => domain::TenantStatus::Suspended.as_str(),
+            }),
+            rate_limit_per_second: body
+                .rate_limit_per_second
+                .map(domain::parse_rate)
+                .transpose()?,
+            rate_limit_burst: body.rate_limit_burst.map(domain::parse_burst).transpose()?,
+            stripe_account_id: match body.stripe_account_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(domain::parse_account_id(&v)?)),
+            },
+        };
+        let updated = store::tenants::update(&state.db, current, changes)
+            .await
+            .map_err(conflict_or)?;
+        Ok(Json(updated.into()))
+    }
+
+    /// Remove a tenant and all its data
+    ///
+    /// Operator only. Deletes the tenant with its keys, secrets, orders, payments, disputes and
+    /// events; this cannot be undone. To stop a tenant's webhooks but keep its data, PATCH its
+    /// `status` to `suspended` instead.
+    #[oai(
+        path = "/v1/tenants/:tenant",
+        method = "delete",
+        operation_id = "v1.tenants.delete"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+    ) -> Result<NoContent, ApiError> {
+        let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        auth.0.require_operator("delete tenants")?;
+        store::tenants::delete(&state.db, current.id).await?;
+        tracing::info!(tenant = %current.slug, "tenant removed with its data");
+        Ok(NoContent::NoContent)
+    }
+}

@@ -1,0 +1,140 @@
+//! Configuration: one `Config`, from flags or the `GATEWAY_*` environment, validated at start.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings shared by every subcommand. Secrets are hidden from `--help` and never `Debug`ged.
+#[derive(Clone, clap::Args)]
+pub struct Config {
+    /// Address to serve on.
+    #[arg(
+        long,
+        env = "GATEWAY_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// Where the embedded default keeps its files.
+    #[arg(
+        long,
+        env = "GATEWAY_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; default `sqlite://<data dir>/gateway.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+    /// Operator bearer token; default: generated into `<data dir>/admin-token`.
+    #[arg(
+        long,
+        env = "GATEWAY_ADMIN_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_token: Option<String>,
+    /// `id:base64(32 bytes)` list, comma-separated, the first encrypts; default: generated into
+    /// `<data dir>/master-keys` (embedded SQLite default only).
+    #[arg(
+        long,
+        env = "GATEWAY_MASTER_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_keys: Option<String>,
+    /// Where Stripe's API is.
+    #[arg(
+        long,
+        env = "GATEWAY_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com/",
+        global = true
+    )]
+    pub stripe_api_base: String,
+    /// Webhook timestamp tolerance in seconds, both directions.
+    #[arg(
+        long,
+        env = "GATEWAY_SIGNATURE_TOLERANCE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub signature_tolerance_secs: u64,
+    /// `text` or `json`.
+    #[arg(
+        long,
+        env = "GATEWAY_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database",
+                &self.database_url.as_ref().map(|u| redact_url(u)),
+            )
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field(
+                "master_keys",
+                &self.master_keys.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("signature_tolerance_secs", &self.signature_tolerance_secs)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Defaults for everything, with the embedded database in `data_dir` (used by tests and tools).
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            admin_token: None,
+            master_keys: None,
+            stripe_api_base: "https://api.stripe.com/".to_owned(),
+            signature_tolerance_secs: 300,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("gateway.db").display()
+            )
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let url = self.database_url();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+}
+
+/// `scheme://user:***@host/db` — a URL safe to log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,6 @@
+//! Crypto layer: the master keyring, AES-256-GCM sealing bound to (tenant, field), secret types.
+mod keyring;
+mod secret;
+
+pub use keyring::{Field, Keyring, KeyringError, SealedBlob};
+pub use secret::{SecretText, hint, random_token};

@@ -1,0 +1,101 @@
+//! Domain: Stripe secrets as typed by the tenant (`sk_`/`rk_` keys, `whsec_` secrets).
+use super::{Invalid, invalid};
+use crate::crypto::SecretText;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StripeMode {
+    Test,
+    Live,
+}
+
+impl StripeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StripeMode::Test => "test",
+            StripeMode::Live => "live",
+        }
+    }
+}
+
+fn token_chars(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`, 8–247 letters or digits after the
+/// prefix. The mode comes from the prefix. The value is never echoed in an error.
+pub fn parse_secret_key(raw: String) -> Result<(SecretText, StripeMode), Invalid> {
+    let secret = SecretText::new(raw);
+    let value = secret.expose();
+    let mode = ["sk_", "rk_"]
+        .iter()
+        .find_map(|kind| value.strip_prefix(kind))
+        .and_then(|rest| {
+            if let Some(body) = rest.strip_prefix("test_") {
+                Some((StripeMode::Test, body))
+            } else {
+                rest.strip_prefix("live_")
+                    .map(|body| (StripeMode::Live, body))
+            }
+        })
+        .filter(|(_, body)| (8..=247).contains(&body.len()) && token_chars(body))
+        .map(|(mode, _)| mode);
+    match mode {
+        Some(mode) => Ok((secret, mode)),
+        None => Err(invalid(
+            "secret_key",
+            "must be sk_test_, sk_live_, rk_test_ or rk_live_ followed by 8-247 letters or digits",
+        )),
+    }
+}
+
+/// `whsec_` followed by 8–250 characters of base64 or hex.
+pub fn parse_webhook_secret(field: &'static str, raw: String) -> Result<SecretText, Invalid> {
+    let secret = SecretText::new(raw);
+    let ok = secret.expose().strip_prefix("whsec_").is_some_and(|body| {
+        (8..=250).contains(&body.len())
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-'))
+    });
+    if ok {
+        Ok(secret)
+    } else {
+        Err(invalid(
+            field,
+            "must be whsec_ followed by 8-250 base64 characters",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys() {
+        assert_eq!(
+            parse_secret_key("sk_test_4eC39HqLyjWDarjtT1zdp7dc".into()).map(|k| k.1),
+            Ok(StripeMode::Test)
+        );
+        assert_eq!(
+            parse_secret_key("rk_live_abcdefgh12".into()).map(|k| k.1),
+            Ok(StripeMode::Live)
+        );
+        for bad in [
+            "pk_test_abcdefgh",
+            "sk_prod_abcdefgh",
+            "sk_test_short",
+            "sk_test_abc defgh",
+            "",
+        ] {
+            assert!(parse_secret_key(bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn webhook_secrets() {
+        assert!(parse_webhook_secret("webhook_secret", "whsec_abcdefgh12345678".into()).is_ok());
+        assert!(parse_webhook_secret("webhook_secret", "whsec_short".into()).is_err());
+        assert!(parse_webhook_secret("webhook_secret", "sk_test_abcdefgh".into()).is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! Error layer: one error type for every HTTP answer that is not a success, rendered as RFC 9457
+//! problem+json with a stable `code`. 5xx details are logged, never sent.
+use crate::domain::Invalid;
+use poem::Response;
+use poem::http::StatusCode;
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An RFC 9457 problem detail.
+#[derive(Object, Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:gateway:problem:<code>`).
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Stable machine-readable error code.
+    pub code: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("urn:gateway:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+        }
+    }
+}
+
+/// Every error answer of the API.
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The request is malformed (unparseable JSON, wrong types, missing fields).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, unknown or revoked bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// The token is valid but may not do this (operator-only action).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such resource for this caller.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The request conflicts with the current state (duplicate, wrong state).
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// A field value breaks a rule; `detail` names the field.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// Unexpected server error; the details are in the server log.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+    /// The database is unavailable; retry later.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+        Self::BadRequest(Json(Problem::new(StatusCode::BAD_REQUEST, code, detail)))
+    }
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized(Json(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required",
+        )))
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(Json(Problem::new(
+            StatusCode::FORBIDDEN,
+            "operator_only",
+            detail,
+        )))
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(Json(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )))
+    }
+    pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
+        Self::Conflict(Json(Problem::new(StatusCode::CONFLICT, code, detail)))
+    }
+    pub fn internal() -> Self {
+        Self::Internal(Json(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the gateway log",
+        )))
+    }
+    pub fn unavailable() -> Self {
+        Self::Unavailable(Json(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; retry later",
+        )))
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(err: Invalid) -> Self {
+        Self::Unprocessable(Json(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            err.to_string(),
+        )))
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                Self::unavailable()
+            }
+            _ => {
+                tracing::error!(error = %err, "database error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::crypto::KeyringError> for ApiError {
+    fn from(err: crate::crypto::KeyringError) -> Self {
+        tracing::error!(error = %err, "stored secret could not be decrypted");
+        Self::internal()
+    }
+}
+
+/// Renders any error poem produced outside our handlers (route not found, unparseable body,
+/// missing bearer token …) as problem+json; our own problems pass through untouched.
+pub async fn problem_from_poem(err: poem::Error) -> Response {
+    let status = err.status();
+    let detail = err.to_string();
+    let resp = err.into_response();
+    let is_problem = resp
+        .content_type()
+        .is_some_and(|ct| ct.starts_with(PROBLEM_CONTENT_TYPE));
+    if is_problem {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "malformed_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "request_rejected",
+    };
+    let detail = if status.is_server_error() {
+        tracing::error!(%status, error = %detail, "unhandled error");
+        "internal error; see the gateway log".to_owned()
+    } else if status == StatusCode::UNAUTHORIZED {
+        "a valid bearer token is required".to_owned()
+    } else {
+        detail
+    };
+    problem_response(status, code, detail)
+}
+
+/// A problem+json response outside poem-openapi (webhook intake, fallbacks).
+pub fn problem_response(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+    let body = serde_json::to_vec(&Problem::new(status, code, detail)).unwrap_or_default();
+    Response::builder()
+        .status(status)
+        .content_type(PROBLEM_CONTENT_TYPE)
+        .body(body)
+}

@@ -1,0 +1,70 @@
+//! The multi-tenant Stripe webhook gateway: `app(state)` is the whole HTTP surface,
+//! `api_service()` its OpenAPI description, `serve()` runs it until shutdown.
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod jobs;
+pub mod startup;
+pub mod state;
+pub mod store;
+
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::{Endpoint, EndpointExt, Route, Server, get};
+use poem_openapi::OpenApiService;
+use state::AppState;
+use std::future::Future;
+use std::time::Duration;
+
+pub type Apis = (api::TenantsApi, api::ApiKeysApi, api::StripeConfigApi);
+
+/// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (api::TenantsApi, api::ApiKeysApi, api::StripeConfigApi),
+        "Stripe webhook gateway",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Multi-tenant gateway between restaurants' Stripe accounts and their books. \
+         Authenticate with `Authorization: Bearer <operator token | tenant API key>`. \
+         Errors are RFC 9457 problem+json with a stable `code`.",
+    )
+}
+
+/// The spec as committed in `openapi/gateway.json`.
+pub fn spec_json() -> String {
+    api_service().spec()
+}
+
+/// Every route of the gateway.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = api_service();
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .at("/health", get(health::health))
+        .at("/ready", get(health::ready))
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .data(state)
+        .catch_all_error(error::problem_from_poem)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let addr = acceptor.local_addr();
+    tracing::info!(addr = ?addr.first(), "gateway listening");
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
+        .await
+}

@@ -1,0 +1,96 @@
+//! Store: every encrypted secret across tenants, in batches — for `keys rewrap` and the start-up
+//! check that the keyring opens what is stored.
+use entity::{stripe_configs, webhook_secrets};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+/// One stored ciphertext: the row's key, its tenant and the blob.
+pub struct StoredBlob {
+    pub row_id: Uuid,
+    pub tenant_id: Uuid,
+    pub ciphertext: String,
+}
+
+/// Stripe secret keys after `after` (by tenant id), at most `limit`.
+pub async fn secret_keys_after<C: ConnectionTrait>(
+    db: &C,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<StoredBlob>, DbErr> {
+    let mut q = stripe_configs::Entity::find()
+        .order_by_asc(stripe_configs::Column::TenantId)
+        .limit(limit);
+    if let Some(after) = after {
+        q = q.filter(stripe_configs::Column::TenantId.gt(after));
+    }
+    Ok(q.all(db)
+        .await?
+        .into_iter()
+        .map(|m| StoredBlob {
+            row_id: m.tenant_id,
+            tenant_id: m.tenant_id,
+            ciphertext: m.secret_key_ciphertext,
+        })
+        .collect())
+}
+
+/// Webhook secrets after `after` (by id), at most `limit`.
+pub async fn webhook_secrets_after<C: ConnectionTrait>(
+    db: &C,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<StoredBlob>, DbErr> {
+    let mut q = webhook_secrets::Entity::find()
+        .order_by_asc(webhook_secrets::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        q = q.filter(webhook_secrets::Column::Id.gt(after));
+    }
+    Ok(q.all(db)
+        .await?
+        .into_iter()
+        .map(|m| StoredBlob {
+            row_id: m.id,
+            tenant_id: m.tenant_id,
+            ciphertext: m.secret_ciphertext,
+        })
+        .collect())
+}
+
+/// Replaces a secret key's ciphertext only if it is still `old` (a concurrent PUT wins).
+pub async fn swap_secret_key<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    let res = stripe_configs::Entity::update_many()
+        .col_expr(
+            stripe_configs::Column::SecretKeyCiphertext,
+            Expr::value(new),
+        )
+        .filter(stripe_configs::Column::TenantId.eq(tenant_id))
+        .filter(stripe_configs::Column::SecretKeyCiphertext.eq(old))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Replaces a webhook secret's ciphertext only if it is still `old`.
+pub async fn swap_webhook_secret<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    let res = webhook_secrets::Entity::update_many()
+        .col_expr(webhook_secrets::Column::SecretCiphertext, Expr::value(new))
+        .filter(webhook_secrets::Column::Id.eq(id))
+        .filter(webhook_secrets::Column::SecretCiphertext.eq(old))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

@@ -1,0 +1,90 @@
+//! Store: tenants.
+use super::{Page, PageRequest, paginate};
+use chrono::Utc;
+use entity::tenants::{self, ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+use uuid::Uuid;
+
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub rate_limit_per_second: i64,
+    pub rate_limit_burst: i64,
+    pub stripe_account_id: Option<String>,
+}
+
+/// Changes to apply; `None` leaves a field alone. `stripe_account_id: Some(None)` clears it.
+#[derive(Default)]
+pub struct TenantChanges {
+    pub name: Option<String>,
+    pub status: Option<&'static str>,
+    pub rate_limit_per_second: Option<i64>,
+    pub rate_limit_burst: Option<i64>,
+    pub stripe_account_id: Option<Option<String>>,
+}
+
+pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model, DbErr> {
+    let now = Utc::now();
+    ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(new.slug),
+        name: Set(new.name),
+        status: Set("active".to_owned()),
+        rate_limit_per_second: Set(new.rate_limit_per_second),
+        rate_limit_burst: Set(new.rate_limit_burst),
+        stripe_account_id: Set(new.stripe_account_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+/// The tenant named by `reference`: its id (a UUID) or its slug.
+pub async fn find<C: ConnectionTrait>(db: &C, reference: &str) -> Result<Option<Model>, DbErr> {
+    match Uuid::parse_str(reference) {
+        Ok(id) => Entity::find_by_id(id).one(db).await,
+        Err(_) => {
+            Entity::find()
+                .filter(Column::Slug.eq(reference))
+                .one(db)
+                .await
+        }
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(db: &C, page: PageRequest) -> Result<Page<Model>, DbErr> {
+    paginate(db, Entity::find(), Column::Id, page, |m| m.id).await
+}
+
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    tenant: Model,
+    changes: TenantChanges,
+) -> Result<Model, DbErr> {
+    let mut active: ActiveModel = tenant.into();
+    if let Some(name) = changes.name {
+        active.name = Set(name);
+    }
+    if let Some(status) = changes.status {
+        active.status = Set(status.to_owned());
+    }
+    if let Some(rate) = changes.rate_limit_per_second {
+        active.rate_limit_per_second = Set(rate);
+    }
+    if let Some(burst) = changes.rate_limit_burst {
+        active.rate_limit_burst = Set(burst);
+    }
+    if let Some(account) = changes.stripe_account_id {
+        active.stripe_account_id = Set(account);
+    }
+    active.updated_at = Set(Utc::now());
+    active.update(db).await
+}
+
+/// Removes the tenant and, by cascade, every row it owns.
+pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
+    tenants::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+}
