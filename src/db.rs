@@ -1,6 +1,9 @@
 //! Database connection: SQLite (WAL, durable commits, foreign keys) or PostgreSQL, one pool.
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use std::time::Duration;
 
 /// Opens the pool. Acquiring a connection waits at most 2 s, so an outage answers 503 fast.
@@ -22,4 +25,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         });
     }
     Database::connect(opts).await
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so it waits for other writers (busy timeout) instead of failing when
+/// a read lock cannot be upgraded; PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -62,8 +62,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
-    let addr = acceptor.local_addr();
-    tracing::info!(addr = ?addr.first(), "gateway listening");
+    if let Some(addr) = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+    {
+        tracing::info!("gateway listening on http://{addr}");
+    }
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
         .await

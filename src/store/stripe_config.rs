@@ -4,7 +4,7 @@ use entity::{stripe_configs, webhook_secrets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ pub async fn put(
     secret: SealedWebhookSecret,
 ) -> Result<ConfigView, DbErr> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = stripe_configs::Entity::find_by_id(tenant_id)
         .one(&txn)
         .await?;
@@ -105,7 +105,7 @@ pub async fn add_webhook_secret(
     expire_others_at: Option<DateTime<Utc>>,
 ) -> Result<Option<ConfigView>, DbErr> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let Some(mut config) = stripe_configs::Entity::find_by_id(tenant_id)
         .one(&txn)
         .await?
@@ -151,7 +151,7 @@ pub async fn delete_webhook_secret(
     secret_id: Uuid,
 ) -> Result<DeleteSecret, DbErr> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let secrets = webhook_secrets::Entity::find()
         .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
         .all(&txn)

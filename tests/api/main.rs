@@ -1,1 +1,14 @@
+//! The gateway's test suite: behaviour through the public HTTP surface (and the `gateway`
+//! binary), against real databases — SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used)]
+mod helpers;
 
+mod api_keys;
+mod bad_input;
+mod isolation;
+mod keys;
+mod openapi;
+mod secrets_at_rest;
+mod startup;
+mod stripe_config;
+mod tenants;

@@ -1,0 +1,147 @@
+//! Start-up of the real binary: the embedded default needs no environment, generates its token
+//! and key files (0600) and logs their paths, never their contents; bad setups fail clearly.
+use crate::keys::gateway;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn embedded_default_starts_with_no_env_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("GATEWAY_LISTEN", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("gateway starts in 30 s");
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(i) = line.find("listening on http://") {
+            break line[i + "listening on http://".len()..].trim().to_owned();
+        }
+    };
+    let health = http_get(&addr, "/health");
+    child.kill().ok();
+    child.wait().ok();
+
+    let data = dir.path().join("data");
+    for (file, what) in [
+        ("admin-token", "operator token"),
+        ("master-keys", "master keys"),
+    ] {
+        let path = data.join(file);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} must be 0600");
+        let content = std::fs::read_to_string(&path).unwrap();
+        let secret = content.trim().rsplit(':').next().unwrap();
+        assert!(secret.len() >= 32);
+        assert!(!log.contains(secret), "the log holds the {what}");
+        assert!(log.contains(file), "the log names the generated {file}");
+    }
+    assert!(data.join("gateway.db").exists());
+    assert!(
+        health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"),
+        "{health}"
+    );
+    assert!(health.contains(r#"{"status":"ok"}"#), "{health}");
+}
+
+/// A bare HTTP/1.0 GET, answer as text.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn postgres_without_master_keys_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://127.0.0.1:1/none"),
+            ("GATEWAY_DATA_DIR", dir.path().to_str().unwrap()),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("GATEWAY_MASTER_KEYS is not set") && err.contains("gateway keys generate"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("master-keys").exists(),
+        "no key file is generated for PostgreSQL"
+    );
+}
+
+#[test]
+fn malformed_master_keys_refuse_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["k1:tooshort", "no-colon", "bad id!:AAAA"] {
+        let out = gateway(
+            &["serve"],
+            &[
+                ("GATEWAY_MASTER_KEYS", bad),
+                ("GATEWAY_DATA_DIR", dir.path().to_str().unwrap()),
+            ],
+        );
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("GATEWAY_MASTER_KEYS is invalid"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
+fn keys_generate_prints_a_usable_line() {
+    let out = gateway(&["keys", "generate", "--id", "2026-11"], &[]);
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let line = line.trim();
+    assert!(line.starts_with("2026-11:"));
+    gateway::crypto::Keyring::parse(line).expect("the printed line is a valid keyring");
+    assert!(
+        !gateway(&["keys", "generate", "--id", "bad id"], &[])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn migrate_up_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("GATEWAY_DATA_DIR", dir.path().to_str().unwrap())];
+    let status = String::from_utf8(gateway(&["migrate", "status"], &env).stdout).unwrap();
+    assert!(
+        status.lines().count() >= 10 && status.lines().all(|l| l.starts_with("Pending")),
+        "{status}"
+    );
+    let up = gateway(&["migrate", "up"], &env);
+    assert!(up.status.success());
+    assert!(String::from_utf8_lossy(&up.stdout).contains("applied 10 migration(s)"));
+    let status = String::from_utf8(gateway(&["migrate", "status"], &env).stdout).unwrap();
+    assert!(status.lines().all(|l| l.starts_with("Applied")), "{status}");
+}
