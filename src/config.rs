@@ -63,6 +63,14 @@ pub struct Config {
         global = true
     )]
     pub signature_tolerance_secs: u64,
+    /// Largest webhook body accepted, in bytes (larger: 413).
+    #[arg(
+        long,
+        env = "GATEWAY_WEBHOOK_MAX_BODY_BYTES",
+        default_value_t = 1_048_576,
+        global = true
+    )]
+    pub webhook_max_body_bytes: usize,
     /// `text` or `json`.
     #[arg(
         long,
@@ -93,6 +101,7 @@ impl std::fmt::Debug for Config {
             )
             .field("stripe_api_base", &self.stripe_api_base)
             .field("signature_tolerance_secs", &self.signature_tolerance_secs)
+            .field("webhook_max_body_bytes", &self.webhook_max_body_bytes)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -109,6 +118,7 @@ impl Config {
             master_keys: None,
             stripe_api_base: "https://api.stripe.com/".to_owned(),
             signature_tolerance_secs: 300,
+            webhook_max_body_bytes: 1_048_576,
             log_format: LogFormat::Text,
         }
     }

@@ -11,20 +11,37 @@ pub mod jobs;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod webhooks;
 
 use poem::listener::{Acceptor, TcpAcceptor};
-use poem::{Endpoint, EndpointExt, Route, Server, get};
+use poem::{Endpoint, EndpointExt, Route, Server, get, post};
 use poem_openapi::OpenApiService;
 use state::AppState;
 use std::future::Future;
 use std::time::Duration;
 
-pub type Apis = (api::TenantsApi, api::ApiKeysApi, api::StripeConfigApi);
+pub type Apis = (
+    api::TenantsApi,
+    api::ApiKeysApi,
+    api::StripeConfigApi,
+    api::OrdersApi,
+    api::PaymentsApi,
+    api::DisputesApi,
+    api::EventsApi,
+);
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (api::TenantsApi, api::ApiKeysApi, api::StripeConfigApi),
+        (
+            api::TenantsApi,
+            api::ApiKeysApi,
+            api::StripeConfigApi,
+            api::OrdersApi,
+            api::PaymentsApi,
+            api::DisputesApi,
+            api::EventsApi,
+        ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),
     )
@@ -48,6 +65,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     Route::new()
         .at("/health", get(health::health))
         .at("/ready", get(health::ready))
+        .at("/webhooks/stripe/:tenant", post(api::webhook::receive))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)

@@ -1,6 +1,10 @@
-//! Shared state handed to every request: the pool, the keyring, the operator token's digest.
+//! Shared state handed to every request: the pool, the keyring, the operator token's digest, and
+//! the webhook machinery (tenant cache, limiters, failure counters, the writer task).
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
+use crate::webhooks::{
+    failures::FailureCounter, limiter::Limiters, tenants::TenantCache, writer::Writer,
+};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -13,8 +17,15 @@ pub struct Inner {
     pub db: DatabaseConnection,
     pub keyring: Keyring,
     pub config: Config,
+    pub tenants: TenantCache,
+    pub limiters: Limiters,
+    pub failures: Arc<FailureCounter>,
+    pub writer: Writer,
     admin_token_digest: [u8; 32],
 }
+
+/// How often refused-delivery counts are written to the database.
+const FAILURE_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
@@ -29,16 +40,37 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 }
 
 impl AppState {
+    /// Builds the state and starts its background tasks (the writer, the failure flusher) on
+    /// the current runtime; they stop when the state is dropped.
     pub fn new(
         db: DatabaseConnection,
         keyring: Keyring,
         config: Config,
         admin_token: &SecretText,
     ) -> Self {
+        let failures = Arc::new(FailureCounter::default());
+        let flusher = Arc::downgrade(&failures);
+        let flush_db = db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FAILURE_FLUSH);
+            loop {
+                tick.tick().await;
+                let Some(failures) = flusher.upgrade() else {
+                    break;
+                };
+                if let Err(e) = failures.flush(&flush_db).await {
+                    tracing::warn!(error = %e, "refused-delivery counts not flushed; will retry");
+                }
+            }
+        });
         Self(Arc::new(Inner {
+            writer: Writer::spawn(db.clone()),
             db,
             keyring,
             config,
+            tenants: TenantCache::default(),
+            limiters: Limiters::default(),
+            failures,
             admin_token_digest: token_digest(admin_token.expose()),
         }))
     }

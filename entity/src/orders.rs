@@ -16,6 +16,8 @@ pub struct Model {
     /// JSON object as text.
     pub metadata: Option<String>,
     pub checkout_session_id: Option<String>,
+    /// Set when its Checkout Session expired (a fact; the status is derived).
+    pub expired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

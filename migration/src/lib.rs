@@ -13,6 +13,7 @@ mod m20261122_000007_create_disputes;
 mod m20261122_000008_create_webhook_events;
 mod m20261122_000009_create_delivery_failures;
 mod m20261122_000010_create_reconciliation_runs;
+mod m20261122_000011_create_order_facts;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_webhook_events::Migration),
             Box::new(m20261122_000009_create_delivery_failures::Migration),
             Box::new(m20261122_000010_create_reconciliation_runs::Migration),
+            Box::new(m20261122_000011_create_order_facts::Migration),
         ]
     }
 }

@@ -1,12 +1,19 @@
 //! API layer (poem-openapi only): extract, authorize, call down to the store, map to `*Out` views.
 mod api_keys;
 mod auth;
+mod events;
+mod orders;
 mod pagination;
+mod payments;
 mod stripe_config;
 mod tenants;
+pub mod webhook;
 
 pub use api_keys::ApiKeysApi;
 pub use auth::{BearerAuth, Principal};
+pub use events::EventsApi;
+pub use orders::OrdersApi;
+pub use payments::{DisputesApi, PaymentsApi};
 pub use stripe_config::StripeConfigApi;
 pub use tenants::TenantsApi;
 
@@ -23,6 +30,14 @@ pub enum ApiTags {
     ApiKeys,
     /// A tenant's Stripe secret key and webhook signing secrets, encrypted at rest.
     StripeConfig,
+    /// A tenant's orders; their status follows from Stripe's events.
+    Orders,
+    /// What the gateway knows of each Stripe PaymentIntent.
+    Payments,
+    /// Chargebacks on the tenant's charges.
+    Disputes,
+    /// The log of received Stripe events, replay, and webhook health.
+    WebhookEvents,
 }
 
 /// 204 No Content.

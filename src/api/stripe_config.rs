@@ -145,6 +145,7 @@ impl StripeConfigApi {
         };
         let secret = seal_webhook_secret(&state, tenant.id, &webhook_secret);
         let view = stripe_config::put(&state.db, tenant.id, config, secret).await?;
+        state.tenants.invalidate(tenant.id, &tenant.slug).await;
         tracing::info!(tenant = %tenant.slug, mode = mode.as_str(), "Stripe config replaced");
         Ok(Json(view.into()))
     }
@@ -203,7 +204,10 @@ impl StripeConfigApi {
             }
         };
         let sealed = seal_webhook_secret(&state, tenant.id, &secret);
-        match stripe_config::add_webhook_secret(&state.db, tenant.id, sealed, expire_at).await? {
+        let added =
+            stripe_config::add_webhook_secret(&state.db, tenant.id, sealed, expire_at).await?;
+        state.tenants.invalidate(tenant.id, &tenant.slug).await;
+        match added {
             Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
             None => Err(ApiError::conflict(
                 "no_stripe_config",
@@ -230,7 +234,10 @@ impl StripeConfigApi {
         secret_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        match stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id.0).await? {
+        let deleted =
+            stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id.0).await?;
+        state.tenants.invalidate(tenant.id, &tenant.slug).await;
+        match deleted {
             DeleteSecret::Deleted => Ok(NoContent::NoContent),
             DeleteSecret::NotFound => Err(ApiError::not_found("webhook secret")),
             DeleteSecret::LastCurrent => Err(ApiError::conflict(

@@ -1,7 +1,10 @@
 //! Domain layer: validated values. `parse()` returns a value that cannot be invalid, or a
 //! [`Invalid`] naming the field and the rule, which the API answers as 422 problem+json.
+mod order;
 mod stripe;
 mod tenant;
+
+pub use order::{parse_amount, parse_currency, parse_email, parse_metadata, parse_reference};
 
 pub use stripe::{StripeMode, parse_secret_key, parse_webhook_secret};
 pub use tenant::{

@@ -1,5 +1,9 @@
 //! Store layer: tenant-scoped queries over `entity::*` — the only place that builds queries.
 pub mod api_keys;
+pub mod events;
+pub mod failures;
+pub mod ledger;
+pub mod orders;
 pub mod secrets;
 pub mod stripe_config;
 pub mod tenants;

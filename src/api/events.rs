@@ -1,0 +1,255 @@
+//! API: the webhook event log and webhook health — `/v1/tenants/{tenant}/webhook-events`,
+//! `…/webhook-health`.
+use super::pagination::page_request;
+use super::{ApiTags, BearerAuth, tenant_in_scope};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, events::EventFilter};
+use crate::webhooks::event::Envelope;
+use crate::webhooks::failures::hour_of;
+use crate::webhooks::writer::Incoming;
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::webhook_events::Model;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum EventStatus {
+    /// Recorded and applied.
+    Completed,
+    /// Processing failed; effects rolled back; processed again on redelivery or replay.
+    Failed,
+    /// Recorded with no effect (unhandled type, mode mismatch); `last_error` says why.
+    Ignored,
+    /// Being processed.
+    Processing,
+}
+
+impl EventStatus {
+    fn from_db(s: &str) -> Self {
+        match s {
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "ignored" => Self::Ignored,
+            _ => Self::Processing,
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Ignored => "ignored",
+            Self::Processing => "processing",
+        }
+    }
+}
+
+/// A Stripe event the tenant received.
+#[derive(Object)]
+pub struct WebhookEventOut {
+    pub id: Uuid,
+    pub stripe_event_id: String,
+    #[oai(rename = "type")]
+    pub event_type: String,
+    pub api_version: Option<String>,
+    pub livemode: bool,
+    pub status: EventStatus,
+    /// Processing attempts (deliveries and replays that processed it).
+    pub attempts: i32,
+    /// Why it failed or was ignored.
+    pub last_error: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Model> for WebhookEventOut {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id,
+            stripe_event_id: m.stripe_event_id,
+            event_type: m.event_type,
+            api_version: m.api_version,
+            livemode: m.livemode,
+            status: EventStatus::from_db(&m.status),
+            attempts: m.attempts,
+            last_error: m.last_error,
+            received_at: m.received_at,
+            processed_at: m.processed_at,
+        }
+    }
+}
+
+/// A page of webhook events.
+#[derive(Object)]
+pub struct WebhookEventPage {
+    pub data: Vec<WebhookEventOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// How the tenant's webhooks are doing.
+#[derive(Object)]
+pub struct WebhookHealthOut {
+    /// When the newest event was processed successfully; null if none yet.
+    pub last_successful_webhook_at: Option<DateTime<Utc>>,
+    /// Refused deliveries by reason (`bad_signature`, `stale_timestamp`, `malformed`,
+    /// `no_config`, `suspended`, `rate_limited`, `too_large`), counted in hourly buckets: the
+    /// current hour and the one before.
+    pub recent_failures: BTreeMap<String, i64>,
+    /// Recorded events by status.
+    pub events_by_status: BTreeMap<String, i64>,
+}
+
+pub struct EventsApi;
+
+#[OpenApi(tag = "ApiTags::WebhookEvents")]
+impl EventsApi {
+    /// List webhook events
+    #[oai(
+        path = "/v1/tenants/:tenant/webhook-events",
+        method = "get",
+        operation_id = "v1.webhook-events.list"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// Only events in this status.
+        status: Query<Option<EventStatus>>,
+        /// Only events of this Stripe type (e.g. `charge.refunded`).
+        #[oai(name = "type")]
+        event_type: Query<Option<String>>,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<WebhookEventPage>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let page = page_request(limit.0, cursor.0)?;
+        let filter = EventFilter {
+            status: status.0.map(|s| s.as_str().to_owned()),
+            event_type: event_type.0,
+        };
+        let p = store::events::list(&state.db, tenant.id, filter, page).await?;
+        Ok(Json(WebhookEventPage {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }))
+    }
+
+    /// Get a webhook event
+    #[oai(
+        path = "/v1/tenants/:tenant/webhook-events/:event_id",
+        method = "get",
+        operation_id = "v1.webhook-events.get"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The gateway's event id, or Stripe's `evt_…`.
+        event_id: Path<String>,
+    ) -> Result<Json<WebhookEventOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        match store::events::get(&state.db, tenant.id, &event_id.0).await? {
+            Some(e) => Ok(Json(e.into())),
+            None => Err(ApiError::not_found("webhook event")),
+        }
+    }
+
+    /// Replay a webhook event
+    ///
+    /// Processes the stored payload again through the same path as a delivery (no signature
+    /// check: it was verified when received). Safe for any status: applying an event is
+    /// idempotent. Answers the event as it is afterwards.
+    #[oai(
+        path = "/v1/tenants/:tenant/webhook-events/:event_id/replay",
+        method = "post",
+        operation_id = "v1.webhook-events.replay"
+    )]
+    async fn replay(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The gateway's event id, or Stripe's `evt_…`.
+        event_id: Path<String>,
+    ) -> Result<Json<WebhookEventOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let event = store::events::get(&state.db, tenant.id, &event_id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("webhook event"))?;
+        let payload = event.payload.ok_or_else(|| {
+            ApiError::conflict(
+                "payload_purged",
+                "the event's payload is past retention; it cannot be replayed",
+            )
+        })?;
+        let (config, _) = store::stripe_config::get(&state.db, tenant.id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
+            })?;
+        let envelope = Envelope::parse(payload.as_bytes()).map_err(|e| {
+            tracing::error!(event = %event.stripe_event_id, error = %e, "stored payload does not parse");
+            ApiError::internal()
+        })?;
+        let incoming = Incoming {
+            tenant_id: tenant.id,
+            tenant_livemode: config.mode == "live",
+            envelope,
+            payload,
+            replay: true,
+        };
+        state
+            .writer
+            .submit(incoming)
+            .await
+            .map_err(|_| ApiError::unavailable())?;
+        let after = store::events::get(&state.db, tenant.id, &event.id.to_string())
+            .await?
+            .ok_or_else(|| ApiError::not_found("webhook event"))?;
+        Ok(Json(after.into()))
+    }
+
+    /// Webhook health
+    ///
+    /// The newest success, refused deliveries by reason over the last hour or two, and events by status.
+    #[oai(
+        path = "/v1/tenants/:tenant/webhook-health",
+        method = "get",
+        operation_id = "v1.webhook-health.get"
+    )]
+    async fn health(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+    ) -> Result<Json<WebhookHealthOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        state.failures.flush(&state.db).await?;
+        let since = hour_of(Utc::now() - TimeDelta::hours(1));
+        Ok(Json(WebhookHealthOut {
+            last_successful_webhook_at: store::events::last_success(&state.db, tenant.id).await?,
+            recent_failures: store::failures::since(&state.db, tenant.id, since)
+                .await?
+                .into_iter()
+                .collect(),
+            events_by_status: store::events::counts_by_status(&state.db, tenant.id)
+                .await?
+                .into_iter()
+                .collect(),
+        }))
+    }
+}

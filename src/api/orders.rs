@@ -1,0 +1,229 @@
+//! API: orders — `/v1/tenants/{tenant}/orders`.
+use super::pagination::page_request;
+use super::payments::PaymentOut;
+use super::{ApiTags, BearerAuth, tenant_in_scope};
+use crate::domain;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, Page, orders::NewOrder};
+use chrono::{DateTime, Utc};
+use entity::orders::Model;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Derived from the order's payments and disputes; never moves backwards.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    PaymentPending,
+    Paid,
+    PaymentFailed,
+    Expired,
+    NeedsReview,
+    PartiallyRefunded,
+    Refunded,
+    Disputed,
+    DisputeLost,
+}
+
+impl OrderStatus {
+    fn from_db(s: &str) -> Self {
+        match s {
+            "PAID" => Self::Paid,
+            "PAYMENT_FAILED" => Self::PaymentFailed,
+            "EXPIRED" => Self::Expired,
+            "NEEDS_REVIEW" => Self::NeedsReview,
+            "PARTIALLY_REFUNDED" => Self::PartiallyRefunded,
+            "REFUNDED" => Self::Refunded,
+            "DISPUTED" => Self::Disputed,
+            "DISPUTE_LOST" => Self::DisputeLost,
+            _ => Self::PaymentPending,
+        }
+    }
+}
+
+/// An order to create.
+#[derive(Object)]
+pub struct OrderIn {
+    /// The restaurant's own reference, 1–200 characters, unique per tenant.
+    pub reference: String,
+    /// In minor units (cents), positive.
+    pub amount: i64,
+    /// ISO 4217, any case; answered lowercase.
+    pub currency: String,
+    pub customer_email: Option<String>,
+    /// Up to 50 string pairs (keys ≤ 40, values ≤ 500 characters).
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// An order.
+#[derive(Object)]
+pub struct OrderOut {
+    pub id: Uuid,
+    pub reference: String,
+    /// In minor units.
+    pub amount: i64,
+    pub currency: String,
+    pub status: OrderStatus,
+    /// Refunded so far, in minor units.
+    pub amount_refunded: i64,
+    pub customer_email: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub checkout_session_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Model> for OrderOut {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id,
+            reference: m.reference,
+            amount: m.amount,
+            currency: m.currency,
+            status: OrderStatus::from_db(&m.status),
+            amount_refunded: m.amount_refunded,
+            customer_email: m.customer_email,
+            metadata: m
+                .metadata
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default(),
+            checkout_session_id: m.checkout_session_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// An order with its payments.
+#[derive(Object)]
+pub struct OrderDetailOut {
+    #[oai(flatten)]
+    pub order: OrderOut,
+    pub payments: Vec<PaymentOut>,
+}
+
+/// A page of orders.
+#[derive(Object)]
+pub struct OrderPage {
+    pub data: Vec<OrderOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Model>> for OrderPage {
+    fn from(p: Page<Model>) -> Self {
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum OrderCreated {
+    /// The order was created in `PAYMENT_PENDING`.
+    #[oai(status = 201)]
+    Created(Json<OrderOut>),
+}
+
+pub struct OrdersApi;
+
+#[OpenApi(tag = "ApiTags::Orders")]
+impl OrdersApi {
+    /// Create an order
+    ///
+    /// Stripe objects link to it by `metadata.order_id` or `client_reference_id` = its id.
+    #[oai(
+        path = "/v1/tenants/:tenant/orders",
+        method = "post",
+        operation_id = "v1.orders.create"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        body: Json<OrderIn>,
+    ) -> Result<OrderCreated, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let body = body.0;
+        let metadata = body.metadata.map(domain::parse_metadata).transpose()?;
+        let new = NewOrder {
+            reference: domain::parse_reference(&body.reference)?,
+            amount: domain::parse_amount(body.amount)?,
+            currency: domain::parse_currency(&body.currency)?,
+            customer_email: body
+                .customer_email
+                .as_deref()
+                .map(domain::parse_email)
+                .transpose()?,
+            metadata: metadata.map(|m| serde_json::to_string(&m).unwrap_or_default()),
+        };
+        match store::orders::create(&state.db, tenant.id, new).await {
+            Ok(order) => Ok(OrderCreated::Created(Json(order.into()))),
+            Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
+                "reference_taken",
+                "the tenant already has an order with this reference",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// List orders
+    #[oai(
+        path = "/v1/tenants/:tenant/orders",
+        method = "get",
+        operation_id = "v1.orders.list"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<OrderPage>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let page = page_request(limit.0, cursor.0)?;
+        Ok(Json(
+            store::orders::list(&state.db, tenant.id, page)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Get an order with its payments
+    #[oai(
+        path = "/v1/tenants/:tenant/orders/:order_id",
+        method = "get",
+        operation_id = "v1.orders.get"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The order's id.
+        order_id: Path<Uuid>,
+    ) -> Result<Json<OrderDetailOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let order = store::orders::get(&state.db, tenant.id, order_id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
+        let payments = store::orders::payments_of(&state.db, tenant.id, order.id).await?;
+        Ok(Json(OrderDetailOut {
+            order: order.into(),
+            payments: payments.into_iter().map(Into::into).collect(),
+        }))
+    }
+}

@@ -1,0 +1,216 @@
+//! API: payments and disputes — `/v1/tenants/{tenant}/payments`, `…/disputes`.
+use super::pagination::page_request;
+use super::{ApiTags, BearerAuth, tenant_in_scope};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, Page};
+use chrono::{DateTime, Utc};
+use entity::{disputes, payments};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+use uuid::Uuid;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    Pending,
+    Processing,
+    Failed,
+    Canceled,
+    Succeeded,
+}
+
+impl PaymentStatus {
+    fn from_db(s: &str) -> Self {
+        match s {
+            "processing" => Self::Processing,
+            "failed" => Self::Failed,
+            "canceled" => Self::Canceled,
+            "succeeded" => Self::Succeeded,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// What the gateway knows of one Stripe PaymentIntent.
+#[derive(Object)]
+pub struct PaymentOut {
+    pub id: Uuid,
+    /// Null when no order of this tenant is linked.
+    pub order_id: Option<Uuid>,
+    pub stripe_payment_intent_id: String,
+    pub stripe_charge_id: Option<String>,
+    /// In minor units.
+    pub amount: i64,
+    pub amount_refunded: i64,
+    pub currency: String,
+    pub status: PaymentStatus,
+    pub customer_id: Option<String>,
+    /// Null once the customer was deleted in Stripe.
+    pub customer_email: Option<String>,
+    pub livemode: bool,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<payments::Model> for PaymentOut {
+    fn from(m: payments::Model) -> Self {
+        Self {
+            id: m.id,
+            order_id: m.order_id,
+            stripe_payment_intent_id: m.stripe_payment_intent_id,
+            stripe_charge_id: m.stripe_charge_id,
+            amount: m.amount,
+            amount_refunded: m.amount_refunded,
+            currency: m.currency,
+            status: PaymentStatus::from_db(&m.status),
+            customer_id: m.customer_id,
+            customer_email: m.customer_email,
+            livemode: m.livemode,
+            failure_reason: m.failure_reason,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A Stripe dispute on one of the tenant's charges.
+#[derive(Object)]
+pub struct DisputeOut {
+    pub id: Uuid,
+    pub payment_id: Option<Uuid>,
+    pub order_id: Option<Uuid>,
+    pub stripe_dispute_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: Option<String>,
+    /// Stripe's dispute status (`needs_response`, `under_review`, `won`, `lost`, …).
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<disputes::Model> for DisputeOut {
+    fn from(m: disputes::Model) -> Self {
+        Self {
+            id: m.id,
+            payment_id: m.payment_id,
+            order_id: m.order_id,
+            stripe_dispute_id: m.stripe_dispute_id,
+            amount: m.amount,
+            currency: m.currency,
+            reason: m.reason,
+            status: m.status,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A page of payments.
+#[derive(Object)]
+pub struct PaymentPage {
+    pub data: Vec<PaymentOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of disputes.
+#[derive(Object)]
+pub struct DisputePage {
+    pub data: Vec<DisputeOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn payment_page(p: Page<payments::Model>) -> PaymentPage {
+    PaymentPage {
+        data: p.items.into_iter().map(Into::into).collect(),
+        next_cursor: p.next_cursor,
+    }
+}
+
+pub struct PaymentsApi;
+
+#[OpenApi(tag = "ApiTags::Payments")]
+impl PaymentsApi {
+    /// List payments
+    #[oai(
+        path = "/v1/tenants/:tenant/payments",
+        method = "get",
+        operation_id = "v1.payments.list"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<PaymentPage>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let page = page_request(limit.0, cursor.0)?;
+        Ok(Json(payment_page(
+            store::orders::list_payments(&state.db, tenant.id, page).await?,
+        )))
+    }
+
+    /// Get a payment
+    #[oai(
+        path = "/v1/tenants/:tenant/payments/:payment_id",
+        method = "get",
+        operation_id = "v1.payments.get"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The payment's id.
+        payment_id: Path<Uuid>,
+    ) -> Result<Json<PaymentOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        match store::orders::get_payment(&state.db, tenant.id, payment_id.0).await? {
+            Some(p) => Ok(Json(p.into())),
+            None => Err(ApiError::not_found("payment")),
+        }
+    }
+}
+
+pub struct DisputesApi;
+
+#[OpenApi(tag = "ApiTags::Disputes")]
+impl DisputesApi {
+    /// List disputes
+    #[oai(
+        path = "/v1/tenants/:tenant/disputes",
+        method = "get",
+        operation_id = "v1.disputes.list"
+    )]
+    async fn disputes(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<DisputePage>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let page = page_request(limit.0, cursor.0)?;
+        let p = store::orders::list_disputes(&state.db, tenant.id, page).await?;
+        Ok(Json(DisputePage {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }))
+    }
+}

@@ -1,0 +1,133 @@
+//! API: `POST /webhooks/stripe/{tenant}` — Stripe's deliveries. A plain poem handler, not an
+//! OpenAPI operation: it must see the raw body bytes and answer Stripe, not generated clients.
+use crate::error::problem_response;
+use crate::state::AppState;
+use crate::webhooks::intake::{self, Rejection, refuse};
+use crate::webhooks::signature::SignatureError;
+use crate::webhooks::writer::Outcome;
+use poem::http::StatusCode;
+use poem::web::{Data, Json, Path};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use serde_json::json;
+
+#[handler]
+pub async fn receive(
+    req: &Request,
+    Path(tenant): Path<String>,
+    body: Body,
+    state: Data<&AppState>,
+) -> Response {
+    let tenant = match intake::resolve(&state, &tenant).await {
+        Ok(t) => t,
+        Err(r) => return rejection(r),
+    };
+    let limit = state.config.webhook_max_body_bytes;
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return rejection(refuse(&state, Some(&tenant), Rejection::TooLarge));
+    }
+    let bytes = match body.into_bytes_limit(limit).await {
+        Ok(b) => b,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return rejection(refuse(&state, Some(&tenant), Rejection::TooLarge));
+        }
+        Err(_) => {
+            return rejection(refuse(
+                &state,
+                Some(&tenant),
+                Rejection::Malformed("body could not be read".into()),
+            ));
+        }
+    };
+    let signature = req
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match intake::accept(&state, &tenant, signature, &bytes).await {
+        Ok(Outcome::Processed) => Json(json!({"status": "processed"})).into_response(),
+        Ok(Outcome::Duplicate) => Json(json!({"status": "duplicate"})).into_response(),
+        Ok(Outcome::Ignored(reason)) => {
+            Json(json!({"status": "ignored", "reason": reason})).into_response()
+        }
+        Ok(Outcome::Failed(_)) => problem_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "processing_failed",
+            "the event was recorded as failed; its effects were rolled back and it is processed again when redelivered",
+        ),
+        Err(r) => rejection(r),
+    }
+}
+
+fn rejection(r: Rejection) -> Response {
+    let (status, code, detail): (StatusCode, &str, String) = match &r {
+        Rejection::UnknownTenant => (
+            StatusCode::NOT_FOUND,
+            "unknown_tenant",
+            "no such tenant".into(),
+        ),
+        Rejection::Suspended => (
+            StatusCode::LOCKED,
+            "tenant_suspended",
+            "the tenant is suspended".into(),
+        ),
+        Rejection::NoConfig => (
+            StatusCode::CONFLICT,
+            "no_stripe_config",
+            "the tenant has no Stripe config yet".into(),
+        ),
+        Rejection::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than the limit".into(),
+        ),
+        Rejection::RateLimited(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "the tenant's webhook rate limit is exceeded".into(),
+        ),
+        Rejection::Signature(SignatureError::Missing) => (
+            StatusCode::BAD_REQUEST,
+            "missing_signature",
+            "no Stripe-Signature header".into(),
+        ),
+        Rejection::Signature(SignatureError::Malformed) => (
+            StatusCode::BAD_REQUEST,
+            "malformed_signature",
+            "the Stripe-Signature header is not t=…,v1=…".into(),
+        ),
+        Rejection::Signature(SignatureError::Stale) => (
+            StatusCode::BAD_REQUEST,
+            "stale_timestamp",
+            "the signature timestamp is outside the tolerance".into(),
+        ),
+        Rejection::Signature(SignatureError::Mismatch) => (
+            StatusCode::BAD_REQUEST,
+            "bad_signature",
+            "no signature matches a current webhook secret of this tenant".into(),
+        ),
+        Rejection::Malformed(why) => (StatusCode::BAD_REQUEST, "malformed_event", why.clone()),
+        Rejection::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; retry later".into(),
+        ),
+        Rejection::Internal => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the gateway log".into(),
+        ),
+    };
+    let mut resp = problem_response(status, code, detail);
+    if let Rejection::RateLimited(wait) = r {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        if let Ok(v) = secs.max(1).to_string().parse() {
+            resp.headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}

@@ -1,0 +1,104 @@
+//! Store: a tenant's orders, payments and disputes as the API reads them.
+use super::{Page, PageRequest, paginate};
+use chrono::Utc;
+use entity::{disputes, orders, payments};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
+use uuid::Uuid;
+
+pub struct NewOrder {
+    pub reference: String,
+    pub amount: i64,
+    pub currency: String,
+    pub customer_email: Option<String>,
+    pub metadata: Option<String>,
+}
+
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    new: NewOrder,
+) -> Result<orders::Model, DbErr> {
+    let now = Utc::now();
+    orders::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        reference: Set(new.reference),
+        amount: Set(new.amount),
+        currency: Set(new.currency),
+        status: Set("PAYMENT_PENDING".to_owned()),
+        amount_refunded: Set(0),
+        customer_email: Set(new.customer_email),
+        metadata: Set(new.metadata),
+        checkout_session_id: Set(None),
+        expired_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<orders::Model>, DbErr> {
+    let q = orders::Entity::find().filter(orders::Column::TenantId.eq(tenant_id));
+    paginate(db, q, orders::Column::Id, page, |m| m.id).await
+}
+
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<orders::Model>, DbErr> {
+    orders::Entity::find_by_id(id)
+        .filter(orders::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await
+}
+
+pub async fn payments_of<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    order_id: Uuid,
+) -> Result<Vec<payments::Model>, DbErr> {
+    payments::Entity::find()
+        .filter(payments::Column::TenantId.eq(tenant_id))
+        .filter(payments::Column::OrderId.eq(order_id))
+        .order_by_asc(payments::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn list_payments<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<payments::Model>, DbErr> {
+    let q = payments::Entity::find().filter(payments::Column::TenantId.eq(tenant_id));
+    paginate(db, q, payments::Column::Id, page, |m| m.id).await
+}
+
+pub async fn get_payment<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Option<payments::Model>, DbErr> {
+    payments::Entity::find_by_id(id)
+        .filter(payments::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await
+}
+
+pub async fn list_disputes<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<disputes::Model>, DbErr> {
+    let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant_id));
+    paginate(db, q, disputes::Column::Id, page, |m| m.id).await
+}

@@ -1,0 +1,102 @@
+//! Webhooks: carries an observation's effects into the store — load the facts it touches, merge
+//! with the pure rules of `apply`, save, and re-derive the affected order.
+use super::apply::{self, DisputeObs, EventCtx, Observation, PaymentObs};
+use crate::store::ledger;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+/// Applies `obs` for the tenant in `ctx`. Must run inside the event's transaction.
+pub async fn apply<C: ConnectionTrait>(
+    db: &C,
+    ctx: &EventCtx,
+    obs: &Observation,
+) -> Result<(), DbErr> {
+    match obs {
+        Observation::Payment(p) => apply_payment(db, ctx, p).await,
+        Observation::Dispute(d) => apply_dispute(db, ctx, d).await,
+        Observation::CheckoutExpired { order_refs } => {
+            if let Some(mut order) = ledger::order_among(db, ctx.tenant_id, order_refs).await? {
+                if order.expired_at.is_none() {
+                    order.expired_at = Some(ctx.now);
+                }
+                rederive(db, ctx, order).await?;
+            }
+            Ok(())
+        }
+        Observation::CustomerDeleted { customer_id } => {
+            ledger::scrub_customer(db, ctx.tenant_id, customer_id, ctx.now)
+                .await
+                .map(|_| ())
+        }
+        Observation::Ignored(_) => Ok(()),
+    }
+}
+
+async fn apply_payment<C: ConnectionTrait>(
+    db: &C,
+    ctx: &EventCtx,
+    obs: &PaymentObs,
+) -> Result<(), DbErr> {
+    let existing = ledger::payment_by_intent(db, ctx.tenant_id, &obs.payment_intent).await?;
+    let linked = match existing.as_ref().and_then(|p| p.order_id) {
+        Some(id) => ledger::order(db, ctx.tenant_id, id).await?,
+        None => ledger::order_among(db, ctx.tenant_id, &obs.order_refs).await?,
+    };
+    let scrubbed = ledger::customer_scrubbed(db, ctx.tenant_id, obs.customer_id.as_deref()).await?;
+    let merged = apply::merge_payment(
+        existing.as_ref(),
+        obs,
+        ctx,
+        linked.as_ref().map(|o| o.id),
+        scrubbed,
+    );
+    let payment = ledger::save_payment(db, merged, existing.is_none()).await?;
+    ledger::link_disputes(db, &payment).await?;
+    if let Some(mut order) = linked {
+        if order.checkout_session_id.is_none() {
+            order.checkout_session_id = obs.checkout_session_id.clone();
+        }
+        if order.customer_email.is_none() && !scrubbed {
+            order.customer_email = payment.customer_email.clone();
+        }
+        rederive(db, ctx, order).await?;
+    }
+    Ok(())
+}
+
+async fn apply_dispute<C: ConnectionTrait>(
+    db: &C,
+    ctx: &EventCtx,
+    obs: &DisputeObs,
+) -> Result<(), DbErr> {
+    let existing = ledger::dispute_by_id(db, ctx.tenant_id, &obs.dispute_id).await?;
+    let payment = match (&obs.payment_intent, &obs.charge_id) {
+        (Some(pi), _) => ledger::payment_by_intent(db, ctx.tenant_id, pi).await?,
+        (None, Some(charge)) => ledger::payment_by_charge(db, ctx.tenant_id, charge).await?,
+        (None, None) => None,
+    };
+    let merged = apply::merge_dispute(existing.as_ref(), obs, ctx, payment.as_ref());
+    let order_id: Option<Uuid> = merged.order_id;
+    ledger::save_dispute(db, merged, existing.is_none()).await?;
+    if let Some(id) = order_id
+        && let Some(order) = ledger::order(db, ctx.tenant_id, id).await?
+    {
+        rederive(db, ctx, order).await?;
+    }
+    Ok(())
+}
+
+/// Re-derives an order's status from all its payments and disputes and saves it if it changed.
+async fn rederive<C: ConnectionTrait>(
+    db: &C,
+    ctx: &EventCtx,
+    mut order: entity::orders::Model,
+) -> Result<(), DbErr> {
+    let payments = ledger::order_payments(db, ctx.tenant_id, order.id).await?;
+    let disputes = ledger::disputes_of(db, ctx.tenant_id, &payments).await?;
+    let (status, refunded) = apply::derive_order(&order, &payments, &disputes);
+    order.status = status.to_owned();
+    order.amount_refunded = refunded;
+    order.updated_at = ctx.now;
+    ledger::update_order(db, order).await
+}

@@ -1,0 +1,136 @@
+//! Webhooks: intake. A delivery is resolved to its tenant (from memory), checked (suspended, no
+//! config, size), verified against the tenant's current secrets, charged to the tenant's rate
+//! limit, parsed, and handed to the writer. No step before the writer touches the database
+//! except a cache miss. Every refusal is counted per tenant, hour and reason.
+use super::failures::FailureReason;
+use super::signature::{self, SignatureError};
+use super::tenants::TenantRuntime;
+use super::writer::{Incoming, Outcome, WriteError};
+use crate::state::AppState;
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a delivery was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    UnknownTenant,
+    Suspended,
+    NoConfig,
+    TooLarge,
+    RateLimited(Duration),
+    Signature(SignatureError),
+    Malformed(String),
+    Unavailable,
+    Internal,
+}
+
+impl Rejection {
+    fn reason(&self) -> Option<FailureReason> {
+        Some(match self {
+            Rejection::UnknownTenant => FailureReason::UnknownTenant,
+            Rejection::Suspended => FailureReason::Suspended,
+            Rejection::NoConfig => FailureReason::NoConfig,
+            Rejection::TooLarge => FailureReason::TooLarge,
+            Rejection::RateLimited(_) => FailureReason::RateLimited,
+            Rejection::Signature(SignatureError::Stale) => FailureReason::StaleTimestamp,
+            Rejection::Signature(_) => FailureReason::BadSignature,
+            Rejection::Malformed(_) => FailureReason::Malformed,
+            Rejection::Unavailable | Rejection::Internal => return None,
+        })
+    }
+}
+
+/// Counts a refusal for `tenant` and returns it.
+pub fn refuse(state: &AppState, tenant: Option<&TenantRuntime>, rejection: Rejection) -> Rejection {
+    if let Some(reason) = rejection.reason() {
+        state.failures.record(tenant.map(|t| t.id), reason);
+    }
+    rejection
+}
+
+/// Step 1: the tenant named in the path, ready to receive (not suspended, configured).
+pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRuntime>, Rejection> {
+    if state.tenants.known_missing(reference).await {
+        return Err(refuse(state, None, Rejection::UnknownTenant));
+    }
+    let loaded = match state.tenants.cached(reference).await {
+        Some(hit) => Ok(Some(hit)),
+        None => {
+            state
+                .limiters
+                .check_lookup()
+                .map_err(|wait| refuse(state, None, Rejection::RateLimited(wait)))?;
+            state
+                .tenants
+                .load(&state.db, &state.keyring, reference)
+                .await
+        }
+    };
+    let tenant = match loaded {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(refuse(state, None, Rejection::UnknownTenant)),
+        Err(super::tenants::LoadError::Db(e)) => {
+            tracing::error!(error = %e, "tenant lookup failed");
+            return Err(Rejection::Unavailable);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tenant secrets do not decrypt");
+            return Err(Rejection::Internal);
+        }
+    };
+    if tenant.suspended {
+        return Err(refuse(state, Some(&tenant), Rejection::Suspended));
+    }
+    if tenant.livemode.is_none() {
+        return Err(refuse(state, Some(&tenant), Rejection::NoConfig));
+    }
+    Ok(tenant)
+}
+
+/// Step 2: verify, limit, parse and record a delivery's body for `tenant`.
+pub async fn accept(
+    state: &AppState,
+    tenant: &TenantRuntime,
+    signature_header: Option<&str>,
+    body: &[u8],
+) -> Result<Outcome, Rejection> {
+    let now = Utc::now();
+    signature::verify(
+        signature_header,
+        body,
+        tenant.current_secrets(now),
+        now.timestamp(),
+        state.config.signature_tolerance_secs,
+    )
+    .map_err(|e| refuse(state, Some(tenant), Rejection::Signature(e)))?;
+    state
+        .limiters
+        .check_tenant(
+            tenant.id,
+            tenant.rate_limit_per_second,
+            tenant.rate_limit_burst,
+        )
+        .map_err(|wait| refuse(state, Some(tenant), Rejection::RateLimited(wait)))?;
+    let payload = std::str::from_utf8(body).map_err(|_| {
+        refuse(
+            state,
+            Some(tenant),
+            Rejection::Malformed("body is not UTF-8".into()),
+        )
+    })?;
+    let envelope = super::event::Envelope::parse(body)
+        .map_err(|e| refuse(state, Some(tenant), Rejection::Malformed(e)))?;
+    let incoming = Incoming {
+        tenant_id: tenant.id,
+        tenant_livemode: tenant.livemode.unwrap_or(false),
+        envelope,
+        payload: payload.to_owned(),
+        replay: false,
+    };
+    state
+        .writer
+        .submit(incoming)
+        .await
+        .map_err(|WriteError::Unavailable| Rejection::Unavailable)
+}

@@ -1,0 +1,12 @@
+//! Webhooks layer (no poem types): intake (resolve → verify → limit → parse → hand to the
+//! writer), signature, tolerant event structs, pure apply rules, the batching writer, per-tenant
+//! limiters, the tenant/secrets cache and the bounded failure counters.
+pub mod apply;
+pub mod effects;
+pub mod event;
+pub mod failures;
+pub mod intake;
+pub mod limiter;
+pub mod signature;
+pub mod tenants;
+pub mod writer;

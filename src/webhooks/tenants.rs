@@ -1,0 +1,153 @@
+//! Webhooks: the tenant cache. What the hot path needs of a tenant — status, limits, mode and
+//! decrypted webhook secrets — loaded once and kept in memory (bounded), dropped whenever the
+//! tenant or its Stripe config changes here, and at most 30 s old for changes made by another
+//! replica. Unknown tenant references are remembered briefly so floods of them cost no queries.
+use crate::crypto::{Field, Keyring, KeyringError, SecretText};
+use chrono::{DateTime, Utc};
+use moka::future::Cache;
+use sea_orm::{DatabaseConnection, DbErr};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const MAX_TENANTS: u64 = 100_000;
+const TTL: Duration = Duration::from_secs(30);
+const MISSING_TTL: Duration = Duration::from_secs(10);
+
+pub struct ActiveSecret {
+    pub secret: SecretText,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The hot path's view of a tenant.
+pub struct TenantRuntime {
+    pub id: Uuid,
+    pub slug: String,
+    pub suspended: bool,
+    pub rate_limit_per_second: i64,
+    pub rate_limit_burst: i64,
+    /// `None` until the tenant has a Stripe config.
+    pub livemode: Option<bool>,
+    pub secrets: Vec<ActiveSecret>,
+}
+
+impl TenantRuntime {
+    /// The secrets that verify at `now` (unexpired).
+    pub fn current_secrets(&self, now: DateTime<Utc>) -> impl Iterator<Item = &str> {
+        self.secrets
+            .iter()
+            .filter(move |s| s.expires_at.is_none_or(|at| at > now))
+            .map(|s| s.secret.expose())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Crypto(#[from] KeyringError),
+}
+
+pub struct TenantCache {
+    by_id: Cache<Uuid, Arc<TenantRuntime>>,
+    slugs: Cache<String, Uuid>,
+    missing: Cache<String, ()>,
+}
+
+impl Default for TenantCache {
+    fn default() -> Self {
+        Self {
+            by_id: Cache::builder()
+                .max_capacity(MAX_TENANTS)
+                .time_to_live(TTL)
+                .build(),
+            slugs: Cache::builder().max_capacity(MAX_TENANTS).build(),
+            missing: Cache::builder()
+                .max_capacity(MAX_TENANTS)
+                .time_to_live(MISSING_TTL)
+                .build(),
+        }
+    }
+}
+
+impl TenantCache {
+    /// Whether `reference` was recently looked up and not found (no query needed to refuse it).
+    pub async fn known_missing(&self, reference: &str) -> bool {
+        self.missing.contains_key(reference)
+    }
+
+    /// The tenant named by `reference` (slug or id) if it is in memory.
+    pub async fn cached(&self, reference: &str) -> Option<Arc<TenantRuntime>> {
+        let id = match Uuid::parse_str(reference) {
+            Ok(id) => id,
+            Err(_) => self.slugs.get(reference).await?,
+        };
+        self.by_id.get(&id).await
+    }
+
+    /// Loads the tenant named by `reference` from the database and keeps it in memory.
+    pub async fn load(
+        &self,
+        db: &DatabaseConnection,
+        keyring: &Keyring,
+        reference: &str,
+    ) -> Result<Option<Arc<TenantRuntime>>, LoadError> {
+        match load(db, keyring, reference).await? {
+            Some(runtime) => {
+                let runtime = Arc::new(runtime);
+                self.slugs.insert(runtime.slug.clone(), runtime.id).await;
+                self.by_id.insert(runtime.id, runtime.clone()).await;
+                Ok(Some(runtime))
+            }
+            None => {
+                self.missing.insert(reference.to_owned(), ()).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Forgets a tenant after any change to it or its Stripe config.
+    pub async fn invalidate(&self, tenant_id: Uuid, slug: &str) {
+        self.by_id.invalidate(&tenant_id).await;
+        self.slugs.invalidate(slug).await;
+        self.missing.invalidate(slug).await;
+        self.missing.invalidate(&tenant_id.to_string()).await;
+    }
+}
+
+async fn load(
+    db: &DatabaseConnection,
+    keyring: &Keyring,
+    reference: &str,
+) -> Result<Option<TenantRuntime>, LoadError> {
+    let Some(tenant) = crate::store::tenants::find(db, reference).await? else {
+        return Ok(None);
+    };
+    let (livemode, secrets) = match crate::store::stripe_config::get(db, tenant.id).await? {
+        Some((config, rows)) => {
+            let mut secrets = Vec::with_capacity(rows.len());
+            for row in rows {
+                secrets.push(ActiveSecret {
+                    secret: keyring.open(
+                        tenant.id,
+                        Field::WebhookSecret,
+                        &row.secret_ciphertext,
+                    )?,
+                    expires_at: row.expires_at,
+                });
+            }
+            (Some(config.mode == "live"), secrets)
+        }
+        None => (None, Vec::new()),
+    };
+    Ok(Some(TenantRuntime {
+        id: tenant.id,
+        slug: tenant.slug,
+        suspended: tenant.status == "suspended",
+        rate_limit_per_second: tenant.rate_limit_per_second,
+        rate_limit_burst: tenant.rate_limit_burst,
+        livemode,
+        secrets,
+    }))
+}

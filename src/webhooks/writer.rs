@@ -1,0 +1,200 @@
+//! Webhooks: the writer. Verified events queue here; one task takes whatever has queued (up to a
+//! batch), records each event and its effects in one transaction (a savepoint per event, so one
+//! failing event rolls back only its own effects), commits, and only then answers each sender.
+//! The same path serves webhooks, replays and reconciliation.
+use super::apply::{self, EventCtx, Observation};
+use super::effects;
+use super::event::Envelope;
+use crate::store::events::{self, NewEvent};
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+const MAX_BATCH: usize = 64;
+const QUEUE: usize = 4096;
+/// How long a sender waits for its commit before answering 503 (Stripe retries).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A verified event, ready to record.
+pub struct Incoming {
+    pub tenant_id: Uuid,
+    /// The tenant's configured mode; an event whose `livemode` differs is ignored.
+    pub tenant_livemode: bool,
+    pub envelope: Envelope,
+    /// The raw body as received.
+    pub payload: String,
+    /// Process again even if already completed (operator or tenant asked for a replay).
+    pub replay: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Recorded and applied.
+    Processed,
+    /// Already recorded and finished; nothing changed.
+    Duplicate,
+    /// Recorded with no effect, for this reason.
+    Ignored(String),
+    /// Recorded as failed with this reason; its effects were rolled back. Stripe should retry.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    #[error("the database is unavailable")]
+    Unavailable,
+}
+
+struct Job {
+    incoming: Incoming,
+    reply: oneshot::Sender<Result<Outcome, WriteError>>,
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current runtime.
+    pub fn spawn(db: DatabaseConnection) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, rx));
+        Self { tx }
+    }
+
+    /// Queues an event and waits until the transaction holding it has committed.
+    pub async fn submit(&self, incoming: Incoming) -> Result<Outcome, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { incoming, reply })
+            .await
+            .map_err(|_| WriteError::Unavailable)?;
+        match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            _ => Err(WriteError::Unavailable),
+        }
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        write_batch(&db, std::mem::take(&mut batch)).await;
+    }
+}
+
+async fn write_batch(db: &DatabaseConnection, jobs: Vec<Job>) {
+    let results = match commit_batch(db, &jobs).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, events = jobs.len(), "webhook batch not committed");
+            vec![Err(WriteError::Unavailable); jobs.len()]
+        }
+    };
+    for (job, result) in jobs.into_iter().zip(results) {
+        let _ = job.reply.send(result);
+    }
+}
+
+async fn commit_batch(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Outcome>, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        outcomes.push(record_one(&txn, &job.incoming).await?);
+    }
+    txn.commit().await?;
+    Ok(outcomes)
+}
+
+fn new_event<'a>(i: &'a Incoming, now: chrono::DateTime<Utc>) -> NewEvent<'a> {
+    NewEvent {
+        tenant_id: i.tenant_id,
+        stripe_event_id: &i.envelope.id,
+        event_type: &i.envelope.event_type,
+        api_version: i.envelope.api_version.as_deref(),
+        livemode: i.envelope.livemode,
+        stripe_created: i.envelope.created,
+        payload: &i.payload,
+        received_at: now,
+    }
+}
+
+/// Records one event inside the batch transaction. Errors inside the event's own savepoint
+/// become a `failed` event; only errors outside it (the connection) fail the batch.
+async fn record_one<T: TransactionTrait>(txn: &T, incoming: &Incoming) -> Result<Outcome, DbErr> {
+    let now = Utc::now();
+    let sp = txn.begin().await?;
+    match process(&sp, incoming, now).await {
+        Ok(outcome) => {
+            sp.commit().await?;
+            Ok(outcome)
+        }
+        Err(e) => {
+            sp.rollback().await?;
+            let reason = e.to_string();
+            tracing::warn!(tenant = %incoming.tenant_id, event = %incoming.envelope.id, error = %reason, "webhook event failed");
+            let sp = txn.begin().await?;
+            events::record_failure(&sp, &new_event(incoming, now), &reason, now).await?;
+            sp.commit().await?;
+            Ok(Outcome::Failed(reason))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ProcessError {
+    #[error("{0}")]
+    Db(#[from] DbErr),
+    #[error("{0}")]
+    Unusable(String),
+}
+
+async fn process<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    i: &Incoming,
+    now: chrono::DateTime<Utc>,
+) -> Result<Outcome, ProcessError> {
+    let env = &i.envelope;
+    let new = new_event(i, now);
+    if !events::insert_new(db, &new).await? {
+        let Some(known) = events::find(db, i.tenant_id, &env.id).await? else {
+            return Err(DbErr::RecordNotFound("event vanished".into()).into());
+        };
+        let retryable = known.status == "failed" || known.status == "processing";
+        if !(retryable || i.replay) || !events::claim(db, known.id, &known.status).await? {
+            return Ok(Outcome::Duplicate);
+        }
+    }
+    let outcome = if env.livemode != i.tenant_livemode {
+        let mode = |live| if live { "live" } else { "test" };
+        Outcome::Ignored(format!(
+            "event is {}mode but the tenant's Stripe config is {}mode",
+            mode(env.livemode),
+            mode(i.tenant_livemode)
+        ))
+    } else {
+        match apply::observe(&env.event_type, &env.data.object).map_err(ProcessError::Unusable)? {
+            Observation::Ignored(reason) => Outcome::Ignored(reason),
+            obs => {
+                let ctx = EventCtx {
+                    tenant_id: i.tenant_id,
+                    created: env.created,
+                    livemode: env.livemode,
+                    now,
+                };
+                effects::apply(db, &ctx, &obs).await?;
+                Outcome::Processed
+            }
+        }
+    };
+    let (status, reason) = match &outcome {
+        Outcome::Ignored(r) => ("ignored", Some(r.clone())),
+        _ => ("completed", None),
+    };
+    events::finish(db, i.tenant_id, &env.id, status, reason, now).await?;
+    Ok(outcome)
+}
