@@ -28,13 +28,11 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return rejection(refuse(&state, Some(&tenant), Rejection::TooLarge));
+        return too_large(&state, &tenant);
     }
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(b) => b,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-            return rejection(refuse(&state, Some(&tenant), Rejection::TooLarge));
-        }
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(&state, &tenant),
         Err(_) => {
             return rejection(refuse(
                 &state,
@@ -60,6 +58,17 @@ pub async fn receive(
         ),
         Err(r) => rejection(r),
     }
+}
+
+/// 413, closing the connection: the rest of the body is never read, so the connection cannot
+/// carry another request.
+fn too_large(state: &AppState, tenant: &crate::webhooks::tenants::TenantRuntime) -> Response {
+    let mut resp = rejection(refuse(state, Some(tenant), Rejection::TooLarge));
+    resp.headers_mut().insert(
+        poem::http::header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    resp
 }
 
 fn rejection(r: Rejection) -> Response {

@@ -334,8 +334,26 @@ pub fn merge_payment(
     }
     p.livemode = ctx.livemode;
     p.last_event_created = p.last_event_created.max(ctx.created);
-    p.updated_at = ctx.now;
-    p
+    touch_if_changed(existing, p, ctx.now, |m| &mut m.updated_at)
+}
+
+/// Sets `updated_at` to `now` only when something else changed (a replay that changes
+/// nothing leaves the row as it was).
+fn touch_if_changed<M: Clone + PartialEq>(
+    existing: Option<&M>,
+    mut merged: M,
+    now: DateTime<Utc>,
+    updated_at: impl Fn(&mut M) -> &mut DateTime<Utc>,
+) -> M {
+    if let Some(old) = existing {
+        let mut same = merged.clone();
+        *updated_at(&mut same) = *updated_at(&mut old.clone());
+        if &same == old {
+            return same;
+        }
+    }
+    *updated_at(&mut merged) = now;
+    merged
 }
 
 fn dispute_closed(status: &str) -> bool {
@@ -384,8 +402,7 @@ pub fn merge_dispute(
         d.stripe_payment_intent_id = Some(p.stripe_payment_intent_id.clone());
     }
     d.last_event_created = d.last_event_created.max(ctx.created);
-    d.updated_at = ctx.now;
-    d
+    touch_if_changed(existing, d, ctx.now, |m| &mut m.updated_at)
 }
 
 /// An order's status and refunded amount, derived from all its facts.

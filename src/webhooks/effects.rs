@@ -15,11 +15,11 @@ pub async fn apply<C: ConnectionTrait>(
         Observation::Payment(p) => apply_payment(db, ctx, p).await,
         Observation::Dispute(d) => apply_dispute(db, ctx, d).await,
         Observation::CheckoutExpired { order_refs } => {
-            if let Some(mut order) = ledger::order_among(db, ctx.tenant_id, order_refs).await? {
-                if order.expired_at.is_none() {
-                    order.expired_at = Some(ctx.now);
-                }
-                rederive(db, ctx, order).await?;
+            if let Some(order) = ledger::order_among(db, ctx.tenant_id, order_refs).await? {
+                rederive(db, ctx, order, |o| {
+                    o.expired_at = o.expired_at.or(Some(ctx.now));
+                })
+                .await?;
             }
             Ok(())
         }
@@ -52,14 +52,16 @@ async fn apply_payment<C: ConnectionTrait>(
     );
     let payment = ledger::save_payment(db, merged, existing.is_none()).await?;
     ledger::link_disputes(db, &payment).await?;
-    if let Some(mut order) = linked {
-        if order.checkout_session_id.is_none() {
-            order.checkout_session_id = obs.checkout_session_id.clone();
-        }
-        if order.customer_email.is_none() && !scrubbed {
-            order.customer_email = payment.customer_email.clone();
-        }
-        rederive(db, ctx, order).await?;
+    if let Some(order) = linked {
+        rederive(db, ctx, order, |o| {
+            if o.checkout_session_id.is_none() {
+                o.checkout_session_id = obs.checkout_session_id.clone();
+            }
+            if o.customer_email.is_none() && !scrubbed {
+                o.customer_email = payment.customer_email.clone();
+            }
+        })
+        .await?;
     }
     Ok(())
 }
@@ -77,26 +79,35 @@ async fn apply_dispute<C: ConnectionTrait>(
     };
     let merged = apply::merge_dispute(existing.as_ref(), obs, ctx, payment.as_ref());
     let order_id: Option<Uuid> = merged.order_id;
-    ledger::save_dispute(db, merged, existing.is_none()).await?;
+    if existing.as_ref() != Some(&merged) {
+        ledger::save_dispute(db, merged, existing.is_none()).await?;
+    }
     if let Some(id) = order_id
         && let Some(order) = ledger::order(db, ctx.tenant_id, id).await?
     {
-        rederive(db, ctx, order).await?;
+        rederive(db, ctx, order, |_| {}).await?;
     }
     Ok(())
 }
 
-/// Re-derives an order's status from all its payments and disputes and saves it if it changed.
+/// Re-derives an order's status from all its payments and disputes after `change` (facts the
+/// event sets on the order), and saves the order only if anything changed.
 async fn rederive<C: ConnectionTrait>(
     db: &C,
     ctx: &EventCtx,
-    mut order: entity::orders::Model,
+    before: entity::orders::Model,
+    change: impl FnOnce(&mut entity::orders::Model),
 ) -> Result<(), DbErr> {
+    let mut order = before.clone();
+    change(&mut order);
     let payments = ledger::order_payments(db, ctx.tenant_id, order.id).await?;
     let disputes = ledger::disputes_of(db, ctx.tenant_id, &payments).await?;
     let (status, refunded) = apply::derive_order(&order, &payments, &disputes);
     order.status = status.to_owned();
     order.amount_refunded = refunded;
+    if order == before {
+        return Ok(());
+    }
     order.updated_at = ctx.now;
     ledger::update_order(db, order).await
 }

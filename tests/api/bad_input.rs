@@ -246,6 +246,90 @@ fn cases() -> Vec<Case> {
             422,
             "validation_failed",
         ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r", "amount": 0, "currency": "usd"}"#,
+            422,
+            "validation_failed",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r", "amount": -100, "currency": "usd"}"#,
+            422,
+            "validation_failed",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r", "amount": 100, "currency": "EURO"}"#,
+            422,
+            "validation_failed",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "", "amount": 100, "currency": "usd"}"#,
+            422,
+            "validation_failed",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r", "amount": 100, "currency": "usd", "customer_email": "nope"}"#,
+            422,
+            "validation_failed",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r", "amount": 10.5, "currency": "usd"}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r", "amount": 100, "currency": "usd", "metadata": {"k": {"nested": true}}}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "taken", "amount": 100, "currency": "usd"}"#,
+            409,
+            "reference_taken",
+        ),
+        case(
+            M::GET,
+            "/v1/tenants/acme/orders/0191e0b6-7f1c-7cc0-9a4e-6a7bd3c1d2e3",
+            "",
+            404,
+            "not_found",
+        ),
+        case(
+            M::GET,
+            "/v1/tenants/acme/payments/not-a-uuid",
+            "",
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::GET,
+            "/v1/tenants/acme/webhook-events?status=lost",
+            "",
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/webhook-events/evt_none/replay",
+            "{}",
+            404,
+            "not_found",
+        ),
         // Unknown things: 404; wrong method: 405.
         case(M::GET, "/v1/tenants/nobody", "", 404, "not_found"),
         case(M::GET, "/v1/nothing-here", "", 404, "not_found"),
@@ -289,6 +373,7 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
         "whsec_acmeHookSecret000",
     )
     .await;
+    app.order("acme", "taken", 100, "usd").await;
     let before = snapshot(&app).await;
     for c in cases() {
         let ans = app

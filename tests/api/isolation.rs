@@ -10,8 +10,43 @@ crate::backend_tests!(
 );
 
 /// Every tenant-scoped route with a valid body, `{t}` standing for the tenant.
-fn scoped_routes(key_id: &str, secret_id: &str) -> Vec<(Method, String, Option<Value>)> {
+fn scoped_routes(
+    key_id: &str,
+    secret_id: &str,
+    order_id: &str,
+    payment_id: &str,
+) -> Vec<(Method, String, Option<Value>)> {
     vec![
+        (
+            Method::POST,
+            "/v1/tenants/{t}/orders".into(),
+            Some(json!({"reference": "x", "amount": 1, "currency": "usd"})),
+        ),
+        (Method::GET, "/v1/tenants/{t}/orders".into(), None),
+        (
+            Method::GET,
+            format!("/v1/tenants/{{t}}/orders/{order_id}"),
+            None,
+        ),
+        (Method::GET, "/v1/tenants/{t}/payments".into(), None),
+        (
+            Method::GET,
+            format!("/v1/tenants/{{t}}/payments/{payment_id}"),
+            None,
+        ),
+        (Method::GET, "/v1/tenants/{t}/disputes".into(), None),
+        (Method::GET, "/v1/tenants/{t}/webhook-events".into(), None),
+        (
+            Method::GET,
+            "/v1/tenants/{t}/webhook-events/evt_b".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v1/tenants/{t}/webhook-events/evt_b/replay".into(),
+            Some(json!({})),
+        ),
+        (Method::GET, "/v1/tenants/{t}/webhook-health".into(), None),
         (Method::GET, "/v1/tenants/{t}".into(), None),
         (
             Method::PATCH,
@@ -59,6 +94,28 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
     let cfg_b = app
         .set_stripe_config("bravo", "sk_test_bravoBRAVO1234", "whsec_bravoBRAVO5678")
         .await;
+    let order_b = app.order("bravo", "b-1", 1000, "usd").await;
+    let e = crate::stripe::event(
+        "evt_b",
+        "payment_intent.succeeded",
+        crate::stripe::now(),
+        crate::stripe::payment_intent("pi_b", 1000, "usd", "succeeded", Some(&order_b)),
+    );
+    assert_eq!(
+        app.deliver("bravo", "whsec_bravoBRAVO5678", &e)
+            .await
+            .status,
+        200
+    );
+    let payment_b = app.order_view("bravo", &order_b).await["payments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let orders_b = app.get("/v1/tenants/bravo/orders", app.op()).await.json;
+    let events_b = app
+        .get("/v1/tenants/bravo/webhook-events", app.op())
+        .await
+        .json;
     let keys_b = app.get("/v1/tenants/bravo/api-keys", app.op()).await;
     let key_b_id = keys_b.json["data"][0]["id"].as_str().unwrap().to_owned();
     let secret_b_id = cfg_b["webhook_secrets"][0]["id"]
@@ -69,7 +126,7 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
 
     let b_id = b["id"].as_str().unwrap();
     let ghost = uuid::Uuid::now_v7().to_string();
-    for (method, path, body) in scoped_routes(&key_b_id, &secret_b_id) {
+    for (method, path, body) in scoped_routes(&key_b_id, &secret_b_id, &order_b, &payment_b) {
         for target in ["bravo", b_id, "ghost-tenant", &ghost] {
             let p = path.replace("{t}", target);
             let ans = app

@@ -2,6 +2,7 @@
 //! binary), against real databases — SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used)]
 mod helpers;
+mod stripe;
 
 mod api_keys;
 mod bad_input;
@@ -12,3 +13,6 @@ mod secrets_at_rest;
 mod startup;
 mod stripe_config;
 mod tenants;
+mod webhook_effects;
+mod webhook_intake;
+mod webhook_ordering;
