@@ -151,6 +151,26 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
         app.get("/v1/tenants/bravo/api-keys", app.op()).await.json["data"][0]["revoked_at"]
             .is_null()
     );
+    assert_eq!(
+        app.get("/v1/tenants/bravo/orders", app.op()).await.json,
+        orders_b
+    );
+    assert_eq!(
+        app.get("/v1/tenants/bravo/webhook-events", app.op())
+            .await
+            .json,
+        events_b
+    );
+    // Alpha's own paths cannot reach bravo's rows either.
+    app.get(&format!("/v1/tenants/alpha/orders/{order_b}"), &key_a)
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&format!("/v1/tenants/alpha/payments/{payment_b}"), &key_a)
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/v1/tenants/alpha/webhook-events/evt_b", &key_a)
+        .await
+        .assert_problem(404, "not_found");
 
     // Its own tenant, by slug or id, works; the list shows only it.
     assert_eq!(app.get("/v1/tenants/alpha", &key_a).await.status, 200);
