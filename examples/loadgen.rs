@@ -1,0 +1,167 @@
+//! Load generator for `POST /webhooks/stripe/{tenant}`.
+//!
+//! Creates `--tenants` tenants (with Stripe secrets and orders) through the admin API, pre-signs
+//! `--events` realistic `payment_intent.succeeded` events (Stripe's PaymentIntent fixture, each
+//! linked to its own order), then keeps `--concurrency` requests in flight until all are sent,
+//! and prints throughput, latency percentiles, status counts and the gateway's peak RSS.
+//!
+//! ```sh
+//! cargo run --release --example loadgen -- --base http://127.0.0.1:8080 \
+//!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid>
+//! ```
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+struct Args {
+    base: String,
+    token: String,
+    tenants: usize,
+    events: usize,
+    concurrency: usize,
+    duplicates: f64,
+    pid: Option<u32>,
+}
+
+fn args() -> Args {
+    let mut a = Args { base: "http://127.0.0.1:8080".into(), token: String::new(), tenants: 16, events: 20_000, concurrency: 32, duplicates: 0.0, pid: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--base" => a.base = v,
+            "--token" => a.token = v,
+            "--tenants" => a.tenants = v.parse().expect("--tenants N"),
+            "--events" => a.events = v.parse().expect("--events N"),
+            "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
+            "--duplicates" => a.duplicates = v.parse().expect("--duplicates FRACTION"),
+            "--pid" => a.pid = Some(v.parse().expect("--pid PID")),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    assert!(!a.token.is_empty(), "--token <operator token> is required");
+    a
+}
+
+fn sign(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac");
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
+    let r = client.post(url).bearer_auth(token).json(&body).send().await.expect("request");
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "setup failed: {status} {v}");
+    v
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency * 2).build().expect("client");
+    let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/stripe_objects.json")).expect("fixtures");
+    let run = std::process::id();
+
+    // Setup: tenants, secrets, one order per event.
+    let setup = Instant::now();
+    let mut tenants = Vec::new();
+    for n in 0..a.tenants {
+        let slug = format!("load-{run}-{n}");
+        post(&client, format!("{}/v1/tenants", a.base), &a.token, json!({"slug": slug, "name": slug, "rate_limit_per_second": 100000, "rate_limit_burst": 1000000})).await;
+        let secret = format!("whsec_load{run}x{n}secretvalue");
+        let r = client
+            .put(format!("{}/v1/tenants/{slug}/stripe-config", a.base))
+            .bearer_auth(&a.token)
+            .json(&json!({"secret_key": format!("sk_test_load{run}x{n}key"), "webhook_secret": secret}))
+            .send()
+            .await
+            .expect("config");
+        assert!(r.status().is_success());
+        tenants.push((slug, secret));
+    }
+    let unique = ((a.events as f64) * (1.0 - a.duplicates)).ceil() as usize;
+    let mut bodies: Vec<(String, String, String)> = Vec::with_capacity(a.events);
+    let t = chrono::Utc::now().timestamp();
+    for i in 0..unique {
+        let (slug, secret) = &tenants[i % tenants.len()];
+        let order = post(&client, format!("{}/v1/tenants/{slug}/orders", a.base), &a.token, json!({"reference": format!("ord-{i}"), "amount": 1000 + (i % 5000) as i64, "currency": "usd"})).await;
+        let mut pi = fixture["payment_intent"].clone();
+        let amount = order["amount"].as_i64().expect("amount");
+        pi["id"] = json!(format!("pi_load{run}x{i}"));
+        pi["amount"] = json!(amount);
+        pi["amount_received"] = json!(amount);
+        pi["status"] = json!("succeeded");
+        pi["latest_charge"] = json!(format!("ch_load{run}x{i}"));
+        pi["customer"] = json!("cus_load");
+        pi["metadata"] = json!({"order_id": order["id"], "pos_ticket": format!("T-{i}")});
+        pi["last_payment_error"] = Value::Null;
+        let event = json!({"id": format!("evt_load{run}x{i}"), "object": "event", "api_version": "2024-06-20", "created": t, "livemode": false,
+            "pending_webhooks": 1, "request": {"id": format!("req_{i}"), "idempotency_key": null}, "type": "payment_intent.succeeded", "data": {"object": pi}});
+        let body = event.to_string();
+        bodies.push((format!("{}/webhooks/stripe/{slug}", a.base), sign(secret, t, &body), body));
+    }
+    for i in unique..a.events {
+        bodies.push(bodies[i % unique].clone());
+    }
+    let avg_size = bodies.iter().map(|b| b.2.len()).sum::<usize>() / bodies.len().max(1);
+    eprintln!("setup: {} tenants, {} events ({} unique, avg {} bytes) in {:.1}s", a.tenants, a.events, unique, avg_size, setup.elapsed().as_secs_f64());
+
+    // Drive.
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..a.concurrency {
+        let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((url, sig, body)) = bodies.get(i) else { break };
+                let t0 = Instant::now();
+                let r = client.post(url).header("Stripe-Signature", sig).header("content-type", "application/json").body(body.clone()).send().await;
+                let key = match r {
+                    Ok(r) => {
+                        let code = r.status().as_u16();
+                        let outcome = r.json::<Value>().await.ok().and_then(|v| v["status"].as_str().map(str::to_owned)).unwrap_or_default();
+                        if code == 200 { format!("200 {outcome}") } else { code.to_string() }
+                    }
+                    Err(e) => format!("error {e}"),
+                };
+                lat.push(t0.elapsed());
+                *statuses.entry(key).or_default() += 1;
+            }
+            (lat, statuses)
+        }));
+    }
+    let mut lat: Vec<Duration> = Vec::new();
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    for w in workers {
+        let (l, s) = w.await.expect("worker");
+        lat.extend(l);
+        for (k, v) in s {
+            *statuses.entry(k).or_default() += v;
+        }
+    }
+    let elapsed = started.elapsed();
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("requests {}  in-flight {}  tenants {}  duplicates {:.0}%", lat.len(), a.concurrency, a.tenants, a.duplicates * 100.0);
+    println!("throughput {:.0} events/s  ({:.2}s)", lat.len() as f64 / elapsed.as_secs_f64(), elapsed.as_secs_f64());
+    println!("latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(1.0)));
+    println!("statuses {statuses:?}");
+    if let Some(pid) = a.pid {
+        println!("gateway peak RSS {} KiB", peak_rss_kib(pid).map_or("?".into(), |k| k.to_string()));
+    }
+}
