@@ -26,7 +26,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { base: "http://127.0.0.1:8080".into(), token: String::new(), tenants: 16, events: 20_000, concurrency: 32, duplicates: 0.0, pid: None };
+    let mut a = Args {
+        base: "http://127.0.0.1:8080".into(),
+        token: String::new(),
+        tenants: 16,
+        events: 20_000,
+        concurrency: 32,
+        duplicates: 0.0,
+        pid: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_default();
@@ -53,11 +61,23 @@ fn sign(secret: &str, t: i64, body: &str) -> String {
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let r = client.post(url).bearer_auth(token).json(&body).send().await.expect("request");
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
     let status = r.status();
     let v: Value = r.json().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "setup failed: {status} {v}");
@@ -67,8 +87,13 @@ async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -
 #[tokio::main]
 async fn main() {
     let a = args();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency * 2).build().expect("client");
-    let fixture: Value = serde_json::from_str(include_str!("../tests/fixtures/stripe_objects.json")).expect("fixtures");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency * 2)
+        .build()
+        .expect("client");
+    let fixture: Value =
+        serde_json::from_str(include_str!("../tests/fixtures/stripe_objects.json"))
+            .expect("fixtures");
     let run = std::process::id();
 
     // Setup: tenants, secrets, one order per event.
@@ -107,13 +132,24 @@ async fn main() {
         let event = json!({"id": format!("evt_load{run}x{i}"), "object": "event", "api_version": "2024-06-20", "created": t, "livemode": false,
             "pending_webhooks": 1, "request": {"id": format!("req_{i}"), "idempotency_key": null}, "type": "payment_intent.succeeded", "data": {"object": pi}});
         let body = event.to_string();
-        bodies.push((format!("{}/webhooks/stripe/{slug}", a.base), sign(secret, t, &body), body));
+        bodies.push((
+            format!("{}/webhooks/stripe/{slug}", a.base),
+            sign(secret, t, &body),
+            body,
+        ));
     }
     for i in unique..a.events {
         bodies.push(bodies[i % unique].clone());
     }
     let avg_size = bodies.iter().map(|b| b.2.len()).sum::<usize>() / bodies.len().max(1);
-    eprintln!("setup: {} tenants, {} events ({} unique, avg {} bytes) in {:.1}s", a.tenants, a.events, unique, avg_size, setup.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: {} tenants, {} events ({} unique, avg {} bytes) in {:.1}s",
+        a.tenants,
+        a.events,
+        unique,
+        avg_size,
+        setup.elapsed().as_secs_f64()
+    );
 
     // Drive.
     let bodies = Arc::new(bodies);
@@ -127,14 +163,31 @@ async fn main() {
             let mut statuses = std::collections::BTreeMap::<String, usize>::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((url, sig, body)) = bodies.get(i) else { break };
+                let Some((url, sig, body)) = bodies.get(i) else {
+                    break;
+                };
                 let t0 = Instant::now();
-                let r = client.post(url).header("Stripe-Signature", sig).header("content-type", "application/json").body(body.clone()).send().await;
+                let r = client
+                    .post(url)
+                    .header("Stripe-Signature", sig)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
                 let key = match r {
                     Ok(r) => {
                         let code = r.status().as_u16();
-                        let outcome = r.json::<Value>().await.ok().and_then(|v| v["status"].as_str().map(str::to_owned)).unwrap_or_default();
-                        if code == 200 { format!("200 {outcome}") } else { code.to_string() }
+                        let outcome = r
+                            .json::<Value>()
+                            .await
+                            .ok()
+                            .and_then(|v| v["status"].as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        if code == 200 {
+                            format!("200 {outcome}")
+                        } else {
+                            code.to_string()
+                        }
                     }
                     Err(e) => format!("error {e}"),
                 };
@@ -155,13 +208,36 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("requests {}  in-flight {}  tenants {}  duplicates {:.0}%", lat.len(), a.concurrency, a.tenants, a.duplicates * 100.0);
-    println!("throughput {:.0} events/s  ({:.2}s)", lat.len() as f64 / elapsed.as_secs_f64(), elapsed.as_secs_f64());
-    println!("latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(1.0)));
+    println!(
+        "requests {}  in-flight {}  tenants {}  duplicates {:.0}%",
+        lat.len(),
+        a.concurrency,
+        a.tenants,
+        a.duplicates * 100.0
+    );
+    println!(
+        "throughput {:.0} events/s  ({:.2}s)",
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        ms(pct(0.50)),
+        ms(pct(0.90)),
+        ms(pct(0.99)),
+        ms(pct(1.0))
+    );
     println!("statuses {statuses:?}");
     if let Some(pid) = a.pid {
-        println!("gateway peak RSS {} KiB", peak_rss_kib(pid).map_or("?".into(), |k| k.to_string()));
+        println!(
+            "gateway peak RSS {} KiB",
+            peak_rss_kib(pid).map_or("?".into(), |k| k.to_string())
+        );
     }
 }
