@@ -1,6 +1,7 @@
 //! Configuration: one `Config`, from flags or the `GATEWAY_*` environment, validated at start.
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -71,6 +72,12 @@ pub struct Config {
         global = true
     )]
     pub webhook_max_body_bytes: usize,
+    /// How often every active tenant is reconciled against Stripe (`24h`, `30m`, `0` = never).
+    #[arg(long, env = "GATEWAY_RECONCILE_INTERVAL", default_value = "24h", value_parser = parse_duration, global = true)]
+    pub reconcile_interval: Duration,
+    /// How far back a tenant's first reconciliation looks (at most Stripe's 30 days).
+    #[arg(long, env = "GATEWAY_RECONCILE_FIRST_WINDOW", default_value = "3d", value_parser = parse_duration, global = true)]
+    pub reconcile_first_window: Duration,
     /// `text` or `json`.
     #[arg(
         long,
@@ -102,13 +109,15 @@ impl std::fmt::Debug for Config {
             .field("stripe_api_base", &self.stripe_api_base)
             .field("signature_tolerance_secs", &self.signature_tolerance_secs)
             .field("webhook_max_body_bytes", &self.webhook_max_body_bytes)
+            .field("reconcile_interval", &self.reconcile_interval)
+            .field("reconcile_first_window", &self.reconcile_first_window)
             .field("log_format", &self.log_format)
             .finish()
     }
 }
 
 impl Config {
-    /// Defaults for everything, with the embedded database in `data_dir` (used by tests and tools).
+    /// Defaults for everything (no reconciliation schedule), with the embedded database in `data_dir` (used by tests and tools).
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -119,6 +128,8 @@ impl Config {
             stripe_api_base: "https://api.stripe.com/".to_owned(),
             signature_tolerance_secs: 300,
             webhook_max_body_bytes: 1_048_576,
+            reconcile_interval: Duration::ZERO,
+            reconcile_first_window: Duration::from_secs(3 * 86_400),
             log_format: LogFormat::Text,
         }
     }
@@ -146,5 +157,35 @@ pub fn redact_url(url: &str) -> String {
             format!("{}://***{}", &url[..scheme_end], &url[at..])
         }
         _ => url.to_owned(),
+    }
+}
+
+/// `90`, `90s`, `30m`, `24h`, `3d` → a duration (`0` is allowed: off).
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a duration like 90s, 30m, 24h or 3d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("{raw:?}: unknown unit {unit:?} (use s, m, h or d)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("3w").is_err() && parse_duration("h").is_err());
     }
 }

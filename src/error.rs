@@ -57,6 +57,9 @@ pub enum ApiError {
     /// A field value breaks a rule; `detail` names the field.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// Stripe refused the call made with the tenant's key; `detail` has Stripe's reason.
+    #[oai(status = 502, content_type = "application/problem+json")]
+    BadGateway(Json<Problem>),
     /// Unexpected server error; the details are in the server log.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -100,12 +103,44 @@ impl ApiError {
             "internal error; see the gateway log",
         )))
     }
+    pub fn unprocessable(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unprocessable(Json(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            detail,
+        )))
+    }
     pub fn unavailable() -> Self {
         Self::Unavailable(Json(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "database_unavailable",
             "the database is unavailable; retry later",
         )))
+    }
+}
+
+impl From<crate::stripe::StripeCallError> for ApiError {
+    fn from(err: crate::stripe::StripeCallError) -> Self {
+        use crate::stripe::StripeCallError as E;
+        match err {
+            E::Api {
+                status, message, ..
+            } => Self::BadGateway(Json(Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "stripe_error",
+                format!("Stripe answered {status}: {message}"),
+            ))),
+            E::Unavailable(why) => Self::Unavailable(Json(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stripe_unavailable",
+                format!("Stripe could not be reached: {why}"),
+            ))),
+            E::Parse(why) => Self::BadGateway(Json(Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "stripe_error",
+                format!("Stripe's answer could not be read: {why}"),
+            ))),
+        }
     }
 }
 

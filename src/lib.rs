@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod stripe;
 pub mod webhooks;
 
 use poem::listener::{Acceptor, TcpAcceptor};
@@ -28,6 +29,8 @@ pub type Apis = (
     api::PaymentsApi,
     api::DisputesApi,
     api::EventsApi,
+    api::CheckoutApi,
+    api::ReconciliationsApi,
 );
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
@@ -41,6 +44,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             api::PaymentsApi,
             api::DisputesApi,
             api::EventsApi,
+            api::CheckoutApi,
+            api::ReconciliationsApi,
         ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),
@@ -73,7 +78,8 @@ pub fn app(state: AppState) -> impl Endpoint {
         .catch_all_error(error::problem_from_poem)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `state` on `listener` (and runs the reconciliation schedule, if set) until `shutdown`
+/// resolves, then drains in-flight requests.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -87,7 +93,14 @@ pub async fn serve(
     {
         tracing::info!("gateway listening on http://{addr}");
     }
-    Server::new_with_acceptor(acceptor)
+    let interval = state.config.reconcile_interval;
+    let schedule = (!interval.is_zero())
+        .then(|| tokio::spawn(jobs::reconcile::schedule(state.clone(), interval)));
+    let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
-        .await
+        .await;
+    if let Some(task) = schedule {
+        task.abort();
+    }
+    served
 }

@@ -41,6 +41,21 @@ enum Command {
         #[command(subcommand)]
         action: TenantsAction,
     },
+    /// Reconcile tenants against Stripe now: replay missed events, report discrepancies.
+    Reconcile {
+        /// The tenant's slug or id.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        tenant: Option<String>,
+        /// Every active tenant with a Stripe config, one after another.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Check a tenant's Stripe secret key with Stripe (never prints it).
+    CheckConfig {
+        /// The tenant's slug or id.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,6 +123,113 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested; draining in-flight requests");
+}
+
+async fn reconcile(config: Config, tenant: Option<String>, all: bool) -> anyhow::Result<bool> {
+    let state = startup::prepare(config).await?.state;
+    let tenants = match tenant {
+        Some(reference) => {
+            let t = store::tenants::find(&state.db, &reference)
+                .await?
+                .with_context(|| format!("no tenant {reference}"))?;
+            vec![t.id]
+        }
+        None if all => store::tenants::active_with_config(&state.db).await?,
+        None => Vec::new(),
+    };
+    let mut all_ok = true;
+    for tenant_id in tenants {
+        let slug = store::tenants::find(&state.db, &tenant_id.to_string())
+            .await?
+            .map_or_else(|| tenant_id.to_string(), |t| t.slug);
+        let (run, guard) = match jobs::reconcile::begin(&state, tenant_id).await {
+            Ok(started) => started,
+            Err(e) => {
+                println!("{slug}: not started: {e}");
+                all_ok = false;
+                continue;
+            }
+        };
+        println!(
+            "{slug}: run {} for {} .. {}",
+            run.id, run.window_start, run.window_end
+        );
+        let line = |r: &entity::reconciliation_runs::Model, msg: &str| {
+            println!(
+                "{slug}: {msg} (created {}, updated {}, unchanged {}, failed {})",
+                r.created_count, r.updated_count, r.unchanged_count, r.failed_count
+            );
+        };
+        let done = jobs::reconcile::execute(&state, run, guard, &line).await?;
+        let found: Vec<serde_json::Value> =
+            serde_json::from_str(&done.discrepancies).unwrap_or_default();
+        println!(
+            "{slug}: {} — created {}, updated {}, unchanged {}, failed {}; {} discrepancies{}",
+            done.status,
+            done.created_count,
+            done.updated_count,
+            done.unchanged_count,
+            done.failed_count,
+            found.len(),
+            done.error
+                .as_deref()
+                .map(|e| format!("; error: {e}"))
+                .unwrap_or_default()
+        );
+        for d in found {
+            println!(
+                "{slug}:   {} {} {}",
+                d["kind"].as_str().unwrap_or(""),
+                d["stripe_id"].as_str().unwrap_or(""),
+                d["detail"].as_str().unwrap_or("")
+            );
+        }
+        all_ok &= done.status == "succeeded";
+    }
+    Ok(all_ok)
+}
+
+async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
+    use gateway::stripe::keycheck::{self, KeyCheck};
+    let state = startup::prepare(config).await?.state;
+    let tenant = store::tenants::find(&state.db, reference)
+        .await?
+        .with_context(|| format!("no tenant {reference}"))?;
+    let Some(client) = state
+        .stripe
+        .for_tenant(&state.db, &state.keyring, tenant.id)
+        .await?
+    else {
+        println!("{}: no Stripe config", tenant.slug);
+        return Ok(false);
+    };
+    let (_, hint) = store::stripe_config::get(&state.db, tenant.id)
+        .await?
+        .map(|(c, _)| ((), c.secret_key_hint))
+        .unwrap_or_default();
+    let mode = if client.livemode { "live" } else { "test" };
+    match keycheck::check(&client.stripe, client.livemode).await {
+        Ok(KeyCheck::Ok) => {
+            println!("{}: ok — key {hint} works ({mode} mode)", tenant.slug);
+            Ok(true)
+        }
+        Ok(KeyCheck::Invalid(why)) => {
+            println!("{}: invalid key {hint}: {why}", tenant.slug);
+            Ok(false)
+        }
+        Ok(KeyCheck::WrongMode { livemode }) => {
+            let actual = if livemode { "live" } else { "test" };
+            println!(
+                "{}: wrong mode — key {hint} looks like {mode} mode but Stripe says {actual}",
+                tenant.slug
+            );
+            Ok(false)
+        }
+        Err(e) => {
+            println!("{}: could not check: {e}", tenant.slug);
+            Ok(false)
+        }
+    }
 }
 
 #[tokio::main]
@@ -193,6 +315,16 @@ async fn main() -> anyhow::Result<()> {
                         println!("{}\t{}\t{}\t{}", t.id, t.slug, t.status, t.name);
                     }
                 }
+            }
+        }
+        Command::Reconcile { tenant, all } => {
+            if !reconcile(config, tenant, all).await? {
+                std::process::exit(1);
+            }
+        }
+        Command::CheckConfig { tenant } => {
+            if !check_config(config, &tenant).await? {
+                std::process::exit(1);
             }
         }
     }

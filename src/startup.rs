@@ -140,7 +140,18 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         )
     })?;
     tracing::info!(secrets = opened, key = keyring.current_id(), database = %redact_url(&config.database_url()), "keyring opens every stored secret");
+    let abandoned = crate::store::reconciliations::fail_abandoned(
+        &db,
+        chrono::Utc::now() - chrono::TimeDelta::hours(6),
+    )
+    .await?;
+    if abandoned > 0 {
+        tracing::warn!(
+            runs = abandoned,
+            "marked reconciliation runs abandoned by a stopped gateway as failed"
+        );
+    }
     Ok(Prepared {
-        state: AppState::new(db, keyring, config, &token),
+        state: AppState::new(db, keyring, config, &token)?,
     })
 }

@@ -2,6 +2,7 @@
 //! the webhook machinery (tenant cache, limiters, failure counters, the writer task).
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
+use crate::stripe::{StripeCallError, StripeClients};
 use crate::webhooks::{
     failures::FailureCounter, limiter::Limiters, tenants::TenantCache, writer::Writer,
 };
@@ -21,6 +22,9 @@ pub struct Inner {
     pub limiters: Limiters,
     pub failures: Arc<FailureCounter>,
     pub writer: Writer,
+    pub stripe: StripeClients,
+    /// Tenants with a reconciliation running in this process.
+    pub reconciling: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
     admin_token_digest: [u8; 32],
 }
 
@@ -47,7 +51,8 @@ impl AppState {
         keyring: Keyring,
         config: Config,
         admin_token: &SecretText,
-    ) -> Self {
+    ) -> Result<Self, StripeCallError> {
+        let stripe = StripeClients::new(&config.stripe_api_base)?;
         let failures = Arc::new(FailureCounter::default());
         let flusher = Arc::downgrade(&failures);
         let flush_db = db.clone();
@@ -63,8 +68,10 @@ impl AppState {
                 }
             }
         });
-        Self(Arc::new(Inner {
+        Ok(Self(Arc::new(Inner {
             writer: Writer::spawn(db.clone()),
+            stripe,
+            reconciling: Default::default(),
             db,
             keyring,
             config,
@@ -72,7 +79,13 @@ impl AppState {
             limiters: Limiters::default(),
             failures,
             admin_token_digest: token_digest(admin_token.expose()),
-        }))
+        })))
+    }
+
+    /// Drops everything cached about a tenant after it or its Stripe config changed.
+    pub async fn forget_tenant(&self, tenant_id: uuid::Uuid, slug: &str) {
+        self.tenants.invalidate(tenant_id, slug).await;
+        self.stripe.invalidate(tenant_id).await;
     }
 
     /// Constant-time check of the operator token.

@@ -1,19 +1,23 @@
 //! API layer (poem-openapi only): extract, authorize, call down to the store, map to `*Out` views.
 mod api_keys;
 mod auth;
+mod checkout;
 mod events;
 mod orders;
 mod pagination;
 mod payments;
+mod reconciliations;
 mod stripe_config;
 mod tenants;
 pub mod webhook;
 
 pub use api_keys::ApiKeysApi;
 pub use auth::{BearerAuth, Principal};
+pub use checkout::CheckoutApi;
 pub use events::EventsApi;
 pub use orders::OrdersApi;
 pub use payments::{DisputesApi, PaymentsApi};
+pub use reconciliations::ReconciliationsApi;
 pub use stripe_config::StripeConfigApi;
 pub use tenants::TenantsApi;
 
@@ -38,6 +42,8 @@ pub enum ApiTags {
     Disputes,
     /// The log of received Stripe events, replay, and webhook health.
     WebhookEvents,
+    /// Runs that replay Stripe's events and compare its PaymentIntents with the books.
+    Reconciliations,
 }
 
 /// 204 No Content.

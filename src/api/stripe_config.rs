@@ -7,9 +7,10 @@ use crate::state::AppState;
 use crate::store::stripe_config::{
     self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
 };
+use crate::stripe::keycheck::{self, KeyCheck};
 use chrono::{DateTime, Duration, Utc};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
@@ -128,12 +129,35 @@ impl StripeConfigApi {
         auth: BearerAuth,
         /// Tenant slug or id.
         tenant: Path<String>,
+        /// Check the key with Stripe first (`GET /v1/balance`); an invalid key or one for the
+        /// other mode is refused (422) and nothing is stored.
+        validate: Query<Option<bool>>,
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
         let (secret_key, mode) = domain::parse_secret_key(body.secret_key)?;
         let webhook_secret = domain::parse_webhook_secret("webhook_secret", body.webhook_secret)?;
+        if validate.0 == Some(true) {
+            let live = mode == domain::StripeMode::Live;
+            let client = state.stripe.with_key(secret_key.clone(), live);
+            match keycheck::check(&client, live).await? {
+                KeyCheck::Ok => {}
+                KeyCheck::Invalid(why) => {
+                    return Err(ApiError::unprocessable("stripe_key_invalid", why));
+                }
+                KeyCheck::WrongMode { livemode } => {
+                    return Err(ApiError::unprocessable(
+                        "stripe_key_wrong_mode",
+                        format!(
+                            "the key's prefix says {} mode but Stripe answered for {} mode",
+                            mode.as_str(),
+                            if livemode { "live" } else { "test" }
+                        ),
+                    ));
+                }
+            }
+        }
         let config = SealedConfig {
             secret_key_ciphertext: state.keyring.seal(
                 tenant.id,
@@ -145,7 +169,7 @@ impl StripeConfigApi {
         };
         let secret = seal_webhook_secret(&state, tenant.id, &webhook_secret);
         let view = stripe_config::put(&state.db, tenant.id, config, secret).await?;
-        state.tenants.invalidate(tenant.id, &tenant.slug).await;
+        state.forget_tenant(tenant.id, &tenant.slug).await;
         tracing::info!(tenant = %tenant.slug, mode = mode.as_str(), "Stripe config replaced");
         Ok(Json(view.into()))
     }
@@ -206,7 +230,7 @@ impl StripeConfigApi {
         let sealed = seal_webhook_secret(&state, tenant.id, &secret);
         let added =
             stripe_config::add_webhook_secret(&state.db, tenant.id, sealed, expire_at).await?;
-        state.tenants.invalidate(tenant.id, &tenant.slug).await;
+        state.forget_tenant(tenant.id, &tenant.slug).await;
         match added {
             Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
             None => Err(ApiError::conflict(
@@ -236,7 +260,7 @@ impl StripeConfigApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let deleted =
             stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id.0).await?;
-        state.tenants.invalidate(tenant.id, &tenant.slug).await;
+        state.forget_tenant(tenant.id, &tenant.slug).await;
         match deleted {
             DeleteSecret::Deleted => Ok(NoContent::NoContent),
             DeleteSecret::NotFound => Err(ApiError::not_found("webhook secret")),

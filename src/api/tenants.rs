@@ -163,7 +163,7 @@ impl TenantsApi {
         let created = store::tenants::create(&state.db, new)
             .await
             .map_err(conflict_or)?;
-        state.tenants.invalidate(created.id, &created.slug).await;
+        state.forget_tenant(created.id, &created.slug).await;
         tracing::info!(tenant = %created.slug, "tenant created");
         Ok(TenantCreated::Created(Json(created.into())))
     }
@@ -257,7 +257,7 @@ impl TenantsApi {
         let updated = store::tenants::update(&state.db, current, changes)
             .await
             .map_err(conflict_or)?;
-        state.tenants.invalidate(updated.id, &updated.slug).await;
+        state.forget_tenant(updated.id, &updated.slug).await;
         Ok(Json(updated.into()))
     }
 
@@ -281,7 +281,7 @@ impl TenantsApi {
         let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         auth.0.require_operator("delete tenants")?;
         store::tenants::delete(&state.db, current.id).await?;
-        state.tenants.invalidate(current.id, &current.slug).await;
+        state.forget_tenant(current.id, &current.slug).await;
         tracing::info!(tenant = %current.slug, "tenant removed with its data");
         Ok(NoContent::NoContent)
     }

@@ -3,4 +3,4 @@ mod keyring;
 mod secret;
 
 pub use keyring::{Field, Keyring, KeyringError, SealedBlob};
-pub use secret::{SecretText, hint, random_token};
+pub use secret::{SecretText, fill_random, hint, random_token};

@@ -51,7 +51,7 @@ pub fn random_token(prefix: &str, bytes: usize) -> SecretText {
 }
 
 /// Fills `buf` from the OS random source. Failure to read it is unrecoverable.
-pub(crate) fn fill_random(buf: &mut [u8]) {
+pub fn fill_random(buf: &mut [u8]) {
     #[allow(clippy::expect_used)]
     getrandom::fill(buf).expect("the operating system's random source is unavailable");
 }

@@ -4,6 +4,7 @@ pub mod events;
 pub mod failures;
 pub mod ledger;
 pub mod orders;
+pub mod reconciliations;
 pub mod secrets;
 pub mod stripe_config;
 pub mod tenants;

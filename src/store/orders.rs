@@ -102,3 +102,24 @@ pub async fn list_disputes<C: ConnectionTrait>(
     let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant_id));
     paginate(db, q, disputes::Column::Id, page, |m| m.id).await
 }
+
+/// Records the Checkout Session created for an order.
+pub async fn set_checkout_session<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    order_id: Uuid,
+    session_id: &str,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    orders::Entity::update_many()
+        .col_expr(
+            orders::Column::CheckoutSessionId,
+            Expr::value(Some(session_id.to_owned())),
+        )
+        .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(orders::Column::TenantId.eq(tenant_id))
+        .filter(orders::Column::Id.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -88,3 +88,21 @@ pub async fn update<C: ConnectionTrait>(
 pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
     tenants::Entity::delete_by_id(id).exec(db).await.map(|_| ())
 }
+
+/// Ids of active tenants that have a Stripe config (the scheduled reconciliation's list).
+pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>, DbErr> {
+    let configured: Vec<Uuid> = entity::stripe_configs::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.tenant_id)
+        .collect();
+    Ok(Entity::find()
+        .filter(Column::Status.eq("active"))
+        .filter(Column::Id.is_in(configured))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect())
+}

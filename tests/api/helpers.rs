@@ -106,7 +106,17 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
 
 /// Starts (or restarts) a gateway over `db` with `master_keys`.
 pub async fn start(db: TestDb, master_keys: Option<String>) -> anyhow::Result<TestApp> {
-    let config = db.config(master_keys.clone());
+    start_with(db, master_keys, |_| {}).await
+}
+
+/// Like [`start`], with a change to the configuration (Stripe's base URL, schedules …).
+pub async fn start_with(
+    db: TestDb,
+    master_keys: Option<String>,
+    tweak: impl FnOnce(&mut Config),
+) -> anyhow::Result<TestApp> {
+    let mut config = db.config(master_keys.clone());
+    tweak(&mut config);
     let prepared = gateway::startup::prepare(config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -277,6 +287,19 @@ impl TestApp {
             .await;
         assert_eq!(a.status, 200, "{a:?}");
         a.json
+    }
+
+    /// Restarts the gateway over the same database with its Stripe API at `stripe_base`.
+    pub async fn with_stripe(self, stripe_base: &str) -> TestApp {
+        self.restart(|c| c.stripe_api_base = format!("{stripe_base}/"))
+            .await
+    }
+
+    /// Restarts the gateway over the same database with a changed configuration.
+    pub async fn restart(self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let keys = self.master_keys.clone();
+        let db = self.stop().await;
+        start_with(db, keys, tweak).await.expect("gateway restarts")
     }
 
     /// A direct connection to the gateway's database, for checks no API can make

@@ -47,6 +47,24 @@ fn scoped_routes(
             Some(json!({})),
         ),
         (Method::GET, "/v1/tenants/{t}/webhook-health".into(), None),
+        (
+            Method::POST,
+            format!("/v1/tenants/{{t}}/orders/{order_id}/checkout-session"),
+            Some(
+                json!({"success_url": "https://x.example/ok", "cancel_url": "https://x.example/no"}),
+            ),
+        ),
+        (
+            Method::POST,
+            "/v1/tenants/{t}/reconciliations".into(),
+            Some(json!({})),
+        ),
+        (Method::GET, "/v1/tenants/{t}/reconciliations".into(), None),
+        (
+            Method::GET,
+            format!("/v1/tenants/{{t}}/reconciliations/{order_id}"),
+            None,
+        ),
         (Method::GET, "/v1/tenants/{t}".into(), None),
         (
             Method::PATCH,

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 mod helpers;
 mod stripe;
+mod stripe_api;
 
 mod api_keys;
 mod bad_input;

@@ -1,0 +1,113 @@
+//! API: Stripe Checkout Sessions for orders — `…/orders/{order_id}/checkout-session`.
+use super::{ApiTags, BearerAuth, tenant_in_scope};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+/// Where Stripe sends the customer after paying or giving up.
+#[derive(Object)]
+pub struct CheckoutSessionIn {
+    /// `https://…` (or `http://` for local testing), at most 2048 characters.
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// A Stripe Checkout Session for the order.
+#[derive(Object)]
+pub struct CheckoutSessionOut {
+    pub session_id: String,
+    /// Send the customer here to pay.
+    pub url: String,
+}
+
+#[derive(ApiResponse)]
+pub enum CheckoutCreated {
+    /// The session exists (a retried call answers the same session).
+    #[oai(status = 201)]
+    Created(Json<CheckoutSessionOut>),
+}
+
+fn parse_url(field: &'static str, raw: &str) -> Result<String, ApiError> {
+    let ok = raw.len() <= 2048
+        && (raw.starts_with("https://") || raw.starts_with("http://"))
+        && raw.len() > "https://".len()
+        && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(crate::domain::Invalid {
+            field,
+            rule: "must be an http(s) URL of at most 2048 characters",
+        }
+        .into())
+    }
+}
+
+pub struct CheckoutApi;
+
+#[OpenApi]
+impl CheckoutApi {
+    /// Create a Stripe Checkout Session for an order
+    ///
+    /// For an order in `PAYMENT_PENDING` (else 409): one line item for its amount and currency,
+    /// `client_reference_id` and `metadata.order_id` = the order id. Sent with an idempotency key
+    /// derived from the order, so a retried call cannot create a second session.
+    #[oai(
+        path = "/v1/tenants/:tenant/orders/:order_id/checkout-session",
+        method = "post",
+        operation_id = "v1.checkout-sessions.create",
+        tag = "ApiTags::Orders"
+    )]
+    async fn checkout(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The order's id.
+        order_id: Path<Uuid>,
+        body: Json<CheckoutSessionIn>,
+    ) -> Result<CheckoutCreated, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let success = parse_url("success_url", &body.0.success_url)?;
+        let cancel = parse_url("cancel_url", &body.0.cancel_url)?;
+        let order = store::orders::get(&state.db, tenant.id, order_id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
+        if order.status != "PAYMENT_PENDING" {
+            return Err(ApiError::conflict(
+                "order_not_payable",
+                format!(
+                    "the order is {}; only a PAYMENT_PENDING order can be paid",
+                    order.status
+                ),
+            ));
+        }
+        let client = state
+            .stripe
+            .for_tenant(&state.db, &state.keyring, tenant.id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "tenant Stripe client unavailable");
+                ApiError::internal()
+            })?
+            .ok_or_else(|| {
+                ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
+            })?;
+        let session =
+            crate::stripe::checkout::create_session(&client.stripe, &order, &success, &cancel)
+                .await?;
+        let url = session.url.clone().unwrap_or_default();
+        store::orders::set_checkout_session(&state.db, tenant.id, order.id, &session.id).await?;
+        tracing::info!(tenant = %tenant.slug, order = %order.id, session = %session.id, "checkout session created");
+        Ok(CheckoutCreated::Created(Json(CheckoutSessionOut {
+            session_id: session.id,
+            url,
+        })))
+    }
+}

@@ -1,0 +1,193 @@
+//! API: reconciliation runs — `/v1/tenants/{tenant}/reconciliations`.
+use super::pagination::page_request;
+use super::{ApiTags, BearerAuth, tenant_in_scope};
+use crate::error::ApiError;
+use crate::jobs::reconcile::{self, StartError};
+use crate::state::AppState;
+use crate::store;
+use chrono::{DateTime, Utc};
+use entity::reconciliation_runs::Model as Run;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// What a run did with Stripe's events.
+#[derive(Object)]
+pub struct ReconciliationCounts {
+    /// Events the gateway had not received, now applied.
+    pub created: i64,
+    /// Events that had failed here, now applied.
+    pub updated: i64,
+    /// Events already applied; left alone.
+    pub unchanged: i64,
+    /// Events that failed to apply (see the webhook event log).
+    pub failed: i64,
+}
+
+/// A difference between Stripe and the tenant's books.
+#[derive(Object, serde::Deserialize)]
+pub struct DiscrepancyOut {
+    /// `missing_payment`, `status_mismatch` or `amount_mismatch`.
+    pub kind: String,
+    /// The PaymentIntent concerned.
+    pub stripe_id: String,
+    pub detail: String,
+}
+
+/// One reconciliation of a tenant against Stripe.
+#[derive(Object)]
+pub struct ReconciliationRunOut {
+    pub id: Uuid,
+    pub status: RunStatus,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub counts: ReconciliationCounts,
+    pub discrepancies: Vec<DiscrepancyOut>,
+    /// Why the run failed.
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Run> for ReconciliationRunOut {
+    fn from(r: Run) -> Self {
+        Self {
+            id: r.id,
+            status: match r.status.as_str() {
+                "succeeded" => RunStatus::Succeeded,
+                "failed" => RunStatus::Failed,
+                _ => RunStatus::Running,
+            },
+            window_start: r.window_start,
+            window_end: r.window_end,
+            counts: ReconciliationCounts {
+                created: r.created_count,
+                updated: r.updated_count,
+                unchanged: r.unchanged_count,
+                failed: r.failed_count,
+            },
+            discrepancies: serde_json::from_str(&r.discrepancies).unwrap_or_default(),
+            error: r.error,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// A page of reconciliation runs.
+#[derive(Object)]
+pub struct ReconciliationRunPage {
+    pub data: Vec<ReconciliationRunOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum RunStarted {
+    /// The run started; poll it with `GET …/reconciliations/{run_id}`.
+    #[oai(status = 202)]
+    Accepted(Json<ReconciliationRunOut>),
+}
+
+fn start_error(e: StartError) -> ApiError {
+    match e {
+        StartError::NoConfig => {
+            ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
+        }
+        StartError::AlreadyRunning => ApiError::conflict(
+            "reconciliation_running",
+            "a reconciliation of this tenant is already running",
+        ),
+        StartError::Db(e) => e.into(),
+    }
+}
+
+pub struct ReconciliationsApi;
+
+#[OpenApi]
+impl ReconciliationsApi {
+    /// Start a reconciliation
+    ///
+    /// Replays every Stripe event of the window (since the last successful run, at most 30 days)
+    /// that the gateway has not completed, through the same path as webhooks, then compares the
+    /// window's PaymentIntents with the tenant's payments. Answers at once; 409 while one runs.
+    #[oai(
+        path = "/v1/tenants/:tenant/reconciliations",
+        method = "post",
+        operation_id = "v1.reconciliations.create",
+        tag = "ApiTags::Reconciliations"
+    )]
+    async fn start(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+    ) -> Result<RunStarted, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let run = reconcile::spawn(&state, tenant.id)
+            .await
+            .map_err(start_error)?;
+        Ok(RunStarted::Accepted(Json(run.into())))
+    }
+
+    /// Get a reconciliation run (progress and result)
+    #[oai(
+        path = "/v1/tenants/:tenant/reconciliations/:run_id",
+        method = "get",
+        operation_id = "v1.reconciliations.get",
+        tag = "ApiTags::Reconciliations"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// The run's id.
+        run_id: Path<Uuid>,
+    ) -> Result<Json<ReconciliationRunOut>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        match store::reconciliations::get(&state.db, tenant.id, run_id.0).await? {
+            Some(run) => Ok(Json(run.into())),
+            None => Err(ApiError::not_found("reconciliation run")),
+        }
+    }
+
+    /// List reconciliation runs
+    #[oai(
+        path = "/v1/tenants/:tenant/reconciliations",
+        method = "get",
+        operation_id = "v1.reconciliations.list",
+        tag = "ApiTags::Reconciliations"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Tenant slug or id.
+        tenant: Path<String>,
+        /// Page size, 1–100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<ReconciliationRunPage>, ApiError> {
+        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let page = page_request(limit.0, cursor.0)?;
+        let p = store::reconciliations::list(&state.db, tenant.id, page).await?;
+        Ok(Json(ReconciliationRunPage {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }))
+    }
+}

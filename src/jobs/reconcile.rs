@@ -1,0 +1,385 @@
+//! Job: reconciliation against Stripe's API, per tenant. Pages through the events Stripe kept
+//! for the window (since the last successful run, at most 30 days) and feeds every one not yet
+//! completed here through the webhook writer — the same path and idempotency as a delivery —
+//! then compares the window's PaymentIntents with the tenant's payments and reports what
+//! differs. Progress is saved after every page. One run per tenant at a time: an in-process
+//! guard, and on PostgreSQL a session advisory lock, so replicas never run a tenant together.
+use crate::state::AppState;
+use crate::store::{events, ledger, reconciliations};
+use crate::stripe::StripeCallError;
+use crate::stripe::lists;
+use crate::webhooks::apply::{HANDLED_TYPES, PaymentStatus};
+use crate::webhooks::event::Envelope;
+use crate::webhooks::writer::{Incoming, Outcome};
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::reconciliation_runs::Model as Run;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+/// Stripe keeps events for 30 days.
+const MAX_WINDOW_DAYS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the tenant has no Stripe config")]
+    NoConfig,
+    #[error("a reconciliation of this tenant is already running")]
+    AlreadyRunning,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Holds a tenant's reconciliation lock; released when dropped (or `release`d).
+pub struct RunLock {
+    state: AppState,
+    tenant_id: Uuid,
+    pg: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>>,
+}
+
+impl RunLock {
+    async fn release(mut self) {
+        if let Some(mut conn) = self.pg.take() {
+            let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(advisory_key(self.tenant_id))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.state.reconciling.lock() {
+            running.remove(&self.tenant_id);
+        }
+        // A connection dropped while still holding the advisory lock is closed, not pooled, so
+        // the lock cannot outlive the run.
+        if let Some(conn) = self.pg.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+fn advisory_key(tenant_id: Uuid) -> i64 {
+    let b = tenant_id.as_u128();
+    // A fixed namespace so the gateway's locks do not collide with another application's.
+    ((b >> 64) as i64 ^ b as i64) ^ 0x5247_5752_4543_4f4e
+}
+
+async fn lock(state: &AppState, tenant_id: Uuid) -> Result<RunLock, StartError> {
+    {
+        let mut running = state
+            .reconciling
+            .lock()
+            .map_err(|_| StartError::AlreadyRunning)?;
+        if !running.insert(tenant_id) {
+            return Err(StartError::AlreadyRunning);
+        }
+    }
+    let mut guard = RunLock {
+        state: state.clone(),
+        tenant_id,
+        pg: None,
+    };
+    if sea_orm::ConnectionTrait::get_database_backend(&state.db) == sea_orm::DbBackend::Postgres {
+        let pool = state.db.get_postgres_connection_pool();
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| StartError::Db(DbErr::Custom(e.to_string())))?;
+        let locked: bool = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(advisory_key(tenant_id))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| StartError::Db(DbErr::Custom(e.to_string())))?;
+        if !locked {
+            return Err(StartError::AlreadyRunning);
+        }
+        guard.pg = Some(conn);
+    }
+    Ok(guard)
+}
+
+/// Takes the tenant's lock and records a new run for the window since its last successful run.
+pub async fn begin(state: &AppState, tenant_id: Uuid) -> Result<(Run, RunLock), StartError> {
+    if crate::store::stripe_config::get(&state.db, tenant_id)
+        .await?
+        .is_none()
+    {
+        return Err(StartError::NoConfig);
+    }
+    let guard = lock(state, tenant_id).await?;
+    let now = Utc::now();
+    let oldest = now - TimeDelta::days(MAX_WINDOW_DAYS);
+    let first = now
+        - TimeDelta::from_std(state.config.reconcile_first_window).unwrap_or(TimeDelta::days(3));
+    let start = match reconciliations::last_succeeded(&state.db, tenant_id).await? {
+        Some(last) => last.window_end,
+        None => first,
+    }
+    .max(oldest);
+    let run = reconciliations::create(&state.db, tenant_id, start, now).await?;
+    Ok((run, guard))
+}
+
+/// One line of progress, for the CLI.
+pub type Progress<'a> = &'a (dyn Fn(&Run, &str) + Send + Sync);
+
+/// Runs a begun reconciliation to its end and returns the finished run (succeeded or failed).
+pub async fn execute(
+    state: &AppState,
+    mut run: Run,
+    guard: RunLock,
+    progress: Progress<'_>,
+) -> Result<Run, DbErr> {
+    let mut discrepancies = Vec::new();
+    let outcome = steps(state, &mut run, &mut discrepancies, progress).await;
+    run.discrepancies = serde_json::to_string(&discrepancies).unwrap_or_else(|_| "[]".into());
+    run.finished_at = Some(Utc::now());
+    match outcome {
+        Ok(()) => run.status = "succeeded".into(),
+        Err(e) => {
+            tracing::warn!(tenant = %run.tenant_id, run = %run.id, error = %e, "reconciliation failed");
+            run.status = "failed".into();
+            run.error = Some(e.to_string());
+        }
+    }
+    let saved = reconciliations::save(&state.db, run).await;
+    guard.release().await;
+    saved
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error("Stripe rejected the tenant's secret key: {0}")]
+    Auth(StripeCallError),
+    #[error("{0}")]
+    Stripe(StripeCallError),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("the tenant's Stripe key could not be decrypted")]
+    Crypto,
+    #[error("the tenant has no Stripe config")]
+    NoConfig,
+    #[error("the gateway's writer is unavailable (database down)")]
+    Writer,
+}
+
+impl From<StripeCallError> for RunError {
+    fn from(e: StripeCallError) -> Self {
+        if e.is_auth() {
+            RunError::Auth(e)
+        } else {
+            RunError::Stripe(e)
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+pub struct Discrepancy {
+    pub kind: &'static str,
+    pub stripe_id: String,
+    pub detail: String,
+}
+
+async fn steps(
+    state: &AppState,
+    run: &mut Run,
+    found: &mut Vec<Discrepancy>,
+    progress: Progress<'_>,
+) -> Result<(), RunError> {
+    let client = match state
+        .stripe
+        .for_tenant(&state.db, &state.keyring, run.tenant_id)
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(RunError::NoConfig),
+        Err(crate::stripe::clients::ClientError::Db(e)) => return Err(e.into()),
+        Err(crate::stripe::clients::ClientError::Crypto(_)) => return Err(RunError::Crypto),
+    };
+    let (from, to) = (run.window_start.timestamp(), run.window_end.timestamp());
+
+    // 1. Stripe's events: every one not completed here goes through the webhook writer.
+    let mut after: Option<String> = None;
+    loop {
+        let (page, more) =
+            lists::events_page(&client.stripe, HANDLED_TYPES, from, to, after.as_deref()).await?;
+        for event in &page {
+            apply_event(state, run, client.livemode, event).await?;
+        }
+        after = page.last().map(|e| e.id.clone()).or(after);
+        run.cursor = after.clone();
+        *run = reconciliations::save(&state.db, run.clone()).await?;
+        progress(run, &format!("events: {} on this page", page.len()));
+        if !more || page.is_empty() {
+            break;
+        }
+    }
+
+    // 2. Stripe's PaymentIntents in the window against the tenant's payments.
+    let mut after: Option<String> = None;
+    let mut compared = 0usize;
+    loop {
+        let (page, more) = lists::intents_page(&client.stripe, from, to, after.as_deref()).await?;
+        for pi in &page {
+            compare_intent(state, run.tenant_id, pi, found).await?;
+        }
+        compared += page.len();
+        after = page.last().map(|p| p.id.clone()).or(after);
+        progress(
+            run,
+            &format!(
+                "payment intents: {compared} compared, {} discrepancies",
+                found.len()
+            ),
+        );
+        if !more || page.is_empty() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_event(
+    state: &AppState,
+    run: &mut Run,
+    livemode: bool,
+    event: &lists::RawEvent,
+) -> Result<(), RunError> {
+    let known = events::find(&state.db, run.tenant_id, &event.id).await?;
+    if known
+        .as_ref()
+        .is_some_and(|k| k.status == "completed" || k.status == "ignored")
+    {
+        run.unchanged_count += 1;
+        return Ok(());
+    }
+    let Ok(envelope) = Envelope::parse(event.json.as_bytes()) else {
+        run.failed_count += 1;
+        return Ok(());
+    };
+    let incoming = Incoming {
+        tenant_id: run.tenant_id,
+        tenant_livemode: livemode,
+        envelope,
+        payload: event.json.clone(),
+        replay: false,
+    };
+    match state
+        .writer
+        .submit(incoming)
+        .await
+        .map_err(|_| RunError::Writer)?
+    {
+        Outcome::Processed | Outcome::Ignored(_) if known.is_some() => run.updated_count += 1,
+        Outcome::Processed | Outcome::Ignored(_) => run.created_count += 1,
+        Outcome::Duplicate => run.unchanged_count += 1,
+        Outcome::Failed(_) => run.failed_count += 1,
+    }
+    Ok(())
+}
+
+fn stripe_status(status: &str) -> Option<PaymentStatus> {
+    match status {
+        "succeeded" => Some(PaymentStatus::Succeeded),
+        "processing" | "requires_capture" => Some(PaymentStatus::Processing),
+        "canceled" => Some(PaymentStatus::Canceled),
+        _ => None,
+    }
+}
+
+async fn compare_intent(
+    state: &AppState,
+    tenant_id: Uuid,
+    pi: &lists::ListedIntent,
+    found: &mut Vec<Discrepancy>,
+) -> Result<(), DbErr> {
+    let Some(theirs) = stripe_status(&pi.status) else {
+        return Ok(()); // never paid: nothing the books should hold yet
+    };
+    let Some(ours) = ledger::payment_by_intent(&state.db, tenant_id, &pi.id).await? else {
+        if theirs != PaymentStatus::Canceled {
+            found.push(Discrepancy {
+                kind: "missing_payment",
+                stripe_id: pi.id.clone(),
+                detail: format!(
+                    "Stripe has this PaymentIntent {} ({} {}); the gateway has no payment for it",
+                    pi.status, pi.amount, pi.currency
+                ),
+            });
+        }
+        return Ok(());
+    };
+    let local = PaymentStatus::parse(&ours.status);
+    if theirs > local {
+        found.push(Discrepancy {
+            kind: "status_mismatch",
+            stripe_id: pi.id.clone(),
+            detail: format!("Stripe: {}, gateway: {}", pi.status, ours.status),
+        });
+    }
+    let amount = if theirs == PaymentStatus::Succeeded {
+        pi.amount_received.filter(|a| *a > 0).unwrap_or(pi.amount)
+    } else {
+        pi.amount
+    };
+    if amount != ours.amount || !pi.currency.eq_ignore_ascii_case(&ours.currency) {
+        found.push(Discrepancy {
+            kind: "amount_mismatch",
+            stripe_id: pi.id.clone(),
+            detail: format!(
+                "Stripe: {} {}, gateway: {} {}",
+                amount, pi.currency, ours.amount, ours.currency
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Starts a run in the background and returns it at once (for the API).
+pub async fn spawn(state: &AppState, tenant_id: Uuid) -> Result<Run, StartError> {
+    let (run, guard) = begin(state, tenant_id).await?;
+    let (task_state, task_run) = (state.clone(), run.clone());
+    tokio::spawn(async move {
+        if let Err(e) = execute(&task_state, task_run, guard, &|_, _| {}).await {
+            tracing::error!(error = %e, "reconciliation result not saved");
+        }
+    });
+    Ok(run)
+}
+
+/// Reconciles every active tenant with a Stripe config, one after another, every `interval`.
+pub async fn schedule(state: AppState, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await; // the first tick is immediate: wait a whole interval after start-up
+    loop {
+        tick.tick().await;
+        let tenants = match crate::store::tenants::active_with_config(&state.db).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduled reconciliation: tenants not listed");
+                continue;
+            }
+        };
+        for tenant_id in tenants {
+            match begin(&state, tenant_id).await {
+                Ok((run, guard)) => {
+                    if let Err(e) = execute(&state, run, guard, &|_, _| {}).await {
+                        tracing::warn!(error = %e, "scheduled reconciliation not saved");
+                    }
+                }
+                Err(StartError::AlreadyRunning) => {}
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant_id, error = %e, "scheduled reconciliation not started")
+                }
+            }
+        }
+    }
+}
+
+/// When a window would start for a tenant with no successful run (for documentation/tests).
+pub fn first_window_start(now: DateTime<Utc>, first_window: std::time::Duration) -> DateTime<Utc> {
+    (now - TimeDelta::from_std(first_window).unwrap_or(TimeDelta::days(3)))
+        .max(now - TimeDelta::days(MAX_WINDOW_DAYS))
+}

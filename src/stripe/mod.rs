@@ -1,0 +1,10 @@
+//! Stripe layer: calls to Stripe's API with each tenant's own key — the per-tenant client cache,
+//! Checkout Sessions, key checks, and the list pages reconciliation reads.
+pub mod checkout;
+pub mod clients;
+pub mod http;
+pub mod keycheck;
+pub mod lists;
+
+pub use clients::StripeClients;
+pub use http::{StripeCallError, TenantStripe};
