@@ -78,6 +78,25 @@ pub struct Config {
     /// How far back a tenant's first reconciliation looks (at most Stripe's 30 days).
     #[arg(long, env = "GATEWAY_RECONCILE_FIRST_WINDOW", default_value = "3d", value_parser = parse_duration, global = true)]
     pub reconcile_first_window: Duration,
+    /// How long raw webhook payloads are kept (the event's summary row stays).
+    #[arg(
+        long,
+        env = "GATEWAY_EVENT_PAYLOAD_RETENTION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub event_payload_retention_days: u32,
+    /// How long in-flight requests may take to finish after SIGTERM / Ctrl-C.
+    #[arg(
+        long,
+        env = "GATEWAY_SHUTDOWN_GRACE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
+    /// Add a `tenant` label to webhook metrics (off: 10,000 tenants would explode cardinality).
+    #[arg(long, env = "GATEWAY_METRICS_TENANT_LABEL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub metrics_tenant_label: bool,
     /// `text` or `json`.
     #[arg(
         long,
@@ -111,6 +130,12 @@ impl std::fmt::Debug for Config {
             .field("webhook_max_body_bytes", &self.webhook_max_body_bytes)
             .field("reconcile_interval", &self.reconcile_interval)
             .field("reconcile_first_window", &self.reconcile_first_window)
+            .field(
+                "event_payload_retention_days",
+                &self.event_payload_retention_days,
+            )
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("metrics_tenant_label", &self.metrics_tenant_label)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -130,6 +155,9 @@ impl Config {
             webhook_max_body_bytes: 1_048_576,
             reconcile_interval: Duration::ZERO,
             reconcile_first_window: Duration::from_secs(3 * 86_400),
+            event_payload_retention_days: 90,
+            shutdown_grace_secs: 30,
+            metrics_tenant_label: false,
             log_format: LogFormat::Text,
         }
     }

@@ -12,6 +12,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stripe;
+pub mod telemetry;
 pub mod webhooks;
 
 use poem::listener::{Acceptor, TcpAcceptor};
@@ -70,16 +71,20 @@ pub fn app(state: AppState) -> impl Endpoint {
     Route::new()
         .at("/health", get(health::health))
         .at("/ready", get(health::ready))
+        .at("/metrics", get(health::metrics))
         .at("/webhooks/stripe/:tenant", post(api::webhook::receive))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
         .data(state)
         .catch_all_error(error::problem_from_poem)
+        .around(api::middleware::trace_request)
 }
 
-/// Serves `state` on `listener` (and runs the reconciliation schedule, if set) until `shutdown`
-/// resolves, then drains in-flight requests.
+/// Serves `state` on `listener` until `shutdown` resolves, with the background jobs (payload
+/// retention, the reconciliation schedule if set). On shutdown: `/ready` turns 503, no new
+/// connection is accepted, in-flight requests get `GATEWAY_SHUTDOWN_GRACE_SECS` to finish, jobs
+/// stop at their next safe point (a reconciliation after its current page).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -93,14 +98,39 @@ pub async fn serve(
     {
         tracing::info!("gateway listening on http://{addr}");
     }
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    let mut jobs = vec![tokio::spawn(jobs::retention::run(state.clone()))];
     let interval = state.config.reconcile_interval;
-    let schedule = (!interval.is_zero())
-        .then(|| tokio::spawn(jobs::reconcile::schedule(state.clone(), interval)));
-    let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), shutdown, Some(Duration::from_secs(30)))
-        .await;
-    if let Some(task) = schedule {
-        task.abort();
+    if !interval.is_zero() {
+        jobs.push(tokio::spawn(jobs::reconcile::schedule(
+            state.clone(),
+            interval,
+        )));
     }
+    let flag = state.clone();
+    let signalled = async move {
+        shutdown.await;
+        flag.shutting_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!("shutting down: refusing new connections, finishing in-flight requests");
+    };
+    let served = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(state.clone()), signalled, Some(grace))
+        .await;
+    // Let running reconciliations reach their next page boundary and save their progress.
+    let deadline = tokio::time::Instant::now() + grace;
+    while tokio::time::Instant::now() < deadline
+        && state
+            .reconciling
+            .lock()
+            .map(|r| !r.is_empty())
+            .unwrap_or(false)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for job in jobs {
+        job.abort();
+    }
+    tracing::info!("gateway stopped");
     served
 }

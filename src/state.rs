@@ -23,6 +23,9 @@ pub struct Inner {
     pub failures: Arc<FailureCounter>,
     pub writer: Writer,
     pub stripe: StripeClients,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Set when shutdown began: `/ready` answers 503, jobs stop at their next safe point.
+    pub shutting_down: std::sync::atomic::AtomicBool,
     /// Tenants with a reconciliation running in this process.
     pub reconciling: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
     admin_token_digest: [u8; 32],
@@ -71,6 +74,8 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             writer: Writer::spawn(db.clone()),
             stripe,
+            metrics: crate::telemetry::install(),
+            shutting_down: Default::default(),
             reconciling: Default::default(),
             db,
             keyring,
@@ -80,6 +85,11 @@ impl AppState {
             failures,
             admin_token_digest: token_digest(admin_token.expose()),
         })))
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Drops everything cached about a tenant after it or its Stripe config changed.

@@ -3,6 +3,7 @@ mod api_keys;
 mod auth;
 mod checkout;
 mod events;
+pub mod middleware;
 mod orders;
 mod pagination;
 mod payments;
@@ -62,9 +63,11 @@ pub(crate) async fn tenant_in_scope(
     reference: &str,
 ) -> Result<tenant::Model, ApiError> {
     let found = crate::store::tenants::find(&state.db, reference).await?;
-    match (found, principal) {
-        (Some(t), Principal::Operator) => Ok(t),
-        (Some(t), Principal::Tenant { tenant_id }) if t.id == *tenant_id => Ok(t),
-        _ => Err(ApiError::not_found("tenant")),
-    }
+    let visible = match (found, principal) {
+        (Some(t), Principal::Operator) => t,
+        (Some(t), Principal::Tenant { tenant_id }) if t.id == *tenant_id => t,
+        _ => return Err(ApiError::not_found("tenant")),
+    };
+    middleware::record_tenant(&visible.slug);
+    Ok(visible)
 }

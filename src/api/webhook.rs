@@ -4,6 +4,7 @@ use crate::error::problem_response;
 use crate::state::AppState;
 use crate::webhooks::intake::{self, Rejection, refuse};
 use crate::webhooks::signature::SignatureError;
+use crate::webhooks::tenants::TenantRuntime;
 use crate::webhooks::writer::Outcome;
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path};
@@ -17,10 +18,46 @@ pub async fn receive(
     body: Body,
     state: Data<&AppState>,
 ) -> Response {
-    let tenant = match intake::resolve(&state, &tenant).await {
-        Ok(t) => t,
-        Err(r) => return rejection(r),
+    let started = std::time::Instant::now();
+    let mut seen = Seen {
+        outcome: "failed",
+        event_type: None,
+        tenant: None,
     };
+    let resp = handle(req, &tenant, body, &state, &mut seen).await;
+    let tenant_label = seen
+        .tenant
+        .as_deref()
+        .filter(|_| state.config.metrics_tenant_label);
+    crate::telemetry::webhook(
+        seen.outcome,
+        seen.event_type.as_deref(),
+        tenant_label,
+        started.elapsed(),
+    );
+    resp
+}
+
+/// What the metrics need to know about a delivery.
+struct Seen {
+    outcome: &'static str,
+    event_type: Option<String>,
+    tenant: Option<String>,
+}
+
+async fn handle(
+    req: &Request,
+    reference: &str,
+    body: Body,
+    state: &AppState,
+    seen: &mut Seen,
+) -> Response {
+    let tenant = match intake::resolve(state, reference).await {
+        Ok(t) => t,
+        Err(r) => return refused(seen, r),
+    };
+    crate::api::middleware::record_tenant(&tenant.slug);
+    seen.tenant = Some(tenant.slug.clone());
     let limit = state.config.webhook_max_body_bytes;
     let declared = req
         .headers()
@@ -28,42 +65,52 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return too_large(&state, &tenant);
+        return too_large(state, &tenant, seen);
     }
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(b) => b,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(&state, &tenant),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(state, &tenant, seen),
         Err(_) => {
-            return rejection(refuse(
-                &state,
+            let r = refuse(
+                state,
                 Some(&tenant),
                 Rejection::Malformed("body could not be read".into()),
-            ));
+            );
+            return refused(seen, r);
         }
     };
     let signature = req
         .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    match intake::accept(&state, &tenant, signature, &bytes).await {
-        Ok(Outcome::Processed) => Json(json!({"status": "processed"})).into_response(),
-        Ok(Outcome::Duplicate) => Json(json!({"status": "duplicate"})).into_response(),
-        Ok(Outcome::Ignored(reason)) => {
-            Json(json!({"status": "ignored", "reason": reason})).into_response()
-        }
-        Ok(Outcome::Failed(_)) => problem_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "processing_failed",
-            "the event was recorded as failed; its effects were rolled back and it is processed again when redelivered",
-        ),
-        Err(r) => rejection(r),
+    match intake::accept(state, &tenant, signature, &bytes, &mut seen.event_type).await {
+        Ok(outcome) => accepted(seen, outcome),
+        Err(r) => refused(seen, r),
     }
+}
+
+fn accepted(seen: &mut Seen, outcome: Outcome) -> Response {
+    let (label, body) = match outcome {
+        Outcome::Processed => ("processed", json!({"status": "processed"})),
+        Outcome::Duplicate => ("duplicate", json!({"status": "duplicate"})),
+        Outcome::Ignored(reason) => ("ignored", json!({"status": "ignored", "reason": reason})),
+        Outcome::Failed(_) => {
+            seen.outcome = "failed";
+            return problem_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "processing_failed",
+                "the event was recorded as failed; its effects were rolled back and it is processed again when redelivered",
+            );
+        }
+    };
+    seen.outcome = label;
+    Json(body).into_response()
 }
 
 /// 413, closing the connection: the rest of the body is never read, so the connection cannot
 /// carry another request.
-fn too_large(state: &AppState, tenant: &crate::webhooks::tenants::TenantRuntime) -> Response {
-    let mut resp = rejection(refuse(state, Some(tenant), Rejection::TooLarge));
+fn too_large(state: &AppState, tenant: &TenantRuntime, seen: &mut Seen) -> Response {
+    let mut resp = refused(seen, refuse(state, Some(tenant), Rejection::TooLarge));
     resp.headers_mut().insert(
         poem::http::header::CONNECTION,
         poem::http::HeaderValue::from_static("close"),
@@ -71,7 +118,18 @@ fn too_large(state: &AppState, tenant: &crate::webhooks::tenants::TenantRuntime)
     resp
 }
 
-fn rejection(r: Rejection) -> Response {
+fn refused(seen: &mut Seen, r: Rejection) -> Response {
+    seen.outcome = match &r {
+        Rejection::UnknownTenant => "unknown_tenant",
+        Rejection::Suspended => "suspended",
+        Rejection::NoConfig => "no_config",
+        Rejection::TooLarge => "too_large",
+        Rejection::RateLimited(_) => "rate_limited",
+        Rejection::Signature(SignatureError::Stale) => "stale_timestamp",
+        Rejection::Signature(_) => "bad_signature",
+        Rejection::Malformed(_) => "malformed",
+        Rejection::Unavailable | Rejection::Internal => "failed",
+    };
     let (status, code, detail): (StatusCode, &str, String) = match &r {
         Rejection::UnknownTenant => (
             StatusCode::NOT_FOUND,

@@ -1,4 +1,5 @@
 //! Jobs layer: work over many tenants that runs beside requests (key rewrap, start-up checks,
-//! reconciliation against Stripe).
+//! reconciliation against Stripe, retention).
 pub mod keys;
 pub mod reconcile;
+pub mod retention;

@@ -135,6 +135,7 @@ pub async fn execute(
     let mut discrepancies = Vec::new();
     let outcome = steps(state, &mut run, &mut discrepancies, progress).await;
     run.discrepancies = serde_json::to_string(&discrepancies).unwrap_or_else(|_| "[]".into());
+    let kinds: Vec<&'static str> = discrepancies.iter().map(|d| d.kind).collect();
     run.finished_at = Some(Utc::now());
     match outcome {
         Ok(()) => run.status = "succeeded".into(),
@@ -144,6 +145,7 @@ pub async fn execute(
             run.error = Some(e.to_string());
         }
     }
+    crate::telemetry::reconciliation(&run.status, &kinds);
     let saved = reconciliations::save(&state.db, run).await;
     guard.release().await;
     saved
@@ -163,6 +165,8 @@ enum RunError {
     NoConfig,
     #[error("the gateway's writer is unavailable (database down)")]
     Writer,
+    #[error("stopped by a shutdown after saving its progress; the next run covers the rest")]
+    ShuttingDown,
 }
 
 impl From<StripeCallError> for RunError {
@@ -214,6 +218,9 @@ async fn steps(
         progress(run, &format!("events: {} on this page", page.len()));
         if !more || page.is_empty() {
             break;
+        }
+        if state.is_shutting_down() {
+            return Err(RunError::ShuttingDown);
         }
     }
 
@@ -363,6 +370,9 @@ pub async fn schedule(state: AppState, interval: std::time::Duration) {
             }
         };
         for tenant_id in tenants {
+            if state.is_shutting_down() {
+                return;
+            }
             match begin(&state, tenant_id).await {
                 Ok((run, guard)) => {
                     if let Err(e) = execute(&state, run, guard, &|_, _| {}).await {

@@ -5,6 +5,7 @@ pub mod failures;
 pub mod ledger;
 pub mod orders;
 pub mod reconciliations;
+pub mod retention;
 pub mod secrets;
 pub mod stripe_config;
 pub mod tenants;

@@ -150,7 +150,13 @@ impl TenantStripe {
             let request = builder
                 .body(Full::new(body.clone()))
                 .map_err(|_| StripeCallError::Unavailable("request could not be built".into()))?;
-            let wait = match tokio::time::timeout(ATTEMPT_TIMEOUT, self.send(request)).await {
+            let result = tokio::time::timeout(ATTEMPT_TIMEOUT, self.send(request)).await;
+            crate::telemetry::stripe_request(&match &result {
+                Ok(Ok((status, _, _))) => status.to_string(),
+                Ok(Err(_)) => "error".to_owned(),
+                Err(_) => "timeout".to_owned(),
+            });
+            let wait = match result {
                 Ok(Ok((status, _, bytes))) if (200..300).contains(&status) => return Ok(bytes),
                 Ok(Ok((status, retry, bytes))) => {
                     last = api_error(status, &bytes, self.secret.expose());

@@ -43,6 +43,9 @@ impl Rejection {
 
 /// Counts a refusal for `tenant` and returns it.
 pub fn refuse(state: &AppState, tenant: Option<&TenantRuntime>, rejection: Rejection) -> Rejection {
+    if let Rejection::RateLimited(_) = rejection {
+        crate::telemetry::rate_limited(if tenant.is_some() { "tenant" } else { "lookup" });
+    }
     if let Some(reason) = rejection.reason() {
         state.failures.record(tenant.map(|t| t.id), reason);
     }
@@ -94,6 +97,7 @@ pub async fn accept(
     tenant: &TenantRuntime,
     signature_header: Option<&str>,
     body: &[u8],
+    event_type: &mut Option<String>,
 ) -> Result<Outcome, Rejection> {
     let now = Utc::now();
     signature::verify(
@@ -121,6 +125,10 @@ pub async fn accept(
     })?;
     let envelope = super::event::Envelope::parse(body)
         .map_err(|e| refuse(state, Some(tenant), Rejection::Malformed(e)))?;
+    let span = tracing::Span::current();
+    span.record("event_id", envelope.id.as_str());
+    span.record("event_type", envelope.event_type.as_str());
+    *event_type = Some(envelope.event_type.clone());
     let incoming = Incoming {
         tenant_id: tenant.id,
         tenant_livemode: tenant.livemode.unwrap_or(false),

@@ -10,6 +10,8 @@ mod bad_input;
 mod isolation;
 mod keys;
 mod openapi;
+mod operations;
+mod process;
 mod secrets_at_rest;
 mod startup;
 mod stripe_config;

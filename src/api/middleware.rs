@@ -1,0 +1,60 @@
+//! API: request tracing. Every request runs in a span with its request id (the caller's
+//! `X-Request-Id` if sane, else a new UUID, echoed back), method and path; handlers add the
+//! tenant and, for webhooks, the Stripe event. One log line per request when it ends. Headers
+//! and bodies are never logged.
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Request, Response};
+use std::time::Instant;
+use tracing::Instrument;
+
+fn sane(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sane(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        tenant = tracing::field::Empty,
+        event_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let mut resp = async {
+        next.call(req)
+            .await
+            .map(IntoResponse::into_response)
+            .unwrap_or_else(|e| e.into_response())
+    }
+    .instrument(span.clone())
+    .await;
+    let status = resp.status().as_u16();
+    span.in_scope(|| {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::warn!(status, latency_ms = ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms = ms, "request finished");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    Ok(resp)
+}
+
+/// Names the tenant on the current request's span.
+pub fn record_tenant(slug: &str) {
+    tracing::Span::current().record("tenant", slug);
+}

@@ -1,0 +1,103 @@
+//! Telemetry: Prometheus metrics (names from the design) and the one place that records them.
+//! Labels are bounded: event types outside the handled set are `other`, and the per-tenant label
+//! exists only when `GATEWAY_METRICS_TENANT_LABEL=true`.
+use crate::webhooks::apply::HANDLED_TYPES;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+const DURATION_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Installs the process-wide recorder once and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("gateway_webhook_duration_seconds".into()),
+                    DURATION_BUCKETS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (a test harness): then ours only renders.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+fn type_label(event_type: Option<&str>) -> &'static str {
+    match event_type {
+        Some(t) => HANDLED_TYPES
+            .iter()
+            .find(|h| **h == t)
+            .copied()
+            .unwrap_or("other"),
+        None => "unknown",
+    }
+}
+
+/// One webhook delivery's outcome and how long it took; `tenant` only when the tenant label is on.
+pub fn webhook(
+    outcome: &'static str,
+    event_type: Option<&str>,
+    tenant: Option<&str>,
+    took: Duration,
+) {
+    let ty = type_label(event_type);
+    if let Some(tenant) = tenant {
+        let tenant = tenant.to_owned();
+        metrics::counter!("gateway_webhooks_total", "outcome" => outcome, "type" => ty, "tenant" => tenant.clone()).increment(1);
+        metrics::histogram!("gateway_webhook_duration_seconds", "tenant" => tenant)
+            .record(took.as_secs_f64());
+    } else {
+        metrics::counter!("gateway_webhooks_total", "outcome" => outcome, "type" => ty)
+            .increment(1);
+        metrics::histogram!("gateway_webhook_duration_seconds").record(took.as_secs_f64());
+    }
+}
+
+/// A request refused by a rate limiter (`tenant`: a tenant's bucket; `lookup`: the shared
+/// budget for tenant lookups that miss the cache).
+pub fn rate_limited(scope: &'static str) {
+    metrics::counter!("gateway_rate_limited_total", "scope" => scope).increment(1);
+}
+
+/// A finished reconciliation run and its discrepancies by kind.
+pub fn reconciliation(status: &str, discrepancies: &[&'static str]) {
+    metrics::counter!("gateway_reconciliation_runs_total", "status" => status.to_owned())
+        .increment(1);
+    for kind in discrepancies {
+        metrics::counter!("gateway_reconciliation_discrepancies_total", "kind" => *kind)
+            .increment(1);
+    }
+}
+
+/// One HTTP attempt against Stripe's API: its status code, `error` or `timeout`.
+pub fn stripe_request(status: &str) {
+    metrics::counter!("gateway_stripe_api_requests_total", "status" => status.to_owned())
+        .increment(1);
+}
+
+/// The pool's connections, sampled when metrics are scraped.
+pub fn db_connections(db: &sea_orm::DatabaseConnection) {
+    let (size, idle) = match sea_orm::ConnectionTrait::get_database_backend(db) {
+        sea_orm::DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+    };
+    let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+    metrics::gauge!("gateway_db_connections", "state" => "in_use")
+        .set(f64::from(size.saturating_sub(idle)));
+    metrics::gauge!("gateway_db_connections", "state" => "idle").set(f64::from(idle));
+}

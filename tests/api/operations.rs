@@ -1,0 +1,332 @@
+//! Operations: metrics move with traffic, request ids, readiness with the database down,
+//! retention of payloads and counters.
+use crate::helpers::{Backend, TestApp};
+use crate::stripe::*;
+use serde_json::json;
+use std::time::Duration;
+
+crate::backend_tests!(
+    metrics_move_after_events,
+    request_ids_are_echoed_or_generated,
+    retention_removes_old_payloads_and_counters,
+    ready_fails_while_the_database_is_down,
+);
+
+/// The sum of every sample of `name` whose labels contain all of `labels`.
+async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
+    let text = app
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .text;
+    text.lines()
+        .filter(|l| {
+            l.starts_with(name)
+                && (l.as_bytes().get(name.len()) == Some(&b'{')
+                    || l.as_bytes().get(name.len()) == Some(&b' '))
+        })
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn metrics_move_after_events(app: TestApp) {
+    // Metrics are process-wide: a slug of its own keeps parallel tests apart.
+    let slug = format!(
+        "metered-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let slug = slug.as_str();
+    let label = format!("tenant=\"{slug}\"");
+    let secret = app.restaurant(slug).await;
+    let processed = &[
+        r#"outcome="processed""#,
+        r#"type="payment_intent.succeeded""#,
+    ];
+    let bad = &[r#"outcome="bad_signature""#];
+    let (p0, b0) = (
+        metric(&app, "gateway_webhooks_total", processed).await,
+        metric(&app, "gateway_webhooks_total", bad).await,
+    );
+    let h0 = metric(&app, "gateway_webhook_duration_seconds_count", &[]).await;
+    let e = event(
+        "evt_m1",
+        "payment_intent.succeeded",
+        now(),
+        payment_intent("pi_m", 100, "usd", "succeeded", None),
+    );
+    assert_eq!(app.deliver(slug, &secret, &e).await.status, 200);
+    app.deliver(slug, "whsec_wrongWrongWrong1", &e)
+        .await
+        .assert_problem(400, "bad_signature");
+    assert!(metric(&app, "gateway_webhooks_total", processed).await >= p0 + 1.0);
+    assert!(metric(&app, "gateway_webhooks_total", bad).await >= b0 + 1.0);
+    assert!(metric(&app, "gateway_webhook_duration_seconds_count", &[]).await >= h0 + 2.0);
+    let text = app
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    assert!(text.content_type.starts_with("text/plain"));
+    assert!(
+        text.text
+            .contains("gateway_webhook_duration_seconds_bucket"),
+        "a histogram, with buckets"
+    );
+    assert!(
+        text.text
+            .contains(r#"gateway_db_connections{state="idle"}"#)
+    );
+    assert!(!text.text.contains("whsec_") && !text.text.contains("sk_test_"));
+    // A made-up event type is counted as `other`, so a tenant cannot explode the label set.
+    let odd = event("evt_m2", "made.up.type", now(), json!({"id": "x"}));
+    app.deliver(slug, &secret, &odd).await;
+    assert!(
+        !app.request(reqwest::Method::GET, "/metrics", None, None)
+            .await
+            .text
+            .contains("made.up.type")
+    );
+    // The tenant label appears only when asked for.
+    assert!(!text.text.contains(&label));
+    let app = app.restart(|c| c.metrics_tenant_label = true).await;
+    app.deliver(
+        slug,
+        &secret,
+        &event("evt_m3", "invoice.paid", now(), json!({"id": "in_1"})),
+    )
+    .await;
+    assert!(
+        metric(
+            &app,
+            "gateway_webhooks_total",
+            &[&label, r#"outcome="ignored""#]
+        )
+        .await
+            >= 1.0
+    );
+}
+
+async fn request_ids_are_echoed_or_generated(app: TestApp) {
+    let r = app
+        .client
+        .get(format!("{}/health", app.base))
+        .header("X-Request-Id", "req-abc.123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "req-abc.123");
+    let r = app
+        .client
+        .get(format!("{}/v1/tenants", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let generated = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+    let r = app
+        .client
+        .get(format!("{}/health", app.base))
+        .header("X-Request-Id", "bad id with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.headers()["x-request-id"], "bad id with spaces");
+}
+
+async fn retention_removes_old_payloads_and_counters(app: TestApp) {
+    let secret = app.restaurant("keeper").await;
+    let order = app.order("keeper", "K-1", 500, "usd").await;
+    for (id, pi) in [("evt_old", "pi_old"), ("evt_new", "pi_new")] {
+        let e = event(
+            id,
+            "payment_intent.succeeded",
+            now(),
+            payment_intent(pi, 500, "usd", "succeeded", Some(&order)),
+        );
+        app.deliver("keeper", &secret, &e).await;
+    }
+    app.post_webhook("keeper", Some("t=1,v1=00"), "{}").await;
+    app.get("/v1/tenants/keeper/webhook-health", app.op()).await; // flushes the counter
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = app.sql().await;
+    let backend = sql.get_database_backend();
+    let old = chrono::Utc::now() - chrono::TimeDelta::days(100);
+    sql.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql_of(
+            backend,
+            "UPDATE webhook_events SET received_at = $1 WHERE stripe_event_id = 'evt_old'",
+        ),
+        [old.into()],
+    ))
+    .await
+    .unwrap();
+    sql.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql_of(backend, "UPDATE delivery_failures SET hour = $1"),
+        [old.into()],
+    ))
+    .await
+    .unwrap();
+    let app = app.restart(|c| c.event_payload_retention_days = 90).await;
+    let mut purged = false;
+    for _ in 0..100 {
+        let replay = app
+            .post(
+                "/v1/tenants/keeper/webhook-events/evt_old/replay",
+                app.op(),
+                json!({}),
+            )
+            .await;
+        if replay.status == 409 {
+            replay.assert_problem(409, "payload_purged");
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(purged, "the old payload was removed");
+    let kept = app
+        .get("/v1/tenants/keeper/webhook-events/evt_old", app.op())
+        .await;
+    assert_eq!(kept.json["status"], "completed", "the summary row stays");
+    let fresh = app
+        .post(
+            "/v1/tenants/keeper/webhook-events/evt_new/replay",
+            app.op(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(fresh.status, 200, "recent payloads stay");
+    let counters = sql
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM delivery_failures",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        counters.try_get::<i64>("", "n").unwrap(),
+        0,
+        "counters older than 30 days are gone"
+    );
+}
+
+fn sql_of(backend: sea_orm::DbBackend, sql: &str) -> String {
+    if backend == sea_orm::DbBackend::Sqlite {
+        sql.replace("$1", "?")
+    } else {
+        sql.to_owned()
+    }
+}
+
+/// A TCP proxy to PostgreSQL that can be cut and restored, to take the database "down".
+struct Proxy {
+    addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, rx) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
+                let mut rx = rx.clone();
+                if !*rx.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { addr, up }
+    }
+}
+
+async fn ready_fails_while_the_database_is_down(app: TestApp) {
+    if app.db.backend != Backend::Postgres {
+        return; // the embedded SQLite file cannot be down while the process runs
+    }
+    let url = app.db.url();
+    let hostport = url
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let proxy = Proxy::start(hostport.clone()).await;
+    let proxied = url.replacen(&hostport, &proxy.addr.to_string(), 1);
+    let app = app.restart(|c| c.database_url = Some(proxied)).await;
+    let secret = app.restaurant("outage").await;
+    assert_eq!(
+        app.request(reqwest::Method::GET, "/ready", None, None)
+            .await
+            .status,
+        200
+    );
+
+    proxy.up.send_replace(false);
+    let started = std::time::Instant::now();
+    let ready = app
+        .request(reqwest::Method::GET, "/ready", None, None)
+        .await;
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "answered fast: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.request(reqwest::Method::GET, "/health", None, None)
+            .await
+            .status,
+        200,
+        "alive all the same"
+    );
+    let e = event("evt_down", "invoice.paid", now(), json!({"id": "in_d"}));
+    let started = std::time::Instant::now();
+    let during = app.deliver("outage", &secret, &e).await;
+    assert_eq!(during.status, 503, "{during:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+
+    proxy.up.send_replace(true);
+    let mut back = false;
+    for _ in 0..100 {
+        if app
+            .request(reqwest::Method::GET, "/ready", None, None)
+            .await
+            .status
+            == 200
+        {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "ready again once the database returns");
+    assert_eq!(
+        app.deliver("outage", &secret, &e).await.json["status"],
+        "ignored",
+        "processing resumes by itself"
+    );
+}
