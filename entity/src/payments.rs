@@ -12,6 +12,8 @@ pub struct Model {
     pub stripe_charge_id: Option<String>,
     pub amount: i64,
     pub amount_refunded: i64,
+    /// Two successful observations disagreed on amount or currency.
+    pub amount_conflict: bool,
     pub currency: String,
     pub status: String,
     pub customer_id: Option<String>,

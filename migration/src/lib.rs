@@ -14,6 +14,7 @@ mod m20261122_000008_create_webhook_events;
 mod m20261122_000009_create_delivery_failures;
 mod m20261122_000010_create_reconciliation_runs;
 mod m20261122_000011_create_order_facts;
+mod m20261122_000012_add_payment_amount_conflict;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_create_delivery_failures::Migration),
             Box::new(m20261122_000010_create_reconciliation_runs::Migration),
             Box::new(m20261122_000011_create_order_facts::Migration),
+            Box::new(m20261122_000012_add_payment_amount_conflict::Migration),
         ]
     }
 }

@@ -280,6 +280,7 @@ pub fn merge_payment(
         stripe_charge_id: None,
         amount: 0,
         amount_refunded: 0,
+        amount_conflict: false,
         currency: String::new(),
         status: PaymentStatus::Pending.as_str().to_owned(),
         customer_id: None,
@@ -298,12 +299,27 @@ pub fn merge_payment(
     if rises || first {
         p.status = obs.status.as_str().to_owned();
     }
-    if rises || first || (obs.status == current && is_newer) {
+    // Amounts come from the highest-ranked observation; between observations of the same rank
+    // the larger wins (so every delivery order agrees). A successful PaymentIntent's amount
+    // cannot change: two successful observations that disagree mark a conflict, for good.
+    if obs.status == PaymentStatus::Succeeded && current == PaymentStatus::Succeeded && !first {
+        let differs = obs.amount.is_some_and(|a| a != p.amount)
+            || obs.currency.as_ref().is_some_and(|c| *c != p.currency);
+        p.amount_conflict |= differs;
+    }
+    if rises || first {
         if let Some(a) = obs.amount {
             p.amount = a;
         }
         if let Some(c) = &obs.currency {
             p.currency = c.clone();
+        }
+    } else if obs.status == current {
+        if let Some(a) = obs.amount {
+            p.amount = p.amount.max(a);
+        }
+        if let Some(c) = &obs.currency {
+            p.currency = p.currency.clone().max(c.clone());
         }
     }
     if obs.status == PaymentStatus::Failed && (rises || is_newer) {
@@ -384,10 +400,19 @@ pub fn merge_dispute(
         created_at: ctx.now,
         updated_at: ctx.now,
     });
+    // The status is a lattice, so every delivery order agrees: open < closed (won, …) < lost
+    // (a closed dispute is final, and a loss is never undone); among equals the newest event
+    // wins, then the greater name. `last_event_created` is the event that set the status.
+    let class = |status: &str| {
+        if status == "lost" {
+            2
+        } else {
+            u8::from(dispute_closed(status))
+        }
+    };
+    let rank = |status: &str, created: i64| (class(status), created, status.to_owned());
     let takes = existing.is_none()
-        || ctx.created > d.last_event_created
-        || (ctx.created == d.last_event_created
-            && dispute_closed(&obs.status) >= dispute_closed(&d.status));
+        || rank(&obs.status, ctx.created) > rank(&d.status, d.last_event_created);
     if takes {
         d.status = obs.status.clone();
         d.amount = obs.amount;
@@ -401,7 +426,9 @@ pub fn merge_dispute(
         d.order_id = d.order_id.or(p.order_id);
         d.stripe_payment_intent_id = Some(p.stripe_payment_intent_id.clone());
     }
-    d.last_event_created = d.last_event_created.max(ctx.created);
+    if takes {
+        d.last_event_created = ctx.created;
+    }
     touch_if_changed(existing, d, ctx.now, |m| &mut m.updated_at)
 }
 
@@ -432,7 +459,9 @@ pub fn derive_order(
                 "PAYMENT_PENDING"
             }
         }
-        [p] if p.amount != order.amount || p.currency != order.currency => "NEEDS_REVIEW",
+        [p] if p.amount_conflict || p.amount != order.amount || p.currency != order.currency => {
+            "NEEDS_REVIEW"
+        }
         [p] => {
             let mine: Vec<&disputes::Model> = disputes
                 .iter()
@@ -461,3 +490,7 @@ pub fn derive_order(
     };
     (status, refunded)
 }
+
+#[cfg(test)]
+#[path = "apply_props.rs"]
+mod props;

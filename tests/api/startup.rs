@@ -136,12 +136,12 @@ fn migrate_up_and_status() {
     let env = [("GATEWAY_DATA_DIR", dir.path().to_str().unwrap())];
     let status = String::from_utf8(gateway(&["migrate", "status"], &env).stdout).unwrap();
     assert!(
-        status.lines().count() >= 11 && status.lines().all(|l| l.starts_with("Pending")),
+        status.lines().count() >= 12 && status.lines().all(|l| l.starts_with("Pending")),
         "{status}"
     );
     let up = gateway(&["migrate", "up"], &env);
     assert!(up.status.success());
-    assert!(String::from_utf8_lossy(&up.stdout).contains("applied 11 migration(s)"));
+    assert!(String::from_utf8_lossy(&up.stdout).contains("applied 12 migration(s)"));
     let status = String::from_utf8(gateway(&["migrate", "status"], &env).stdout).unwrap();
     assert!(status.lines().all(|l| l.starts_with("Applied")), "{status}");
 }

@@ -14,6 +14,7 @@ crate::backend_tests!(
     concurrent_duplicates_apply_once,
     amount_or_currency_mismatch_needs_review,
     second_successful_payment_needs_review,
+    conflicting_amounts_for_one_payment_need_review_in_any_order,
     another_tenants_order_is_never_touched,
 );
 
@@ -421,4 +422,39 @@ async fn another_tenants_order_is_never_touched(app: TestApp) {
         .await
         .assert_problem(400, "bad_signature");
     assert_eq!(app.order_view("ten-a", &order_a).await, before);
+}
+
+/// Two successful observations of one PaymentIntent that disagree on the amount: the order needs
+/// review whichever arrives first (found by the property tests of the apply rules).
+async fn conflicting_amounts_for_one_payment_need_review_in_any_order(app: TestApp) {
+    let secret = app.restaurant("conflict").await;
+    let t = now();
+    for (n, first_matches) in [(1, true), (2, false)] {
+        let order = app.order("conflict", &format!("o{n}"), 5000, "usd").await;
+        let pi = format!("pi_conflict{n}");
+        let matching = event(
+            &format!("evt_{n}a"),
+            "payment_intent.succeeded",
+            t,
+            payment_intent(&pi, 5000, "usd", "succeeded", Some(&order)),
+        );
+        let short = event(
+            &format!("evt_{n}b"),
+            "charge.succeeded",
+            t + 1,
+            charge(&pi, 4000, "usd", 0, Some(&order)),
+        );
+        let (a, b) = if first_matches {
+            (&matching, &short)
+        } else {
+            (&short, &matching)
+        };
+        app.deliver("conflict", &secret, a).await;
+        app.deliver("conflict", &secret, b).await;
+        assert_eq!(
+            app.order_status("conflict", &order).await,
+            "NEEDS_REVIEW",
+            "first matches: {first_matches}"
+        );
+    }
 }
