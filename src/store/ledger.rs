@@ -1,11 +1,14 @@
 //! Store: the facts events are applied to — payments, disputes, orders' expiry and status, and
-//! scrubbed customers — always scoped to one tenant.
+//! scrubbed customers — always scoped to one tenant. Facts about to be merged are read with
+//! `FOR UPDATE` (PostgreSQL; SQLite's write transaction already excludes other writers), always
+//! in the order dispute → payment → order, so replicas applying events about the same payment
+//! serialize instead of losing an update, and never deadlock.
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments, scrubbed_customers};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -17,6 +20,7 @@ pub async fn payment_by_intent<C: ConnectionTrait>(
     payments::Entity::find()
         .filter(payments::Column::TenantId.eq(tenant_id))
         .filter(payments::Column::StripePaymentIntentId.eq(pi))
+        .lock_exclusive()
         .one(db)
         .await
 }
@@ -29,6 +33,7 @@ pub async fn payment_by_charge<C: ConnectionTrait>(
     payments::Entity::find()
         .filter(payments::Column::TenantId.eq(tenant_id))
         .filter(payments::Column::StripeChargeId.eq(charge))
+        .lock_exclusive()
         .one(db)
         .await
 }
@@ -42,6 +47,7 @@ pub async fn order_among<C: ConnectionTrait>(
     for id in ids {
         let found = orders::Entity::find_by_id(*id)
             .filter(orders::Column::TenantId.eq(tenant_id))
+            .lock_exclusive()
             .one(db)
             .await?;
         if found.is_some() {
@@ -89,6 +95,7 @@ pub async fn dispute_by_id<C: ConnectionTrait>(
     disputes::Entity::find()
         .filter(disputes::Column::TenantId.eq(tenant_id))
         .filter(disputes::Column::StripeDisputeId.eq(dispute))
+        .lock_exclusive()
         .one(db)
         .await
 }
@@ -135,6 +142,7 @@ pub async fn order<C: ConnectionTrait>(
 ) -> Result<Option<orders::Model>, DbErr> {
     orders::Entity::find_by_id(id)
         .filter(orders::Column::TenantId.eq(tenant_id))
+        .lock_exclusive()
         .one(db)
         .await
 }

@@ -52,24 +52,39 @@ struct Job {
     reply: oneshot::Sender<Result<Outcome, WriteError>>,
 }
 
-/// Handle to the writer task.
+/// Handle to the writer tasks: one per shard, each tenant always on the same shard (so one
+/// tenant's events are applied in one place, in arrival order). SQLite has one writer at a
+/// time anyway: one shard; PostgreSQL commits shards in parallel.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    shards: Vec<mpsc::Sender<Job>>,
 }
 
+/// Writer shards on PostgreSQL.
+const PG_SHARDS: usize = 4;
+
 impl Writer {
-    /// Starts the writer task on the current runtime.
+    /// Starts the writer tasks on the current runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, rx));
-        Self { tx }
+        let n = match sea_orm::ConnectionTrait::get_database_backend(&db) {
+            sea_orm::DbBackend::Postgres => PG_SHARDS,
+            _ => 1,
+        };
+        let shards = (0..n)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(run(db.clone(), rx));
+                tx
+            })
+            .collect();
+        Self { shards }
     }
 
     /// Queues an event and waits until the transaction holding it has committed.
     pub async fn submit(&self, incoming: Incoming) -> Result<Outcome, WriteError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
+        let shard = (incoming.tenant_id.as_u128() % self.shards.len() as u128) as usize;
+        self.shards[shard]
             .send(Job { incoming, reply })
             .await
             .map_err(|_| WriteError::Unavailable)?;
