@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Reproducible webhook benchmark on this machine: the naive PostgreSQL baseline (pgbench with
+# ../shared/bench/pg_limit.sql) and the gateway on SQLite and PostgreSQL, 16 and 32 in flight,
+# with and without 10% duplicate deliveries. Needs PostgreSQL on 127.0.0.1:5432 (trust auth).
+#   EVENTS=10000 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS=${EVENTS:-10000}
+TENANTS=${TENANTS:-16}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+BENCH_SQL=${BENCH_SQL:-../shared/bench}
+cargo build -q --release --bin gateway --example loadgen
+GW=target/release/gateway
+LOAD=target/release/examples/loadgen
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(psql "$PG/postgres" -Atc 'select version()' | cut -d, -f1)"
+if [ -f "$BENCH_SQL/pg_limit.sql" ]; then
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS pg_limit" -c "CREATE DATABASE pg_limit"
+  psql "$PG/pg_limit" -q -v ON_ERROR_STOP=1 -f "$BENCH_SQL/pg_limit_setup.sql" >/dev/null
+  psql "$PG/pg_limit" -qc "CHECKPOINT"
+  tps=$(pgbench -n -c 16 -j 2 -T 10 -f "$BENCH_SQL/pg_limit.sql" "$PG/pg_limit" 2>/dev/null | awk '/^tps/{print int($3)}')
+  echo "baseline pg_limit.sql (naive, 3 statements per event, 16 clients): $tps events/s"
+fi
+
+run() { # backend in_flight duplicates
+  local backend=$1 conc=$2 dup=$3 dir port
+  dir=$(mktemp -d); port=$((18100 + RANDOM % 500))
+  local env=(GATEWAY_LISTEN=127.0.0.1:$port GATEWAY_DATA_DIR=$dir/data RUST_LOG=warn GATEWAY_RECONCILE_INTERVAL=0)
+  if [ "$backend" = postgres ]; then
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gateway_bench" -c "CREATE DATABASE gateway_bench"
+    env+=(DATABASE_URL=$PG/gateway_bench GATEWAY_MASTER_KEYS=$($GW keys generate --id bench))
+  fi
+  env "${env[@]}" $GW serve > "$dir/gateway.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+  local out
+  out=$($LOAD --base "http://127.0.0.1:$port" --token "$(cat "$dir/data/admin-token")" --tenants "$TENANTS" \
+        --events "$EVENTS" --concurrency "$conc" --duplicates "$dup" --pid "$pid" 2>/dev/null)
+  kill -TERM "$pid"; wait "$pid" || true
+  local thr lat rss codes
+  thr=$(echo "$out" | awk '/^throughput/{print $2}')
+  lat=$(echo "$out" | awk '/^latency/{print $4" / "$6" / "$8" / "$10}')
+  rss=$(echo "$out" | awk '/peak RSS/{print int($4/1024)}')
+  codes=$(echo "$out" | sed -n 's/^statuses //p')
+  printf '| %-8s | %2s | %3s%% | %6s | %-28s | %3s MB | %s |\n' "$backend" "$conc" "$(awk "BEGIN{print $dup*100}")" "$thr" "$lat" "$rss" "$codes"
+  rm -rf "$dir"
+}
+
+echo "| database | in flight | duplicates | events/s | p50 / p90 / p99 / max ms | peak RSS | answers |"
+echo "|---|---|---|---|---|---|---|"
+for backend in sqlite postgres; do
+  for conc in 16 32; do
+    for dup in 0 0.1; do run $backend $conc $dup; done
+  done
+done
