@@ -101,3 +101,9 @@ pub fn db_connections(db: &sea_orm::DatabaseConnection) {
         .set(f64::from(size.saturating_sub(idle)));
     metrics::gauge!("gateway_db_connections", "state" => "idle").set(f64::from(idle));
 }
+
+/// A committed writer batch: `batched` (bulk statements) or `per_event` (the fallback path).
+pub fn writer_batch(path: &'static str, events: usize) {
+    metrics::counter!("gateway_writer_batches_total", "path" => path).increment(1);
+    metrics::counter!("gateway_writer_events_total", "path" => path).increment(events as u64);
+}

@@ -2,6 +2,7 @@
 //! writer), signature, tolerant event structs, pure apply rules, the batching writer, per-tenant
 //! limiters, the tenant/secrets cache and the bounded failure counters.
 pub mod apply;
+mod batch;
 pub mod effects;
 pub mod event;
 pub mod failures;

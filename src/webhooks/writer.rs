@@ -116,13 +116,38 @@ async fn write_batch(db: &DatabaseConnection, jobs: Vec<Job>) {
 }
 
 async fn commit_batch(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Outcome>, DbErr> {
+    let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
+    let txn = crate::db::begin_write(db).await?;
+    match super::batch::commit(&txn, &incoming, Utc::now()).await {
+        Ok(Ok(outcomes)) => {
+            txn.commit().await?;
+            crate::telemetry::writer_batch("batched", jobs.len());
+            return Ok(outcomes);
+        }
+        Ok(Err(super::batch::Fallback)) => txn.rollback().await?,
+        Err(e) => {
+            tracing::debug!(error = %e, "batched write failed; retrying event by event");
+            txn.rollback().await?;
+        }
+    }
     let txn = crate::db::begin_write(db).await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
         outcomes.push(record_one(&txn, &job.incoming).await?);
     }
     txn.commit().await?;
+    crate::telemetry::writer_batch("per_event", jobs.len());
     Ok(outcomes)
+}
+
+/// The reason recorded for an event whose mode is not the tenant's.
+pub(super) fn mode_mismatch(event_live: bool, tenant_live: bool) -> String {
+    let mode = |live| if live { "live" } else { "test" };
+    format!(
+        "event is {}mode but the tenant's Stripe config is {}mode",
+        mode(event_live),
+        mode(tenant_live)
+    )
 }
 
 fn new_event<'a>(i: &'a Incoming, now: chrono::DateTime<Utc>) -> NewEvent<'a> {
@@ -185,12 +210,7 @@ async fn process<C: sea_orm::ConnectionTrait>(
         }
     }
     let outcome = if env.livemode != i.tenant_livemode {
-        let mode = |live| if live { "live" } else { "test" };
-        Outcome::Ignored(format!(
-            "event is {}mode but the tenant's Stripe config is {}mode",
-            mode(env.livemode),
-            mode(i.tenant_livemode)
-        ))
+        Outcome::Ignored(mode_mismatch(env.livemode, i.tenant_livemode))
     } else {
         match apply::observe(&env.event_type, &env.data.object).map_err(ProcessError::Unusable)? {
             Observation::Ignored(reason) => Outcome::Ignored(reason),

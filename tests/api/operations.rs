@@ -7,6 +7,7 @@ use std::time::Duration;
 
 crate::backend_tests!(
     metrics_move_after_events,
+    deliveries_take_the_batched_path_and_replays_the_per_event_one,
     request_ids_are_echoed_or_generated,
     retention_removes_old_payloads_and_counters,
     ready_fails_while_the_database_is_down,
@@ -329,4 +330,34 @@ async fn ready_fails_while_the_database_is_down(app: TestApp) {
         "ignored",
         "processing resumes by itself"
     );
+}
+
+async fn deliveries_take_the_batched_path_and_replays_the_per_event_one(app: TestApp) {
+    let secret = app.restaurant("paths").await;
+    let batched = &[r#"path="batched""#];
+    let per_event = &[r#"path="per_event""#];
+    let (b0, p0) = (
+        metric(&app, "gateway_writer_events_total", batched).await,
+        metric(&app, "gateway_writer_events_total", per_event).await,
+    );
+    let e = event(
+        "evt_path",
+        "payment_intent.succeeded",
+        now(),
+        payment_intent("pi_path", 100, "usd", "succeeded", None),
+    );
+    assert_eq!(
+        app.deliver("paths", &secret, &e).await.json["status"],
+        "processed"
+    );
+    assert!(metric(&app, "gateway_writer_events_total", batched).await >= b0 + 1.0);
+    let replay = app
+        .post(
+            "/v1/tenants/paths/webhook-events/evt_path/replay",
+            app.op(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(replay.json["attempts"], 2);
+    assert!(metric(&app, "gateway_writer_events_total", per_event).await >= p0 + 1.0);
 }

@@ -1,0 +1,421 @@
+//! Webhooks: the batched write path. A whole batch in a handful of statements: one query for the
+//! events already known, bulk loads (locked) of every fact the batch touches, the pure merges of
+//! `apply` in memory in arrival order, then the new event rows (first, so a concurrent replica's
+//! copy of an event is noticed before any effect is written), new payments and disputes in
+//! multi-row inserts, and updates only for rows that changed. Anything unusual — a replay, a
+//! retry of a failed event, `customer.deleted`, an unusable object, a concurrent duplicate —
+//! sends the batch to the per-event path instead, which handles every case.
+use super::apply::{self, EventCtx, Observation};
+use super::writer::{Incoming, Outcome};
+use entity::{disputes, orders, payments, scrubbed_customers, webhook_events};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Set, TryInsertResult,
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// The batch needs the per-event path.
+pub struct Fallback;
+
+enum Plan {
+    Duplicate,
+    Ignored(String),
+    Apply(Box<Observation>),
+}
+
+#[derive(Default)]
+struct Facts {
+    payments: HashMap<(Uuid, String), payments::Model>,
+    orders: HashMap<(Uuid, Uuid), orders::Model>,
+    disputes: HashMap<(Uuid, String), disputes::Model>,
+    scrubbed: HashSet<(Uuid, String)>,
+}
+
+/// Records `batch` with bulk statements inside `db`'s transaction, or says it cannot.
+pub async fn commit<C: ConnectionTrait>(
+    db: &C,
+    batch: &[&Incoming],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
+    let Some(plans) = plan(db, batch).await? else {
+        return Ok(Err(Fallback));
+    };
+    let loaded = load(db, batch, &plans).await?;
+    let mut facts = Facts {
+        payments: loaded.payments.clone(),
+        orders: loaded.orders.clone(),
+        disputes: loaded.disputes.clone(),
+        scrubbed: loaded.scrubbed.clone(),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut rows = Vec::new();
+    for (i, plan) in batch.iter().zip(&plans) {
+        let (outcome, status, reason) = match plan {
+            Plan::Duplicate => (Outcome::Duplicate, None, None),
+            Plan::Ignored(r) => (
+                Outcome::Ignored(r.clone()),
+                Some("ignored"),
+                Some(r.clone()),
+            ),
+            Plan::Apply(obs) => {
+                let ctx = EventCtx {
+                    tenant_id: i.tenant_id,
+                    created: i.envelope.created,
+                    livemode: i.envelope.livemode,
+                    now,
+                };
+                apply_in_memory(&mut facts, &ctx, obs);
+                (Outcome::Processed, Some("completed"), None)
+            }
+        };
+        if let Some(status) = status {
+            rows.push(event_row(i, status, reason, now));
+        }
+        outcomes.push(outcome);
+    }
+    // Event rows first: a short count means another replica recorded one of them meanwhile.
+    if !rows.is_empty() {
+        let expected = rows.len() as u64;
+        let res = webhook_events::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([
+                webhook_events::Column::TenantId,
+                webhook_events::Column::StripeEventId,
+            ])
+            .exec_without_returning(db)
+            .await?;
+        if !matches!(res, TryInsertResult::Inserted(n) if n == expected) {
+            return Ok(Err(Fallback));
+        }
+    }
+    write_changed(db, &loaded, facts).await?;
+    Ok(Ok(outcomes))
+}
+
+fn event_row(
+    i: &Incoming,
+    status: &str,
+    reason: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> webhook_events::ActiveModel {
+    webhook_events::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(i.tenant_id),
+        stripe_event_id: Set(i.envelope.id.clone()),
+        event_type: Set(i.envelope.event_type.clone()),
+        api_version: Set(i.envelope.api_version.clone()),
+        livemode: Set(i.envelope.livemode),
+        stripe_created: Set(i.envelope.created),
+        status: Set(status.to_owned()),
+        attempts: Set(1),
+        last_error: Set(reason),
+        payload: Set(Some(i.payload.clone())),
+        received_at: Set(now),
+        processed_at: Set(Some(now)),
+    }
+}
+
+/// What each event will do, or `None` when the batch needs the per-event path.
+async fn plan<C: ConnectionTrait>(db: &C, batch: &[&Incoming]) -> Result<Option<Vec<Plan>>, DbErr> {
+    if batch.iter().any(|i| i.replay) {
+        return Ok(None);
+    }
+    let tenants: Vec<Uuid> = batch.iter().map(|i| i.tenant_id).collect();
+    let ids: Vec<String> = batch.iter().map(|i| i.envelope.id.clone()).collect();
+    let known: HashMap<(Uuid, String), String> = webhook_events::Entity::find()
+        .filter(webhook_events::Column::TenantId.is_in(tenants))
+        .filter(webhook_events::Column::StripeEventId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| ((e.tenant_id, e.stripe_event_id), e.status))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut plans = Vec::with_capacity(batch.len());
+    for i in batch {
+        let key = (i.tenant_id, i.envelope.id.clone());
+        let plan = match known.get(&key).map(String::as_str) {
+            Some("completed" | "ignored") => Plan::Duplicate,
+            Some(_) => return Ok(None),
+            None if !seen.insert(key) => Plan::Duplicate,
+            None if i.envelope.livemode != i.tenant_livemode => Plan::Ignored(
+                super::writer::mode_mismatch(i.envelope.livemode, i.tenant_livemode),
+            ),
+            None => match apply::observe(&i.envelope.event_type, &i.envelope.data.object) {
+                Err(_) | Ok(Observation::CustomerDeleted { .. }) => return Ok(None),
+                Ok(Observation::Ignored(r)) => Plan::Ignored(r),
+                Ok(obs) => Plan::Apply(Box::new(obs)),
+            },
+        };
+        plans.push(plan);
+    }
+    Ok(Some(plans))
+}
+
+/// Loads, locked, every fact the planned observations touch.
+async fn load<C: ConnectionTrait>(
+    db: &C,
+    batch: &[&Incoming],
+    plans: &[Plan],
+) -> Result<Facts, DbErr> {
+    let mut tenants = HashSet::new();
+    let (mut pis, mut charges, mut refs, mut dispute_ids, mut customers) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, plan) in batch.iter().zip(plans) {
+        let Plan::Apply(obs) = plan else { continue };
+        tenants.insert(i.tenant_id);
+        match obs.as_ref() {
+            Observation::Payment(p) => {
+                pis.push(p.payment_intent.clone());
+                charges.extend(p.charge_id.clone());
+                refs.extend(p.order_refs.iter().copied());
+                customers.extend(p.customer_id.clone());
+            }
+            Observation::Dispute(d) => {
+                pis.extend(d.payment_intent.clone());
+                charges.extend(d.charge_id.clone());
+                dispute_ids.push(d.dispute_id.clone());
+            }
+            Observation::CheckoutExpired { order_refs } => refs.extend(order_refs.iter().copied()),
+            _ => {}
+        }
+    }
+    let mut facts = Facts::default();
+    if tenants.is_empty() {
+        return Ok(facts);
+    }
+    let tenants: Vec<Uuid> = tenants.into_iter().collect();
+    let mine = |t: &Uuid| tenants.contains(t);
+    let mut found = payments::Entity::find()
+        .filter(payments::Column::TenantId.is_in(tenants.clone()))
+        .filter(
+            Condition::any()
+                .add(payments::Column::StripePaymentIntentId.is_in(pis.clone()))
+                .add(payments::Column::StripeChargeId.is_in(charges.clone())),
+        )
+        .lock_exclusive()
+        .all(db)
+        .await?;
+    refs.extend(found.iter().filter_map(|p| p.order_id));
+    for o in orders::Entity::find()
+        .filter(orders::Column::TenantId.is_in(tenants.clone()))
+        .filter(orders::Column::Id.is_in(refs))
+        .lock_exclusive()
+        .all(db)
+        .await?
+    {
+        facts.orders.insert((o.tenant_id, o.id), o);
+    }
+    let order_ids: Vec<Uuid> = facts.orders.values().map(|o| o.id).collect();
+    if !order_ids.is_empty() {
+        found.extend(
+            payments::Entity::find()
+                .filter(payments::Column::TenantId.is_in(tenants.clone()))
+                .filter(payments::Column::OrderId.is_in(order_ids))
+                .all(db)
+                .await?,
+        );
+    }
+    for p in found.into_iter().filter(|p| mine(&p.tenant_id)) {
+        facts
+            .payments
+            .insert((p.tenant_id, p.stripe_payment_intent_id.clone()), p);
+    }
+    let all_pis: Vec<String> = facts
+        .payments
+        .values()
+        .map(|p| p.stripe_payment_intent_id.clone())
+        .chain(pis)
+        .collect();
+    let all_charges: Vec<String> = facts
+        .payments
+        .values()
+        .filter_map(|p| p.stripe_charge_id.clone())
+        .chain(charges)
+        .collect();
+    for d in disputes::Entity::find()
+        .filter(disputes::Column::TenantId.is_in(tenants.clone()))
+        .filter(
+            Condition::any()
+                .add(disputes::Column::StripeDisputeId.is_in(dispute_ids))
+                .add(disputes::Column::StripePaymentIntentId.is_in(all_pis))
+                .add(disputes::Column::StripeChargeId.is_in(all_charges)),
+        )
+        .lock_exclusive()
+        .all(db)
+        .await?
+    {
+        facts
+            .disputes
+            .insert((d.tenant_id, d.stripe_dispute_id.clone()), d);
+    }
+    if !customers.is_empty() {
+        for s in scrubbed_customers::Entity::find()
+            .filter(scrubbed_customers::Column::TenantId.is_in(tenants.clone()))
+            .filter(scrubbed_customers::Column::CustomerId.is_in(customers))
+            .all(db)
+            .await?
+        {
+            facts.scrubbed.insert((s.tenant_id, s.customer_id));
+        }
+    }
+    Ok(facts)
+}
+
+/// The same steps as `effects::apply`, on the facts in memory.
+fn apply_in_memory(f: &mut Facts, ctx: &EventCtx, obs: &Observation) {
+    let t = ctx.tenant_id;
+    match obs {
+        Observation::Payment(obs) => {
+            let key = (t, obs.payment_intent.clone());
+            let existing = f.payments.get(&key).cloned();
+            let linked = match existing.as_ref().and_then(|p| p.order_id) {
+                Some(id) => f.orders.get(&(t, id)).cloned(),
+                None => obs
+                    .order_refs
+                    .iter()
+                    .find_map(|id| f.orders.get(&(t, *id)).cloned()),
+            };
+            let scrubbed = obs
+                .customer_id
+                .as_ref()
+                .is_some_and(|c| f.scrubbed.contains(&(t, c.clone())));
+            let payment = apply::merge_payment(
+                existing.as_ref(),
+                obs,
+                ctx,
+                linked.as_ref().map(|o| o.id),
+                scrubbed,
+            );
+            for d in f
+                .disputes
+                .values_mut()
+                .filter(|d| d.tenant_id == t && d.payment_id.is_none())
+            {
+                let same_pi = d.stripe_payment_intent_id.as_deref()
+                    == Some(payment.stripe_payment_intent_id.as_str());
+                let same_charge =
+                    d.stripe_charge_id.is_some() && d.stripe_charge_id == payment.stripe_charge_id;
+                if same_pi || same_charge {
+                    d.payment_id = Some(payment.id);
+                    d.order_id = payment.order_id;
+                    d.stripe_payment_intent_id = Some(payment.stripe_payment_intent_id.clone());
+                }
+            }
+            f.payments.insert(key, payment.clone());
+            if let Some(mut order) = linked {
+                if order.checkout_session_id.is_none() {
+                    order.checkout_session_id = obs.checkout_session_id.clone();
+                }
+                if order.customer_email.is_none() && !scrubbed {
+                    order.customer_email = payment.customer_email.clone();
+                }
+                rederive(f, ctx, order);
+            }
+        }
+        Observation::Dispute(obs) => {
+            let payment = match (&obs.payment_intent, &obs.charge_id) {
+                (Some(pi), _) => f.payments.get(&(t, pi.clone())).cloned(),
+                (None, Some(ch)) => f
+                    .payments
+                    .values()
+                    .find(|p| p.tenant_id == t && p.stripe_charge_id.as_ref() == Some(ch))
+                    .cloned(),
+                _ => None,
+            };
+            let key = (t, obs.dispute_id.clone());
+            let merged = apply::merge_dispute(f.disputes.get(&key), obs, ctx, payment.as_ref());
+            let order = merged
+                .order_id
+                .and_then(|id| f.orders.get(&(t, id)).cloned());
+            f.disputes.insert(key, merged);
+            if let Some(order) = order {
+                rederive(f, ctx, order);
+            }
+        }
+        Observation::CheckoutExpired { order_refs } => {
+            if let Some(mut order) = order_refs
+                .iter()
+                .find_map(|id| f.orders.get(&(t, *id)).cloned())
+            {
+                order.expired_at = order.expired_at.or(Some(ctx.now));
+                rederive(f, ctx, order);
+            }
+        }
+        Observation::CustomerDeleted { .. } | Observation::Ignored(_) => {}
+    }
+}
+
+fn rederive(f: &mut Facts, ctx: &EventCtx, mut order: orders::Model) {
+    let key = (order.tenant_id, order.id);
+    let payments: Vec<payments::Model> = f
+        .payments
+        .values()
+        .filter(|p| p.tenant_id == order.tenant_id && p.order_id == Some(order.id))
+        .cloned()
+        .collect();
+    let disputes: Vec<disputes::Model> = f
+        .disputes
+        .values()
+        .filter(|d| {
+            d.tenant_id == order.tenant_id
+                && payments.iter().any(|p| {
+                    Some(&p.stripe_payment_intent_id) == d.stripe_payment_intent_id.as_ref()
+                        || (d.stripe_charge_id.is_some()
+                            && d.stripe_charge_id == p.stripe_charge_id)
+                })
+        })
+        .cloned()
+        .collect();
+    let (status, refunded) = apply::derive_order(&order, &payments, &disputes);
+    order.status = status.to_owned();
+    order.amount_refunded = refunded;
+    if f.orders.get(&key) != Some(&order) {
+        order.updated_at = ctx.now;
+        f.orders.insert(key, order);
+    }
+}
+
+/// Inserts what is new, updates what changed, leaves the rest.
+async fn write_changed<C: ConnectionTrait>(
+    db: &C,
+    before: &Facts,
+    after: Facts,
+) -> Result<(), DbErr> {
+    let mut new_payments = Vec::new();
+    for (k, p) in after.payments {
+        match before.payments.get(&k) {
+            None => new_payments.push(p.into_active_model().reset_all()),
+            Some(old) if *old != p => {
+                p.into_active_model().reset_all().update(db).await?;
+            }
+            Some(_) => {}
+        }
+    }
+    if !new_payments.is_empty() {
+        payments::Entity::insert_many(new_payments)
+            .exec_without_returning(db)
+            .await?;
+    }
+    let mut new_disputes = Vec::new();
+    for (k, d) in after.disputes {
+        match before.disputes.get(&k) {
+            None => new_disputes.push(d.into_active_model().reset_all()),
+            Some(old) if *old != d => {
+                d.into_active_model().reset_all().update(db).await?;
+            }
+            Some(_) => {}
+        }
+    }
+    if !new_disputes.is_empty() {
+        disputes::Entity::insert_many(new_disputes)
+            .exec_without_returning(db)
+            .await?;
+    }
+    for (k, o) in after.orders {
+        if before.orders.get(&k) != Some(&o) {
+            o.into_active_model().reset_all().update(db).await?;
+        }
+    }
+    Ok(())
+}
