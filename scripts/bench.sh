@@ -2,19 +2,26 @@
 # Reproducible webhook benchmark on this machine: the naive PostgreSQL baseline (pgbench with
 # ../shared/bench/pg_limit.sql) and the gateway on SQLite and PostgreSQL, 16 and 32 in flight,
 # with and without 10% duplicate deliveries. Needs PostgreSQL on 127.0.0.1:5432 (trust auth).
-#   EVENTS=10000 scripts/bench.sh
+#   EVENTS=10000 scripts/bench.sh   (BACKENDS, IN_FLIGHT, DUPLICATES narrow the matrix)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
 TENANTS=${TENANTS:-16}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
+# The gateway's own connection: the Unix socket when PostgreSQL is local (sqlx 0.9 leaves Nagle on
+# for TCP, which costs about 3x here); GATEWAY_PG=tcp measures the TCP path.
+if [ "${GATEWAY_PG:-socket}" = socket ] && [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then
+  GATEWAY_DB="postgres://postgres@localhost/gateway_bench?host=/var/run/postgresql"
+else
+  GATEWAY_DB="$PG/gateway_bench"
+fi
 BENCH_SQL=${BENCH_SQL:-../shared/bench}
 cargo build -q --release --bin gateway --example loadgen
 GW=target/release/gateway
 LOAD=target/release/examples/loadgen
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(psql "$PG/postgres" -Atc 'select version()' | cut -d, -f1)"
-if [ -f "$BENCH_SQL/pg_limit.sql" ]; then
+if [ -f "$BENCH_SQL/pg_limit.sql" ] && [ -z "${SKIP_BASELINE:-}" ]; then
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS pg_limit" -c "CREATE DATABASE pg_limit"
   psql "$PG/pg_limit" -q -v ON_ERROR_STOP=1 -f "$BENCH_SQL/pg_limit_setup.sql" >/dev/null
   psql "$PG/pg_limit" -qc "CHECKPOINT"
@@ -28,7 +35,7 @@ run() { # backend in_flight duplicates
   local env=(GATEWAY_LISTEN=127.0.0.1:$port GATEWAY_DATA_DIR=$dir/data RUST_LOG=warn GATEWAY_RECONCILE_INTERVAL=0)
   if [ "$backend" = postgres ]; then
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gateway_bench" -c "CREATE DATABASE gateway_bench"
-    env+=(DATABASE_URL=$PG/gateway_bench GATEWAY_MASTER_KEYS=$($GW keys generate --id bench))
+    env+=("DATABASE_URL=$GATEWAY_DB" GATEWAY_MASTER_KEYS=$($GW keys generate --id bench))
   fi
   env "${env[@]}" $GW serve > "$dir/gateway.log" 2>&1 &
   local pid=$!
@@ -46,10 +53,11 @@ run() { # backend in_flight duplicates
   rm -rf "$dir"
 }
 
+echo "PostgreSQL connection of the gateway: $GATEWAY_DB"
 echo "| database | in flight | duplicates | events/s | p50 / p90 / p99 / max ms | peak RSS | answers |"
 echo "|---|---|---|---|---|---|---|"
-for backend in sqlite postgres; do
-  for conc in 16 32; do
-    for dup in 0 0.1; do run $backend $conc $dup; done
+for backend in ${BACKENDS:-sqlite postgres}; do
+  for conc in ${IN_FLIGHT:-16 32}; do
+    for dup in ${DUPLICATES:-0 0.1}; do run $backend $conc $dup; done
   done
 done
