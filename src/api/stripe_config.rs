@@ -36,10 +36,10 @@ pub struct WebhookSecretOut {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A tenant's Stripe configuration. Secrets appear as hints only.
+/// A tenant's Stripe configuration. Secrets appear as hints only. `mode` comes from the secret
+/// key's prefix; webhooks whose `livemode` differs are ignored.
 #[derive(Object)]
 pub struct StripeConfigOut {
-    /// From the secret key's prefix; webhooks whose `livemode` differs are ignored.
     pub mode: StripeMode,
     /// `sk_test_…` (or `sk_live_`, `rk_…`) and the last four characters.
     pub secret_key_hint: String,

@@ -75,11 +75,11 @@ pub struct TenantIn {
 }
 
 /// Changes to a tenant; absent fields stay. A tenant key may change `name` and
-/// `stripe_account_id` only.
+/// `stripe_account_id` only; `status` and the rate limits are operator only. `status: suspended`
+/// refuses the tenant's webhooks (423) until set back to `active`.
 #[derive(Object)]
 pub struct TenantPatch {
     pub name: Option<String>,
-    /// `suspended` refuses the tenant's webhooks (423) until set back to `active`. Operator only.
     pub status: Option<TenantStatus>,
     /// Operator only.
     pub rate_limit_per_second: Option<i64>,
