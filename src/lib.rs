@@ -63,6 +63,11 @@ pub fn spec_json() -> String {
     api_service().spec()
 }
 
+/// The same spec as committed in `openapi/gateway.yaml`.
+pub fn spec_yaml() -> String {
+    api_service().spec_yaml()
+}
+
 /// Every route of the gateway.
 pub fn app(state: AppState) -> impl Endpoint {
     let api = api_service();

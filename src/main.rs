@@ -29,8 +29,11 @@ enum Command {
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
-    /// Print the OpenAPI spec (JSON).
-    Openapi,
+    /// Print the OpenAPI spec (JSON; `--yaml` for YAML).
+    Openapi {
+        #[arg(long)]
+        yaml: bool,
+    },
     /// Master key tools.
     Keys {
         #[command(subcommand)]
@@ -260,7 +263,16 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Openapi => println!("{}", gateway::spec_json()),
+        Command::Openapi { yaml } => {
+            println!(
+                "{}",
+                if yaml {
+                    gateway::spec_yaml()
+                } else {
+                    gateway::spec_json()
+                }
+            )
+        }
         Command::Keys {
             action: KeysAction::Generate { id },
         } => {

@@ -5,21 +5,25 @@ use serde_json::Value;
 crate::backend_tests!(served_spec_and_docs);
 
 const COMMITTED: &str = "openapi/gateway.json";
+const COMMITTED_YAML: &str = "openapi/gateway.yaml";
 
 #[test]
 fn committed_spec_matches_code() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
-    let generated = gateway::spec_json();
-    if std::env::var_os("OPENAPI_OVERWRITE").is_some() {
-        std::fs::write(&path, format!("{generated}\n")).unwrap();
+    for (file, generated) in [
+        (COMMITTED, gateway::spec_json()),
+        (COMMITTED_YAML, gateway::spec_yaml()),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        if std::env::var_os("OPENAPI_OVERWRITE").is_some() {
+            std::fs::write(&path, format!("{}\n", generated.trim_end())).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed.trim_end() == generated.trim_end(),
+            "{file} differs from the spec the code generates. Refresh both with \
+             `OPENAPI_OVERWRITE=1 cargo test committed_spec` and commit them."
+        );
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed.trim_end() == generated.trim_end(),
-        "{COMMITTED} differs from the spec the code generates. Refresh it with \
-         `OPENAPI_OVERWRITE=1 cargo test committed_spec` (or `cargo run -q -- openapi > {COMMITTED}`) \
-         and commit it."
-    );
 }
 
 #[test]
