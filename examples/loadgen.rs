@@ -9,7 +9,7 @@
 //! cargo run --release --example loadgen -- --base http://127.0.0.1:8080 \
 //!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid>
 //! ```
-use hmac::{Hmac, KeyInit, Mac};
+use gateway::webhooks::signature::sign;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,12 +51,6 @@ fn args() -> Args {
     }
     assert!(!a.token.is_empty(), "--token <operator token> is required");
     a
-}
-
-fn sign(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac");
-    mac.update(format!("{t}.{body}").as_bytes());
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -134,7 +128,7 @@ async fn main() {
         let body = event.to_string();
         bodies.push((
             format!("{}/webhooks/stripe/{slug}", a.base),
-            sign(secret, t, &body),
+            sign(secret, t, body.as_bytes()),
             body,
         ));
     }

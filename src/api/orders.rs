@@ -220,7 +220,7 @@ impl OrdersApi {
         let order = store::orders::get(&state.db, tenant.id, order_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
-        let payments = store::orders::payments_of(&state.db, tenant.id, order.id).await?;
+        let payments = store::payments::of_order(&state.db, tenant.id, order.id).await?;
         Ok(Json(OrderDetailOut {
             order: order.into(),
             payments: payments.into_iter().map(Into::into).collect(),

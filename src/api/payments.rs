@@ -157,7 +157,7 @@ impl PaymentsApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(payment_page(
-            store::orders::list_payments(&state.db, tenant.id, page).await?,
+            store::payments::list(&state.db, tenant.id, page).await?,
         )))
     }
 
@@ -177,7 +177,7 @@ impl PaymentsApi {
         payment_id: Path<Uuid>,
     ) -> Result<Json<PaymentOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        match store::orders::get_payment(&state.db, tenant.id, payment_id.0).await? {
+        match store::payments::get(&state.db, tenant.id, payment_id.0).await? {
             Some(p) => Ok(Json(p.into())),
             None => Err(ApiError::not_found("payment")),
         }
@@ -207,7 +207,7 @@ impl DisputesApi {
     ) -> Result<Json<DisputePage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
-        let p = store::orders::list_disputes(&state.db, tenant.id, page).await?;
+        let p = store::payments::list_disputes(&state.db, tenant.id, page).await?;
         Ok(Json(DisputePage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,

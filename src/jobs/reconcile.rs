@@ -11,7 +11,7 @@ use crate::stripe::lists;
 use crate::webhooks::apply::{HANDLED_TYPES, PaymentStatus};
 use crate::webhooks::event::Envelope;
 use crate::webhooks::writer::{Incoming, Outcome};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use entity::reconciliation_runs::Model as Run;
 use sea_orm::DbErr;
 use uuid::Uuid;
@@ -386,10 +386,4 @@ pub async fn schedule(state: AppState, interval: std::time::Duration) {
             }
         }
     }
-}
-
-/// When a window would start for a tenant with no successful run (for documentation/tests).
-pub fn first_window_start(now: DateTime<Utc>, first_window: std::time::Duration) -> DateTime<Utc> {
-    (now - TimeDelta::from_std(first_window).unwrap_or(TimeDelta::days(3)))
-        .max(now - TimeDelta::days(MAX_WINDOW_DAYS))
 }

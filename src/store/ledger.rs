@@ -147,18 +147,6 @@ pub async fn order<C: ConnectionTrait>(
         .await
 }
 
-pub async fn order_payments<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    order_id: Uuid,
-) -> Result<Vec<payments::Model>, DbErr> {
-    payments::Entity::find()
-        .filter(payments::Column::TenantId.eq(tenant_id))
-        .filter(payments::Column::OrderId.eq(order_id))
-        .all(db)
-        .await
-}
-
 /// Disputes that concern any of these payments.
 pub async fn disputes_of<C: ConnectionTrait>(
     db: &C,

@@ -4,6 +4,7 @@ pub mod events;
 pub mod failures;
 pub mod ledger;
 pub mod orders;
+pub mod payments;
 pub mod reconciliations;
 pub mod retention;
 pub mod secrets;

@@ -1,10 +1,9 @@
-//! Store: a tenant's orders, payments and disputes as the API reads them.
+//! Store: a tenant's orders.
 use super::{Page, PageRequest, paginate};
 use chrono::Utc;
-use entity::{disputes, orders, payments};
+use entity::orders;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -59,48 +58,6 @@ pub async fn get<C: ConnectionTrait>(
         .filter(orders::Column::TenantId.eq(tenant_id))
         .one(db)
         .await
-}
-
-pub async fn payments_of<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    order_id: Uuid,
-) -> Result<Vec<payments::Model>, DbErr> {
-    payments::Entity::find()
-        .filter(payments::Column::TenantId.eq(tenant_id))
-        .filter(payments::Column::OrderId.eq(order_id))
-        .order_by_asc(payments::Column::Id)
-        .all(db)
-        .await
-}
-
-pub async fn list_payments<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    page: PageRequest,
-) -> Result<Page<payments::Model>, DbErr> {
-    let q = payments::Entity::find().filter(payments::Column::TenantId.eq(tenant_id));
-    paginate(db, q, payments::Column::Id, page, |m| m.id).await
-}
-
-pub async fn get_payment<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<Option<payments::Model>, DbErr> {
-    payments::Entity::find_by_id(id)
-        .filter(payments::Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await
-}
-
-pub async fn list_disputes<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    page: PageRequest,
-) -> Result<Page<disputes::Model>, DbErr> {
-    let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant_id));
-    paginate(db, q, disputes::Column::Id, page, |m| m.id).await
 }
 
 /// Records the Checkout Session created for an order.

@@ -100,7 +100,7 @@ async fn rederive<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let mut order = before.clone();
     change(&mut order);
-    let payments = ledger::order_payments(db, ctx.tenant_id, order.id).await?;
+    let payments = crate::store::payments::of_order(db, ctx.tenant_id, order.id).await?;
     let disputes = ledger::disputes_of(db, ctx.tenant_id, &payments).await?;
     let (status, refunded) = apply::derive_order(&order, &payments, &disputes);
     order.status = status.to_owned();
