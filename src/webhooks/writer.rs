@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 const MAX_BATCH: usize = 64;
 const QUEUE: usize = 4096;
-/// How long a sender waits for its commit before answering 503 (Stripe retries).
-const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a sender waits for its commit before answering 503: the design's "within 2 s, never a
+/// hang". An event committed after that is recorded once; Stripe's retry then gets `duplicate`.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A verified event, ready to record.
 pub struct Incoming {

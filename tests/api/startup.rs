@@ -150,13 +150,33 @@ fn migrate_up_and_status() {
 fn tenants_bootstrap_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("GATEWAY_DATA_DIR", dir.path().to_str().unwrap())];
-    let created = gateway(&["tenants", "create", "--slug", "corner-cafe", "--name", "Corner Café"], &env);
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let created = gateway(
+        &[
+            "tenants",
+            "create",
+            "--slug",
+            "corner-cafe",
+            "--name",
+            "Corner Café",
+        ],
+        &env,
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     let line = String::from_utf8(created.stdout).unwrap();
     assert!(line.contains("\tcorner-cafe\tCorner Café"), "{line}");
-    let bad = gateway(&["tenants", "create", "--slug", "Bad Slug", "--name", "x"], &env);
+    let bad = gateway(
+        &["tenants", "create", "--slug", "Bad Slug", "--name", "x"],
+        &env,
+    );
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("slug"));
     let list = String::from_utf8(gateway(&["tenants", "list"], &env).stdout).unwrap();
     assert_eq!(list.lines().count(), 1, "{list}");
-    assert!(list.contains("\tcorner-cafe\tactive\tCorner Café"), "{list}");
+    assert!(
+        list.contains("\tcorner-cafe\tactive\tCorner Café"),
+        "{list}"
+    );
 }
