@@ -7,7 +7,8 @@
 //!
 //! ```sh
 //! cargo run --release --example loadgen -- --base http://127.0.0.1:8080 \
-//!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid>
+//!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid> \
+//!     [--duplicates 0.1] [--payload-bytes 3000]
 //! ```
 use gateway::webhooks::signature::sign;
 use serde_json::{Value, json};
@@ -23,6 +24,7 @@ struct Args {
     concurrency: usize,
     duplicates: f64,
     pid: Option<u32>,
+    payload_bytes: usize,
 }
 
 fn args() -> Args {
@@ -34,6 +36,7 @@ fn args() -> Args {
         concurrency: 32,
         duplicates: 0.0,
         pid: None,
+        payload_bytes: 3000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,11 +49,36 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
             "--duplicates" => a.duplicates = v.parse().expect("--duplicates FRACTION"),
             "--pid" => a.pid = Some(v.parse().expect("--pid PID")),
+            "--payload-bytes" => a.payload_bytes = v.parse().expect("--payload-bytes N"),
             other => panic!("unknown flag {other}"),
         }
     }
     assert!(!a.token.is_empty(), "--token <operator token> is required");
     a
+}
+
+/// CPU time (user + system) in clock ticks of a process, from `/proc/<pid>/stat`.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// CPU ticks of the gateway, of every `postgres` process, and of this load generator.
+fn cpu_snapshot(gateway: Option<u32>) -> [u64; 3] {
+    let gw = gateway.and_then(|p| cpu_ticks(&p.to_string())).unwrap_or(0);
+    let mut pg = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.bytes().all(|b| b.is_ascii_digit())
+            && std::fs::read_to_string(format!("/proc/{name}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        {
+            pg += cpu_ticks(&name).unwrap_or(0);
+        }
+    }
+    [gw, pg, cpu_ticks("self").unwrap_or(0)]
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -125,7 +153,16 @@ async fn main() {
         pi["last_payment_error"] = Value::Null;
         let event = json!({"id": format!("evt_load{run}x{i}"), "object": "event", "api_version": "2024-06-20", "created": t, "livemode": false,
             "pending_webhooks": 1, "request": {"id": format!("req_{i}"), "idempotency_key": null}, "type": "payment_intent.succeeded", "data": {"object": pi}});
-        let body = event.to_string();
+        let mut body = event.to_string();
+        if body.len() < a.payload_bytes {
+            // Real events carry descriptions, line items and expanded objects: pad to the size asked.
+            let items: Vec<String> = (0..(a.payload_bytes - body.len()) / 24 + 1)
+                .map(|k| format!("item {k:04}: margherita"))
+                .collect();
+            let mut event = event;
+            event["data"]["object"]["description"] = json!(items.join(", "));
+            body = event.to_string();
+        }
         bodies.push((
             format!("{}/webhooks/stripe/{slug}", a.base),
             sign(secret, t, body.as_bytes()),
@@ -148,6 +185,7 @@ async fn main() {
     // Drive.
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_snapshot(a.pid);
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
@@ -201,6 +239,7 @@ async fn main() {
         }
     }
     let elapsed = started.elapsed();
+    let cpu_after = cpu_snapshot(a.pid);
     lat.sort();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
@@ -228,6 +267,15 @@ async fn main() {
         ms(pct(1.0))
     );
     println!("statuses {statuses:?}");
+    // Clock ticks are 10 ms on Linux (USER_HZ = 100).
+    let per_event =
+        |i: usize| (cpu_after[i] - cpu_before[i]) as f64 * 10_000.0 / lat.len().max(1) as f64;
+    println!(
+        "cpu per event us  gateway {:.0}  postgres {:.0}  loadgen {:.0}",
+        per_event(0),
+        per_event(1),
+        per_event(2)
+    );
     if let Some(pid) = a.pid {
         println!(
             "gateway peak RSS {} KiB",

@@ -15,6 +15,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_millis(1500))
         .sqlx_logging(false);
+    if !sqlite {
+        // A batch's multi-row statements take a few hundred shapes: keep them all prepared (sqlx's
+        // default of 100 re-parses most batches). Plans stay custom: the generic plan PostgreSQL
+        // switches to after five runs of an `IN (…)` statement measured 30 % slower here.
+        opts.map_sqlx_postgres_opts(|o| {
+            o.statement_cache_capacity(1024)
+                .options([("plan_cache_mode", "force_custom_plan")])
+        });
+    }
     if sqlite {
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

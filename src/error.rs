@@ -54,6 +54,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (duplicate, wrong state).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// The body is not `application/json` (or the `Content-Type` header is missing).
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
     /// A field value breaks a rule; `detail` names the field.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
@@ -180,6 +183,13 @@ impl From<crate::crypto::KeyringError> for ApiError {
 /// Renders any error poem produced outside our handlers (route not found, unparseable body,
 /// missing bearer token …) as problem+json; our own problems pass through untouched.
 pub async fn problem_from_poem(err: poem::Error) -> Response {
+    if let Some(detail) = broken_rule(&err) {
+        return problem_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        );
+    }
     let status = err.status();
     let detail = err.to_string();
     let resp = err.into_response();
@@ -208,6 +218,20 @@ pub async fn problem_from_poem(err: poem::Error) -> Response {
         detail
     };
     problem_response(status, code, detail)
+}
+
+/// A value that parsed but breaks a constraint the OpenAPI schema declares (pattern, range,
+/// length): a broken rule, 422 like the handlers' own checks, naming the field, never the value.
+fn broken_rule(err: &poem::Error) -> Option<String> {
+    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+    if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        let rule = e.reason.strip_prefix("verification failed. ")?;
+        return Some(format!("{}: must satisfy {rule}", e.name));
+    }
+    let reason = &err.downcast_ref::<ParseRequestPayloadError>()?.reason;
+    let at = reason.find("field `")?;
+    let (field, rule) = reason[at + 7..].split_once("` verification failed. ")?;
+    Some(format!("{field}: must satisfy {rule}"))
 }
 
 /// A problem+json response outside poem-openapi (webhook intake, fallbacks).

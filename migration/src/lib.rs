@@ -15,6 +15,8 @@ mod m20261122_000009_create_delivery_failures;
 mod m20261122_000010_create_reconciliation_runs;
 mod m20261122_000011_create_order_facts;
 mod m20261122_000012_add_payment_amount_conflict;
+mod m20261122_000013_event_payload_lz4;
+mod m20261122_000014_index_disputes_intent;
 
 pub struct Migrator;
 
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_create_reconciliation_runs::Migration),
             Box::new(m20261122_000011_create_order_facts::Migration),
             Box::new(m20261122_000012_add_payment_amount_conflict::Migration),
+            Box::new(m20261122_000013_event_payload_lz4::Migration),
+            Box::new(m20261122_000014_index_disputes_intent::Migration),
         ]
     }
 }

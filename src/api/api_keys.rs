@@ -28,6 +28,7 @@ pub struct ApiKeyOut {
     pub prefix: String,
     pub created_at: DateTime<Utc>,
     /// Set once revoked; a revoked key no longer authenticates.
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -58,6 +59,10 @@ pub struct ApiKeyCreatedOut {
 #[derive(Object)]
 pub struct ApiKeyIn {
     /// A label, 1–100 characters (e.g. "POS integration").
+    #[oai(validator(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: String,
 }
 
@@ -66,6 +71,7 @@ pub struct ApiKeyIn {
 pub struct ApiKeyPage {
     pub data: Vec<ApiKeyOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -135,6 +141,7 @@ impl ApiKeysApi {
         /// Tenant slug or id.
         tenant: Path<String>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -13,7 +13,9 @@ use uuid::Uuid;
 #[derive(Object)]
 pub struct CheckoutSessionIn {
     /// `https://…` (or `http://` for local testing), at most 2048 characters.
+    #[oai(validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"))]
     pub success_url: String,
+    #[oai(validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"))]
     pub cancel_url: String,
 }
 
@@ -33,9 +35,11 @@ pub enum CheckoutCreated {
 }
 
 fn parse_url(field: &'static str, raw: &str) -> Result<String, ApiError> {
-    let ok = raw.len() <= 2048
-        && (raw.starts_with("https://") || raw.starts_with("http://"))
-        && raw.len() > "https://".len()
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"));
+    let ok = raw.chars().count() <= 2048
+        && rest.is_some_and(|r| !r.is_empty())
         && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(raw.to_owned())

@@ -56,14 +56,17 @@ pub struct WebhookEventOut {
     pub stripe_event_id: String,
     #[oai(rename = "type")]
     pub event_type: String,
+    #[oai(nullable)]
     pub api_version: Option<String>,
     pub livemode: bool,
     pub status: EventStatus,
     /// Processing attempts (deliveries and replays that processed it).
     pub attempts: i32,
     /// Why it failed or was ignored.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub received_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub processed_at: Option<DateTime<Utc>>,
 }
 
@@ -89,6 +92,7 @@ impl From<Model> for WebhookEventOut {
 pub struct WebhookEventPage {
     pub data: Vec<WebhookEventOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -96,6 +100,7 @@ pub struct WebhookEventPage {
 #[derive(Object)]
 pub struct WebhookHealthOut {
     /// When the newest event was processed successfully; null if none yet.
+    #[oai(nullable)]
     pub last_successful_webhook_at: Option<DateTime<Utc>>,
     /// Refused deliveries by reason (`bad_signature`, `stale_timestamp`, `malformed`,
     /// `no_config`, `suspended`, `rate_limited`, `too_large`), counted in hourly buckets: the
@@ -127,6 +132,7 @@ impl EventsApi {
         #[oai(name = "type")]
         event_type: Query<Option<String>>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -31,6 +31,7 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
         event_type = tracing::field::Empty,
     );
     let started = Instant::now();
+    let path = req.uri().path().to_owned();
     let mut resp = async {
         next.call(req)
             .await
@@ -48,6 +49,11 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
             tracing::info!(status, latency_ms = ms, "request finished");
         }
     });
+    if status == 405
+        && let Some(v) = super::allow::allowed(&path).and_then(|m| HeaderValue::from_str(m).ok())
+    {
+        resp.headers_mut().insert("allow", v);
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }

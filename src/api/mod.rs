@@ -1,4 +1,5 @@
 //! API layer (poem-openapi only): extract, authorize, call down to the store, map to `*Out` views.
+mod allow;
 mod api_keys;
 mod auth;
 mod checkout;

@@ -50,11 +50,20 @@ impl OrderStatus {
 #[derive(Object)]
 pub struct OrderIn {
     /// The restaurant's own reference, 1–200 characters, unique per tenant.
+    #[oai(validator(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\s]([^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x1f\x7f-\x9f\s])?$"
+    ))]
     pub reference: String,
     /// In minor units (cents), positive.
+    #[oai(validator(minimum(value = "1"), maximum(value = "999999999999")))]
     pub amount: i64,
     /// ISO 4217, any case; answered lowercase.
+    #[oai(validator(pattern = r"^[A-Za-z]{3}$"))]
     pub currency: String,
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub customer_email: Option<String>,
     /// Up to 50 string pairs (keys ≤ 40, values ≤ 500 characters).
     pub metadata: Option<BTreeMap<String, String>>,
@@ -71,8 +80,10 @@ pub struct OrderOut {
     pub status: OrderStatus,
     /// Refunded so far, in minor units.
     pub amount_refunded: i64,
+    #[oai(nullable)]
     pub customer_email: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    #[oai(nullable)]
     pub checkout_session_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -112,6 +123,7 @@ pub struct OrderDetailOut {
 pub struct OrderPage {
     pub data: Vec<OrderOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -188,6 +200,7 @@ impl OrdersApi {
         /// Tenant slug or id.
         tenant: Path<String>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

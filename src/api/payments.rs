@@ -39,18 +39,23 @@ impl PaymentStatus {
 pub struct PaymentOut {
     pub id: Uuid,
     /// Null when no order of this tenant is linked.
+    #[oai(nullable)]
     pub order_id: Option<Uuid>,
     pub stripe_payment_intent_id: String,
+    #[oai(nullable)]
     pub stripe_charge_id: Option<String>,
     /// In minor units.
     pub amount: i64,
     pub amount_refunded: i64,
     pub currency: String,
     pub status: PaymentStatus,
+    #[oai(nullable)]
     pub customer_id: Option<String>,
     /// Null once the customer was deleted in Stripe.
+    #[oai(nullable)]
     pub customer_email: Option<String>,
     pub livemode: bool,
+    #[oai(nullable)]
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -81,11 +86,14 @@ impl From<payments::Model> for PaymentOut {
 #[derive(Object)]
 pub struct DisputeOut {
     pub id: Uuid,
+    #[oai(nullable)]
     pub payment_id: Option<Uuid>,
+    #[oai(nullable)]
     pub order_id: Option<Uuid>,
     pub stripe_dispute_id: String,
     pub amount: i64,
     pub currency: String,
+    #[oai(nullable)]
     pub reason: Option<String>,
     /// Stripe's dispute status (`needs_response`, `under_review`, `won`, `lost`, …).
     pub status: String,
@@ -115,6 +123,7 @@ impl From<disputes::Model> for DisputeOut {
 pub struct PaymentPage {
     pub data: Vec<PaymentOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -123,6 +132,7 @@ pub struct PaymentPage {
 pub struct DisputePage {
     pub data: Vec<DisputeOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -150,6 +160,7 @@ impl PaymentsApi {
         /// Tenant slug or id.
         tenant: Path<String>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -201,6 +212,7 @@ impl DisputesApi {
         /// Tenant slug or id.
         tenant: Path<String>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

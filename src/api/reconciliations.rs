@@ -54,8 +54,10 @@ pub struct ReconciliationRunOut {
     pub counts: ReconciliationCounts,
     pub discrepancies: Vec<DiscrepancyOut>,
     /// Why the run failed.
+    #[oai(nullable)]
     pub error: Option<String>,
     pub started_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -89,6 +91,7 @@ impl From<Run> for ReconciliationRunOut {
 pub struct ReconciliationRunPage {
     pub data: Vec<ReconciliationRunOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -178,6 +181,7 @@ impl ReconciliationsApi {
         /// Tenant slug or id.
         tenant: Path<String>,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -33,6 +33,7 @@ pub struct WebhookSecretOut {
     pub hint: String,
     pub created_at: DateTime<Utc>,
     /// After this instant the secret no longer verifies; null when it does not expire.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -74,10 +75,13 @@ impl From<ConfigView> for StripeConfigOut {
 #[derive(Object)]
 pub struct StripeConfigIn {
     /// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`.
-    #[oai(write_only)]
+    #[oai(
+        write_only,
+        validator(pattern = r"^[sr]k_(test|live)_[A-Za-z0-9]{8,247}$")
+    )]
     pub secret_key: String,
     /// `whsec_…` from the Stripe dashboard or `stripe listen`.
-    #[oai(write_only)]
+    #[oai(write_only, validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$"))]
     pub webhook_secret: String,
 }
 
@@ -85,9 +89,10 @@ pub struct StripeConfigIn {
 #[derive(Object)]
 pub struct WebhookSecretIn {
     /// `whsec_…`.
-    #[oai(write_only)]
+    #[oai(write_only, validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$"))]
     pub secret: String,
     /// If given (0–604800), every other secret stops verifying after this many seconds.
+    #[oai(validator(minimum(value = "0"), maximum(value = "604800")))]
     pub expire_others_in_seconds: Option<i64>,
 }
 

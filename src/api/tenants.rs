@@ -34,6 +34,7 @@ pub struct TenantOut {
     /// Webhooks accepted in a burst (token bucket size).
     pub rate_limit_burst: i64,
     /// Stripe Connect account (`acct_…`) routed to this tenant, if any.
+    #[oai(nullable)]
     pub stripe_account_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -63,14 +64,22 @@ impl From<Model> for TenantOut {
 #[derive(Object)]
 pub struct TenantIn {
     /// `^[a-z0-9][a-z0-9-]{1,62}$`, unique, not a UUID.
+    #[oai(validator(pattern = r"^[a-z0-9][a-z0-9-]{1,62}$"))]
     pub slug: String,
     /// Display name, 1–200 characters.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: String,
     /// 1–100,000; default 100.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_per_second: Option<i64>,
     /// 1–1,000,000; default 200.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
     /// `acct_…` of the tenant's Stripe Connect account.
+    #[oai(validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$"))]
     pub stripe_account_id: Option<String>,
 }
 
@@ -79,13 +88,20 @@ pub struct TenantIn {
 /// refuses the tenant's webhooks (423) until set back to `active`.
 #[derive(Object)]
 pub struct TenantPatch {
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     pub name: Option<String>,
     pub status: Option<TenantStatus>,
     /// Operator only.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_per_second: Option<i64>,
     /// Operator only.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
     /// `null` clears it.
+    #[oai(validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$"))]
     pub stripe_account_id: MaybeUndefined<String>,
 }
 
@@ -94,6 +110,7 @@ pub struct TenantPatch {
 pub struct TenantPage {
     pub data: Vec<TenantOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -177,6 +194,7 @@ impl TenantsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// Page size, 1–100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -42,7 +42,7 @@ pub fn parse_currency(raw: &str) -> Result<String, Invalid> {
 
 /// A plausible email address (one `@`, no spaces, at most 254 characters).
 pub fn parse_email(raw: &str) -> Result<String, Invalid> {
-    let ok = raw.len() <= 254
+    let ok = raw.chars().count() <= 254
         && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
         && raw.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.contains('@')

@@ -5,10 +5,10 @@
 //! serialize instead of losing an update, and never deadlock.
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments, scrubbed_customers};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -238,4 +238,51 @@ pub async fn scrub_customer<C: ConnectionTrait>(
             .await?;
     }
     Ok(scrubbed)
+}
+
+/// Writes these payments whole, new or changed, in one statement.
+pub async fn upsert_payments<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<payments::Model>,
+) -> Result<(), DbErr> {
+    upsert::<C, payments::Entity>(db, rows, payments::Column::Id).await
+}
+
+/// Writes these disputes whole, new or changed, in one statement.
+pub async fn upsert_disputes<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<disputes::Model>,
+) -> Result<(), DbErr> {
+    upsert::<C, disputes::Entity>(db, rows, disputes::Column::Id).await
+}
+
+/// Writes these (existing) orders' derived status and facts in one statement.
+pub async fn update_orders<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<orders::Model>,
+) -> Result<(), DbErr> {
+    upsert::<C, orders::Entity>(db, rows, orders::Column::Id).await
+}
+
+/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column but the id, the tenant and the
+/// creation time: one statement for a whole batch, on both backends.
+async fn upsert<C, E>(db: &C, rows: Vec<E::Model>, id: E::Column) -> Result<(), DbErr>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let fixed = ["id", "tenant_id", "created_at"];
+    let update: Vec<E::Column> = E::Column::iter()
+        .filter(|c| !fixed.contains(&c.as_str()))
+        .collect();
+    E::insert_many(rows.into_iter().map(|r| r.into_active_model().reset_all()))
+        .on_conflict(OnConflict::column(id).update_columns(update).to_owned())
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }

@@ -61,14 +61,17 @@ pub struct Writer {
     shards: Vec<mpsc::Sender<Job>>,
 }
 
-/// Writer shards on PostgreSQL.
-const PG_SHARDS: usize = 4;
+/// Writer shards on PostgreSQL: one per core (measured on 2 cores: 1 shard 2,994 events/s, 2 shards
+/// 3,184, 4 shards 3,088 — more shards mean smaller batches and more statements per event).
+fn pg_shards() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
+}
 
 impl Writer {
     /// Starts the writer tasks on the current runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
         let n = match sea_orm::ConnectionTrait::get_database_backend(&db) {
-            sea_orm::DbBackend::Postgres => PG_SHARDS,
+            sea_orm::DbBackend::Postgres => pg_shards(),
             _ => 1,
         };
         let shards = (0..n)
