@@ -183,6 +183,17 @@ impl From<crate::crypto::KeyringError> for ApiError {
 /// Renders any error poem produced outside our handlers (route not found, unparseable body,
 /// missing bearer token …) as problem+json; our own problems pass through untouched.
 pub async fn problem_from_poem(err: poem::Error) -> Response {
+    if err
+        .downcast_ref::<poem_openapi::error::ParseParamError>()
+        .is_some_and(|e| e.name == "cursor")
+    {
+        // A cursor is an opaque token: one we did not issue is malformed, not a broken rule.
+        return problem_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+            "cursor is not one this API issued",
+        );
+    }
     if let Some(detail) = broken_rule(&err) {
         return problem_response(
             StatusCode::UNPROCESSABLE_ENTITY,

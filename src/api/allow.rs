@@ -51,3 +51,13 @@ pub fn allowed(path: &str) -> Option<&'static str> {
         matches.then_some(methods.as_str())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn allowed_methods_of_routes() {
+        assert_eq!(super::allowed("/v1/tenants"), Some("GET, POST"));
+        assert_eq!(super::allowed("/webhooks/stripe/pizza"), Some("POST"));
+        assert_eq!(super::allowed("/v1/nothing"), None);
+    }
+}

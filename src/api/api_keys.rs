@@ -63,6 +63,7 @@ pub struct ApiKeyIn {
         max_length = 100,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
     ))]
+    #[oai(deserialize_with = "super::strict::string")]
     pub name: String,
 }
 
@@ -144,6 +145,7 @@ impl ApiKeysApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<ApiKeyPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;

@@ -13,9 +13,15 @@ use uuid::Uuid;
 #[derive(Object)]
 pub struct CheckoutSessionIn {
     /// `https://…` (or `http://` for local testing), at most 2048 characters.
-    #[oai(validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"))]
+    #[oai(
+        deserialize_with = "super::strict::string",
+        validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")
+    )]
     pub success_url: String,
-    #[oai(validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"))]
+    #[oai(
+        deserialize_with = "super::strict::string",
+        validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")
+    )]
     pub cancel_url: String,
 }
 

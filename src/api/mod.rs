@@ -9,6 +9,7 @@ mod orders;
 mod pagination;
 mod payments;
 mod reconciliations;
+mod strict;
 mod stripe_config;
 mod tenants;
 pub mod webhook;

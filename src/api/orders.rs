@@ -53,19 +53,25 @@ pub struct OrderIn {
     #[oai(validator(
         pattern = r"^[^\x00-\x1f\x7f-\x9f\s]([^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x1f\x7f-\x9f\s])?$"
     ))]
+    #[oai(deserialize_with = "super::strict::string")]
     pub reference: String,
     /// In minor units (cents), positive.
     #[oai(validator(minimum(value = "1"), maximum(value = "999999999999")))]
     pub amount: i64,
     /// ISO 4217, any case; answered lowercase.
-    #[oai(validator(pattern = r"^[A-Za-z]{3}$"))]
+    #[oai(
+        deserialize_with = "super::strict::string",
+        validator(pattern = r"^[A-Za-z]{3}$")
+    )]
     pub currency: String,
     #[oai(validator(
         max_length = 254,
         pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*$"
     ))]
+    #[oai(deserialize_with = "super::strict::nullable_string", nullable)]
     pub customer_email: Option<String>,
     /// Up to 50 string pairs (keys ≤ 40, values ≤ 500 characters).
+    #[oai(deserialize_with = "super::strict::nullable_string_map", nullable)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -203,6 +209,7 @@ impl OrdersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<OrderPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;

@@ -184,6 +184,7 @@ impl ReconciliationsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<ReconciliationRunPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;

@@ -79,9 +79,14 @@ pub struct StripeConfigIn {
         write_only,
         validator(pattern = r"^[sr]k_(test|live)_[A-Za-z0-9]{8,247}$")
     )]
+    #[oai(deserialize_with = "super::strict::string")]
     pub secret_key: String,
     /// `whsec_…` from the Stripe dashboard or `stripe listen`.
-    #[oai(write_only, validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$"))]
+    #[oai(
+        deserialize_with = "super::strict::string",
+        write_only,
+        validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$")
+    )]
     pub webhook_secret: String,
 }
 
@@ -89,10 +94,14 @@ pub struct StripeConfigIn {
 #[derive(Object)]
 pub struct WebhookSecretIn {
     /// `whsec_…`.
-    #[oai(write_only, validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$"))]
+    #[oai(
+        deserialize_with = "super::strict::string",
+        write_only,
+        validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$")
+    )]
     pub secret: String,
     /// If given (0–604800), every other secret stops verifying after this many seconds.
-    #[oai(validator(minimum(value = "0"), maximum(value = "604800")))]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "604800")))]
     pub expire_others_in_seconds: Option<i64>,
 }
 

@@ -64,22 +64,30 @@ impl From<Model> for TenantOut {
 #[derive(Object)]
 pub struct TenantIn {
     /// `^[a-z0-9][a-z0-9-]{1,62}$`, unique, not a UUID.
-    #[oai(validator(pattern = r"^[a-z0-9][a-z0-9-]{1,62}$"))]
+    #[oai(
+        deserialize_with = "super::strict::string",
+        validator(pattern = r"^[a-z0-9][a-z0-9-]{1,62}$")
+    )]
     pub slug: String,
     /// Display name, 1–200 characters.
     #[oai(validator(
         max_length = 200,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
     ))]
+    #[oai(deserialize_with = "super::strict::string")]
     pub name: String,
     /// 1–100,000; default 100.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_per_second: Option<i64>,
     /// 1–1,000,000; default 200.
-    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
     /// `acct_…` of the tenant's Stripe Connect account.
-    #[oai(validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$"))]
+    #[oai(
+        deserialize_with = "super::strict::nullable_string",
+        nullable,
+        validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$")
+    )]
     pub stripe_account_id: Option<String>,
 }
 
@@ -92,16 +100,22 @@ pub struct TenantPatch {
         max_length = 200,
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
     ))]
+    #[oai(deserialize_with = "super::strict::nullable_string", nullable)]
     pub name: Option<String>,
+    #[oai(deserialize_with = "super::strict::optional")]
     pub status: Option<TenantStatus>,
     /// Operator only.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_per_second: Option<i64>,
     /// Operator only.
-    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
     /// `null` clears it.
-    #[oai(validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$"))]
+    #[oai(
+        deserialize_with = "super::strict::maybe_string",
+        nullable,
+        validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$")
+    )]
     pub stripe_account_id: MaybeUndefined<String>,
 }
 
@@ -197,6 +211,7 @@ impl TenantsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<TenantPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;

@@ -348,6 +348,43 @@ fn cases() -> Vec<Case> {
             "not_found",
         ),
         case(M::PUT, "/v1/tenants", "{}", 405, "method_not_allowed"),
+        // Strict JSON: no number or boolean where the schema says string, no null where it does
+        // not say nullable.
+        case(
+            M::POST,
+            t,
+            r#"{"slug": "ok-slug", "name": false}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::POST,
+            t,
+            r#"{"slug": "ok-slug", "name": 12}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::PATCH,
+            "/v1/tenants/acme",
+            r#"{"status": null}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r-strict", "amount": 100, "currency": "usd", "metadata": {"a": 1}}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::GET,
+            "/v1/tenants?cursor=AAAAAAAAAAAAAAAAAAAAAB",
+            "",
+            400,
+            "invalid_cursor",
+        ),
     ]
 }
 
@@ -400,6 +437,18 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
             ans.text
         );
     }
+    // A 405 says which methods the path has (RFC 9110).
+    let resp = reqwest::Client::new()
+        .request(
+            Method::TRACE,
+            format!("{}/v1/tenants/acme/orders", app.base),
+        )
+        .bearer_auth(app.op())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, POST");
     // A body that is not JSON at all is refused too.
     let ans = app
         .raw(
