@@ -7,6 +7,7 @@ mod stripe_api;
 
 mod api_keys;
 mod bad_input;
+mod crash;
 mod isolation;
 mod keys;
 mod openapi;
