@@ -8,6 +8,7 @@
 use super::apply::{self, EventCtx, Observation};
 use super::writer::{Incoming, Outcome};
 use entity::{disputes, orders, payments, scrubbed_customers, webhook_events};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
     TryInsertResult,
@@ -15,15 +16,22 @@ use sea_orm::{
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// The values of an `IN (…)` list, deduplicated and padded (repeating the last) to a power of
-/// two, so a batch's statements take few distinct shapes and stay in the prepared-statement cache.
-fn padded<T: Clone + Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v.dedup();
-    if let Some(last) = v.last().cloned() {
-        v.resize(v.len().next_power_of_two(), last);
-    }
-    v
+/// `(tenant_id, key) IN ((t1, k1), …)`: one exact index probe per pair. (Two lists, `tenant_id
+/// IN (…) AND key IN (…)`, made PostgreSQL probe every combination: 4.5x slower for 16 events.)
+/// The pairs are deduplicated and padded (repeating the last) to a power of two, so a batch's
+/// statements take few distinct shapes and stay prepared.
+fn pairs<C, K>(tenant: C, key: C, mut pairs: Vec<(Uuid, K)>) -> SimpleExpr
+where
+    C: ColumnTrait,
+    K: Into<sea_orm::Value> + Clone + Ord,
+{
+    pairs.sort();
+    pairs.dedup();
+    let Some(last) = pairs.last().cloned() else {
+        return Expr::cust("1 = 2");
+    };
+    pairs.resize(pairs.len().next_power_of_two(), last);
+    Expr::tuple([Expr::col(tenant).into(), Expr::col(key).into()]).in_tuples(pairs)
 }
 
 /// The batch needs the per-event path.
@@ -131,11 +139,16 @@ async fn plan<C: ConnectionTrait>(db: &C, batch: &[&Incoming]) -> Result<Option<
     if batch.iter().any(|i| i.replay) {
         return Ok(None);
     }
-    let tenants: Vec<Uuid> = batch.iter().map(|i| i.tenant_id).collect();
-    let ids: Vec<String> = batch.iter().map(|i| i.envelope.id.clone()).collect();
+    let ids: Vec<(Uuid, String)> = batch
+        .iter()
+        .map(|i| (i.tenant_id, i.envelope.id.clone()))
+        .collect();
     let known: HashMap<(Uuid, String), String> = webhook_events::Entity::find()
-        .filter(webhook_events::Column::TenantId.is_in(padded(tenants)))
-        .filter(webhook_events::Column::StripeEventId.is_in(padded(ids)))
+        .filter(pairs(
+            webhook_events::Column::TenantId,
+            webhook_events::Column::StripeEventId,
+            ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -169,88 +182,91 @@ async fn load<C: ConnectionTrait>(
     batch: &[&Incoming],
     plans: &[Plan],
 ) -> Result<Facts, DbErr> {
-    let mut tenants = HashSet::new();
-    let (mut pis, mut charges, mut refs, mut dispute_ids, mut customers) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    type Keys = Vec<(Uuid, String)>;
+    let (mut pis, mut charges, mut dispute_ids, mut customers): (Keys, Keys, Keys, Keys) =
+        Default::default();
+    let mut refs: Vec<(Uuid, Uuid)> = Vec::new();
     for (i, plan) in batch.iter().zip(plans) {
         let Plan::Apply(obs) = plan else { continue };
-        tenants.insert(i.tenant_id);
+        let t = i.tenant_id;
         match obs.as_ref() {
             Observation::Payment(p) => {
-                pis.push(p.payment_intent.clone());
-                charges.extend(p.charge_id.clone());
-                refs.extend(p.order_refs.iter().copied());
-                customers.extend(p.customer_id.clone());
+                pis.push((t, p.payment_intent.clone()));
+                charges.extend(p.charge_id.clone().map(|c| (t, c)));
+                refs.extend(p.order_refs.iter().map(|o| (t, *o)));
+                customers.extend(p.customer_id.clone().map(|c| (t, c)));
             }
             Observation::Dispute(d) => {
-                pis.extend(d.payment_intent.clone());
-                charges.extend(d.charge_id.clone());
-                dispute_ids.push(d.dispute_id.clone());
+                pis.extend(d.payment_intent.clone().map(|p| (t, p)));
+                charges.extend(d.charge_id.clone().map(|c| (t, c)));
+                dispute_ids.push((t, d.dispute_id.clone()));
             }
-            Observation::CheckoutExpired { order_refs } => refs.extend(order_refs.iter().copied()),
+            Observation::CheckoutExpired { order_refs } => {
+                refs.extend(order_refs.iter().map(|o| (t, *o)));
+            }
             _ => {}
         }
     }
     let mut facts = Facts::default();
-    if tenants.is_empty() {
+    if pis.is_empty() && refs.is_empty() && dispute_ids.is_empty() {
         return Ok(facts);
     }
-    let tenants: Vec<Uuid> = tenants.into_iter().collect();
-    let mine = |t: &Uuid| tenants.contains(t);
+    use payments::Column as P;
     let mut found = payments::Entity::find()
-        .filter(payments::Column::TenantId.is_in(padded(tenants.clone())))
         .filter(
             Condition::any()
-                .add(payments::Column::StripePaymentIntentId.is_in(padded(pis.clone())))
-                .add(payments::Column::StripeChargeId.is_in(padded(charges.clone()))),
+                .add(pairs(P::TenantId, P::StripePaymentIntentId, pis.clone()))
+                .add(pairs(P::TenantId, P::StripeChargeId, charges.clone())),
         )
         .lock_exclusive()
         .all(db)
         .await?;
-    refs.extend(found.iter().filter_map(|p| p.order_id));
+    refs.extend(
+        found
+            .iter()
+            .filter_map(|p| p.order_id.map(|o| (p.tenant_id, o))),
+    );
     for o in orders::Entity::find()
-        .filter(orders::Column::TenantId.is_in(padded(tenants.clone())))
-        .filter(orders::Column::Id.is_in(padded(refs)))
+        .filter(pairs(orders::Column::TenantId, orders::Column::Id, refs))
         .lock_exclusive()
         .all(db)
         .await?
     {
         facts.orders.insert((o.tenant_id, o.id), o);
     }
-    let order_ids: Vec<Uuid> = facts.orders.values().map(|o| o.id).collect();
+    let order_ids: Vec<(Uuid, Uuid)> = facts.orders.keys().copied().collect();
     if !order_ids.is_empty() {
         found.extend(
             payments::Entity::find()
-                .filter(payments::Column::TenantId.is_in(padded(tenants.clone())))
-                .filter(payments::Column::OrderId.is_in(padded(order_ids)))
+                .filter(pairs(P::TenantId, P::OrderId, order_ids))
                 .all(db)
                 .await?,
         );
     }
-    for p in found.into_iter().filter(|p| mine(&p.tenant_id)) {
+    for p in found {
         facts
             .payments
             .insert((p.tenant_id, p.stripe_payment_intent_id.clone()), p);
     }
-    let all_pis: Vec<String> = facts
+    let all_pis: Keys = facts
         .payments
         .values()
-        .map(|p| p.stripe_payment_intent_id.clone())
+        .map(|p| (p.tenant_id, p.stripe_payment_intent_id.clone()))
         .chain(pis)
         .collect();
-    let all_charges: Vec<String> = facts
+    let all_charges: Keys = facts
         .payments
         .values()
-        .filter_map(|p| p.stripe_charge_id.clone())
+        .filter_map(|p| p.stripe_charge_id.clone().map(|c| (p.tenant_id, c)))
         .chain(charges)
         .collect();
+    use disputes::Column as D;
     for d in disputes::Entity::find()
-        .filter(disputes::Column::TenantId.is_in(padded(tenants.clone())))
         .filter(
             Condition::any()
-                .add(disputes::Column::StripeDisputeId.is_in(padded(dispute_ids)))
-                .add(disputes::Column::StripePaymentIntentId.is_in(padded(all_pis)))
-                .add(disputes::Column::StripeChargeId.is_in(padded(all_charges))),
+                .add(pairs(D::TenantId, D::StripeDisputeId, dispute_ids))
+                .add(pairs(D::TenantId, D::StripePaymentIntentId, all_pis))
+                .add(pairs(D::TenantId, D::StripeChargeId, all_charges)),
         )
         .lock_exclusive()
         .all(db)
@@ -261,9 +277,9 @@ async fn load<C: ConnectionTrait>(
             .insert((d.tenant_id, d.stripe_dispute_id.clone()), d);
     }
     if !customers.is_empty() {
+        use scrubbed_customers::Column as S;
         for s in scrubbed_customers::Entity::find()
-            .filter(scrubbed_customers::Column::TenantId.is_in(padded(tenants.clone())))
-            .filter(scrubbed_customers::Column::CustomerId.is_in(padded(customers)))
+            .filter(pairs(S::TenantId, S::CustomerId, customers))
             .all(db)
             .await?
         {

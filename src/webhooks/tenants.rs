@@ -94,17 +94,20 @@ impl TenantCache {
         reference: &str,
     ) -> Result<Option<Arc<TenantRuntime>>, LoadError> {
         match load(db, keyring, reference).await? {
-            Some(runtime) => {
-                let runtime = Arc::new(runtime);
-                self.slugs.insert(runtime.slug.clone(), runtime.id).await;
-                self.by_id.insert(runtime.id, runtime.clone()).await;
-                Ok(Some(runtime))
-            }
+            Some(runtime) => Ok(Some(self.remember(runtime).await)),
             None => {
                 self.missing.insert(reference.to_owned(), ()).await;
                 Ok(None)
             }
         }
+    }
+
+    /// Keeps a loaded tenant in memory, reachable by id and by slug.
+    pub async fn remember(&self, runtime: TenantRuntime) -> Arc<TenantRuntime> {
+        let runtime = Arc::new(runtime);
+        self.slugs.insert(runtime.slug.clone(), runtime.id).await;
+        self.by_id.insert(runtime.id, runtime.clone()).await;
+        runtime
     }
 
     /// Forgets a tenant after any change to it or its Stripe config.
