@@ -31,7 +31,7 @@ where
         return Expr::cust("1 = 2");
     };
     pairs.resize(pairs.len().next_power_of_two(), last);
-    Expr::tuple([Expr::col(tenant).into(), Expr::col(key).into()]).in_tuples(pairs)
+    Expr::tuple([Expr::col(tenant), Expr::col(key)]).in_tuples(pairs)
 }
 
 /// The batch needs the per-event path.
