@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the webhook hot path before the database: signature verification,
 //! event parsing (envelope + observation), and the tenant cache lookup, with 1 to 10,000
 //! tenants in memory. `cargo bench --bench intake`.
+#![allow(clippy::unwrap_used)]
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gateway::crypto::SecretText;
