@@ -57,9 +57,13 @@ pub async fn commit<C: ConnectionTrait>(
     batch: &[&Incoming],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
-    let Some(plans) = plan(db, batch).await? else {
+    let Some(mut plans) = plan(batch) else {
         return Ok(Err(Fallback));
     };
+    // Event rows first: the idempotency key decides, before any effect is written.
+    if !record_events(db, batch, &mut plans, now).await? {
+        return Ok(Err(Fallback));
+    }
     let loaded = load(db, batch, &plans).await?;
     let mut facts = Facts {
         payments: loaded.payments.clone(),
@@ -68,15 +72,10 @@ pub async fn commit<C: ConnectionTrait>(
         scrubbed: loaded.scrubbed.clone(),
     };
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows = Vec::new();
     for (i, plan) in batch.iter().zip(&plans) {
-        let (outcome, status, reason) = match plan {
-            Plan::Duplicate => (Outcome::Duplicate, None, None),
-            Plan::Ignored(r) => (
-                Outcome::Ignored(r.clone()),
-                Some("ignored"),
-                Some(r.clone()),
-            ),
+        outcomes.push(match plan {
+            Plan::Duplicate => Outcome::Duplicate,
+            Plan::Ignored(r) => Outcome::Ignored(r.clone()),
             Plan::Apply(obs) => {
                 let ctx = EventCtx {
                     tenant_id: i.tenant_id,
@@ -85,27 +84,9 @@ pub async fn commit<C: ConnectionTrait>(
                     now,
                 };
                 apply_in_memory(&mut facts, &ctx, obs);
-                (Outcome::Processed, Some("completed"), None)
+                Outcome::Processed
             }
-        };
-        if let Some(status) = status {
-            rows.push(event_row(i, status, reason, now));
-        }
-        outcomes.push(outcome);
-    }
-    // Event rows first: a short count means another replica recorded one of them meanwhile.
-    if !rows.is_empty() {
-        let expected = rows.len() as u64;
-        let res = webhook_events::Entity::insert_many(rows)
-            .on_conflict_do_nothing_on([
-                webhook_events::Column::TenantId,
-                webhook_events::Column::StripeEventId,
-            ])
-            .exec_without_returning(db)
-            .await?;
-        if !matches!(res, TryInsertResult::Inserted(n) if n == expected) {
-            return Ok(Err(Fallback));
-        }
+        });
     }
     write_changed(db, &loaded, facts).await?;
     Ok(Ok(outcomes))
@@ -134,46 +115,91 @@ fn event_row(
     }
 }
 
-/// What each event will do, or `None` when the batch needs the per-event path.
-async fn plan<C: ConnectionTrait>(db: &C, batch: &[&Incoming]) -> Result<Option<Vec<Plan>>, DbErr> {
+/// What each event will do, or `None` when the batch needs the per-event path. Events already
+/// recorded are found when their rows are inserted (`record_events`).
+fn plan(batch: &[&Incoming]) -> Option<Vec<Plan>> {
     if batch.iter().any(|i| i.replay) {
-        return Ok(None);
+        return None;
     }
-    let ids: Vec<(Uuid, String)> = batch
-        .iter()
-        .map(|i| (i.tenant_id, i.envelope.id.clone()))
-        .collect();
-    let known: HashMap<(Uuid, String), String> = webhook_events::Entity::find()
-        .filter(pairs(
-            webhook_events::Column::TenantId,
-            webhook_events::Column::StripeEventId,
-            ids,
-        ))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| ((e.tenant_id, e.stripe_event_id), e.status))
-        .collect();
     let mut seen = HashSet::new();
     let mut plans = Vec::with_capacity(batch.len());
     for i in batch {
-        let key = (i.tenant_id, i.envelope.id.clone());
-        let plan = match known.get(&key).map(String::as_str) {
-            Some("completed" | "ignored") => Plan::Duplicate,
-            Some(_) => return Ok(None),
-            None if !seen.insert(key) => Plan::Duplicate,
-            None if i.envelope.livemode != i.tenant_livemode => Plan::Ignored(
-                super::writer::mode_mismatch(i.envelope.livemode, i.tenant_livemode),
-            ),
-            None => match apply::observe(&i.envelope.event_type, &i.envelope.data.object) {
-                Err(_) | Ok(Observation::CustomerDeleted { .. }) => return Ok(None),
+        let plan = if !seen.insert((i.tenant_id, i.envelope.id.as_str())) {
+            Plan::Duplicate
+        } else if i.envelope.livemode != i.tenant_livemode {
+            Plan::Ignored(super::writer::mode_mismatch(
+                i.envelope.livemode,
+                i.tenant_livemode,
+            ))
+        } else {
+            match apply::observe(&i.envelope.event_type, &i.envelope.data.object) {
+                Err(_) | Ok(Observation::CustomerDeleted { .. }) => return None,
                 Ok(Observation::Ignored(r)) => Plan::Ignored(r),
                 Ok(obs) => Plan::Apply(Box::new(obs)),
-            },
+            }
         };
         plans.push(plan);
     }
-    Ok(Some(plans))
+    Some(plans)
+}
+
+/// Inserts the rows of the events to record (`ON CONFLICT DO NOTHING`). If some were recorded
+/// already (a redelivery, or another replica just now), one more query tells which: those
+/// finished become duplicates; one failed or in progress needs the per-event path (`false`).
+async fn record_events<C: ConnectionTrait>(
+    db: &C,
+    batch: &[&Incoming],
+    plans: &mut [Plan],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DbErr> {
+    use webhook_events::Column as E;
+    let mut ours = HashMap::new();
+    let mut rows = Vec::new();
+    for (i, plan) in batch.iter().zip(plans.iter()) {
+        let (status, reason) = match plan {
+            Plan::Duplicate => continue,
+            Plan::Ignored(r) => ("ignored", Some(r.clone())),
+            Plan::Apply(_) => ("completed", None),
+        };
+        let row = event_row(i, status, reason, now);
+        ours.insert((i.tenant_id, i.envelope.id.clone()), *row.id.as_ref());
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Ok(true);
+    }
+    let expected = rows.len() as u64;
+    let res = webhook_events::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([E::TenantId, E::StripeEventId])
+        .exec_without_returning(db)
+        .await?;
+    if matches!(res, TryInsertResult::Inserted(n) if n == expected) {
+        return Ok(true);
+    }
+    let keys: Vec<(Uuid, String)> = ours.keys().cloned().collect();
+    let found: Vec<(Uuid, Uuid, String, String)> = webhook_events::Entity::find()
+        .select_only()
+        .columns([E::Id, E::TenantId, E::StripeEventId, E::Status])
+        .filter(pairs(E::TenantId, E::StripeEventId, keys))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut earlier = HashMap::new();
+    for (id, tenant, event, status) in found {
+        let key = (tenant, event);
+        if ours.get(&key) != Some(&id) {
+            if status != "completed" && status != "ignored" {
+                return Ok(false);
+            }
+            earlier.insert(key, ());
+        }
+    }
+    for (i, plan) in batch.iter().zip(plans.iter_mut()) {
+        if earlier.contains_key(&(i.tenant_id, i.envelope.id.clone())) {
+            *plan = Plan::Duplicate;
+        }
+    }
+    Ok(true)
 }
 
 /// Loads, locked, every fact the planned observations touch.
@@ -216,11 +242,14 @@ async fn load<C: ConnectionTrait>(
         .filter(
             Condition::any()
                 .add(pairs(P::TenantId, P::StripePaymentIntentId, pis.clone()))
-                .add(pairs(P::TenantId, P::StripeChargeId, charges.clone())),
+                .add(pairs(P::TenantId, P::StripeChargeId, charges.clone()))
+                .add(pairs(P::TenantId, P::OrderId, refs.clone())),
         )
         .lock_exclusive()
         .all(db)
         .await?;
+    // Orders reached only through a known payment: their other payments come next.
+    let referenced: HashSet<(Uuid, Uuid)> = refs.iter().copied().collect();
     refs.extend(
         found
             .iter()
@@ -234,7 +263,12 @@ async fn load<C: ConnectionTrait>(
     {
         facts.orders.insert((o.tenant_id, o.id), o);
     }
-    let order_ids: Vec<(Uuid, Uuid)> = facts.orders.keys().copied().collect();
+    let order_ids: Vec<(Uuid, Uuid)> = facts
+        .orders
+        .keys()
+        .filter(|k| !referenced.contains(k))
+        .copied()
+        .collect();
     if !order_ids.is_empty() {
         found.extend(
             payments::Entity::find()
