@@ -2,7 +2,9 @@
 # Reproducible webhook benchmark on this machine: the naive PostgreSQL baseline (pgbench with
 # ../shared/bench/pg_limit.sql) and the gateway on SQLite and PostgreSQL, 16 and 32 in flight,
 # with and without 10% duplicate deliveries. Needs PostgreSQL on 127.0.0.1:5432 (trust auth).
-#   EVENTS=10000 scripts/bench.sh   (BACKENDS, IN_FLIGHT, DUPLICATES narrow the matrix)
+#   EVENTS=10000 scripts/bench.sh   (BACKENDS, IN_FLIGHT, DUPLICATES narrow the matrix;
+#   TENANT_SCALE="1 16 1000 10000" and PAYLOAD_SCALE="2000 3000 4000" add the scaling runs at 32
+#   in flight; SKIP_MATRIX=1 runs only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
@@ -29,8 +31,8 @@ if [ -f "$BENCH_SQL/pg_limit.sql" ] && [ -z "${SKIP_BASELINE:-}" ]; then
   echo "baseline pg_limit.sql (naive, 3 statements per event, 16 clients): $tps events/s"
 fi
 
-run() { # backend in_flight duplicates
-  local backend=$1 conc=$2 dup=$3 dir port
+run() { # backend in_flight duplicates [tenants] [payload bytes]
+  local backend=$1 conc=$2 dup=$3 tenants=${4:-$TENANTS} payload=${5:-3000} dir port
   dir=$(mktemp -d); port=$((18100 + RANDOM % 500))
   local env=(GATEWAY_LISTEN=127.0.0.1:$port GATEWAY_DATA_DIR=$dir/data RUST_LOG=warn GATEWAY_RECONCILE_INTERVAL=0)
   if [ "$backend" = postgres ]; then
@@ -41,23 +43,29 @@ run() { # backend in_flight duplicates
   local pid=$!
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
   local out
-  out=$($LOAD --base "http://127.0.0.1:$port" --token "$(cat "$dir/data/admin-token")" --tenants "$TENANTS" \
-        --events "$EVENTS" --concurrency "$conc" --duplicates "$dup" --pid "$pid" 2>/dev/null)
+  out=$($LOAD --base "http://127.0.0.1:$port" --token "$(cat "$dir/data/admin-token")" --tenants "$tenants" \
+        --events "$EVENTS" --concurrency "$conc" --duplicates "$dup" --payload-bytes "$payload" --pid "$pid" 2>/dev/null)
   kill -TERM "$pid"; wait "$pid" || true
-  local thr lat rss codes
+  local thr lat rss codes cpu
   thr=$(echo "$out" | awk '/^throughput/{print $2}')
   lat=$(echo "$out" | awk '/^latency/{print $4" / "$6" / "$8" / "$10}')
   rss=$(echo "$out" | awk '/peak RSS/{print int($4/1024)}')
   codes=$(echo "$out" | sed -n 's/^statuses //p')
-  printf '| %-8s | %2s | %3s%% | %6s | %-28s | %3s MB | %s |\n' "$backend" "$conc" "$(awk "BEGIN{print $dup*100}")" "$thr" "$lat" "$rss" "$codes"
+  cpu=$(echo "$out" | awk '/^cpu per event/{print $6" / "$8" / "$10}')
+  printf '| %-8s | %2s | %3s%% | %5s | %4s B | %6s | %-28s | %-13s | %3s MB | %s |\n' "$backend" "$conc" "$(awk "BEGIN{print $dup*100}")" \
+    "$tenants" "$payload" "$thr" "$lat" "$cpu" "$rss" "$codes"
   rm -rf "$dir"
 }
 
 echo "PostgreSQL connection of the gateway: $GATEWAY_DB"
-echo "| database | in flight | duplicates | events/s | p50 / p90 / p99 / max ms | peak RSS | answers |"
-echo "|---|---|---|---|---|---|---|"
+echo "| database | in flight | duplicates | tenants | payload | events/s | p50 / p90 / p99 / max ms | CPU µs/event gateway / PostgreSQL / load tool | peak RSS | answers |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for backend in ${BACKENDS:-sqlite postgres}; do
-  for conc in ${IN_FLIGHT:-16 32}; do
-    for dup in ${DUPLICATES:-0 0.1}; do run $backend $conc $dup; done
-  done
+  if [ -z "${SKIP_MATRIX:-}" ]; then
+    for conc in ${IN_FLIGHT:-16 32}; do
+      for dup in ${DUPLICATES:-0 0.1}; do run $backend $conc $dup; done
+    done
+  fi
+  for tenants in ${TENANT_SCALE:-}; do run $backend 32 0 $tenants; done
+  for payload in ${PAYLOAD_SCALE:-}; do run $backend 32 0 $TENANTS $payload; done
 done

@@ -151,7 +151,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<Prepared> {
             "marked reconciliation runs abandoned by a stopped gateway as failed"
         );
     }
-    Ok(Prepared {
-        state: AppState::new(db, keyring, config, &token)?,
-    })
+    let state = AppState::new(db, keyring, config, &token)?;
+    let tenants = state.tenants.warm(&state.db).await?;
+    tracing::info!(tenants, "webhook intake knows every tenant");
+    Ok(Prepared { state })
 }

@@ -195,6 +195,7 @@ impl TenantsApi {
             .await
             .map_err(conflict_or)?;
         state.forget_tenant(created.id, &created.slug).await;
+        state.tenants.introduce(created.id, &created.slug).await;
         tracing::info!(tenant = %created.slug, "tenant created");
         Ok(TenantCreated::Created(Json(created.into())))
     }
@@ -315,6 +316,7 @@ impl TenantsApi {
         auth.0.require_operator("delete tenants")?;
         store::tenants::delete(&state.db, current.id).await?;
         state.forget_tenant(current.id, &current.slug).await;
+        state.tenants.removed(current.id, &current.slug).await;
         tracing::info!(tenant = %current.slug, "tenant removed with its data");
         Ok(NoContent::NoContent)
     }

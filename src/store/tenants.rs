@@ -3,7 +3,8 @@ use super::{Page, PageRequest, paginate};
 use chrono::Utc;
 use entity::tenants::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use uuid::Uuid;
 
@@ -82,6 +83,16 @@ pub async fn update<C: ConnectionTrait>(
     }
     active.updated_at = Set(Utc::now());
     active.update(db).await
+}
+
+/// Every tenant's id and slug (the webhook intake's list of names that exist).
+pub async fn references<C: ConnectionTrait>(db: &C) -> Result<Vec<(Uuid, String)>, DbErr> {
+    Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Slug])
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// Removes the tenant and, by cascade, every row it owns.

@@ -60,10 +60,12 @@ pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRunt
     let loaded = match state.tenants.cached(reference).await {
         Some(hit) => Ok(Some(hit)),
         None => {
-            state
-                .limiters
-                .check_lookup()
-                .map_err(|wait| refuse(state, None, Rejection::RateLimited(wait)))?;
+            if !state.tenants.is_known(reference).await {
+                state
+                    .limiters
+                    .check_lookup()
+                    .map_err(|wait| refuse(state, None, Rejection::RateLimited(wait)))?;
+            }
             state
                 .tenants
                 .load(&state.db, &state.keyring, reference)

@@ -53,6 +53,11 @@ pub struct TenantCache {
     by_id: Cache<Uuid, Arc<TenantRuntime>>,
     slugs: Cache<String, Uuid>,
     missing: Cache<String, ()>,
+    /// References (slug and id) of tenants known to exist: loaded at start, kept as tenants are
+    /// created, loaded or removed. Their cache misses skip the shared lookup budget, which is
+    /// there for made-up names only (a restart with 10,000 tenants would otherwise answer 429
+    /// until each had been looked up within the budget).
+    known: Cache<String, ()>,
 }
 
 impl Default for TenantCache {
@@ -67,6 +72,7 @@ impl Default for TenantCache {
                 .max_capacity(MAX_TENANTS)
                 .time_to_live(MISSING_TTL)
                 .build(),
+            known: Cache::builder().max_capacity(2 * MAX_TENANTS).build(),
         }
     }
 }
@@ -75,6 +81,33 @@ impl TenantCache {
     /// Whether `reference` was recently looked up and not found (no query needed to refuse it).
     pub async fn known_missing(&self, reference: &str) -> bool {
         self.missing.contains_key(reference)
+    }
+
+    /// Whether `reference` names a tenant known to exist (its miss needs no lookup budget).
+    pub async fn is_known(&self, reference: &str) -> bool {
+        self.known.contains_key(reference)
+    }
+
+    /// Remembers that a tenant exists, by slug and by id.
+    pub async fn introduce(&self, id: Uuid, slug: &str) {
+        self.known.insert(slug.to_owned(), ()).await;
+        self.known.insert(id.to_string(), ()).await;
+    }
+
+    /// Learns every existing tenant's references (at start).
+    pub async fn warm(&self, db: &DatabaseConnection) -> Result<usize, DbErr> {
+        let all = crate::store::tenants::references(db).await?;
+        for (id, slug) in &all {
+            self.introduce(*id, slug).await;
+        }
+        Ok(all.len())
+    }
+
+    /// Forgets a removed tenant entirely.
+    pub async fn removed(&self, tenant_id: Uuid, slug: &str) {
+        self.invalidate(tenant_id, slug).await;
+        self.known.invalidate(slug).await;
+        self.known.invalidate(&tenant_id.to_string()).await;
     }
 
     /// The tenant named by `reference` (slug or id) if it is in memory.
@@ -105,6 +138,7 @@ impl TenantCache {
     /// Keeps a loaded tenant in memory, reachable by id and by slug.
     pub async fn remember(&self, runtime: TenantRuntime) -> Arc<TenantRuntime> {
         let runtime = Arc::new(runtime);
+        self.introduce(runtime.id, &runtime.slug).await;
         self.slugs.insert(runtime.slug.clone(), runtime.id).await;
         self.by_id.insert(runtime.id, runtime.clone()).await;
         runtime

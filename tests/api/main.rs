@@ -16,6 +16,7 @@ mod process;
 mod secrets_at_rest;
 mod startup;
 mod stripe_config;
+mod tenant_scale;
 mod tenants;
 mod webhook_effects;
 mod webhook_intake;
