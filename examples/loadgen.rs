@@ -25,6 +25,7 @@ struct Args {
     duplicates: f64,
     pid: Option<u32>,
     payload_bytes: usize,
+    mark: Option<String>,
 }
 
 fn args() -> Args {
@@ -37,6 +38,7 @@ fn args() -> Args {
         duplicates: 0.0,
         pid: None,
         payload_bytes: 3000,
+        mark: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +52,8 @@ fn args() -> Args {
             "--duplicates" => a.duplicates = v.parse().expect("--duplicates FRACTION"),
             "--pid" => a.pid = Some(v.parse().expect("--pid PID")),
             "--payload-bytes" => a.payload_bytes = v.parse().expect("--payload-bytes N"),
+            // A file created when the load starts (so a profiler can attach to that phase only).
+            "--mark" => a.mark = Some(v),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -185,6 +189,9 @@ async fn main() {
     // Drive.
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
+    if let Some(mark) = &a.mark {
+        std::fs::write(mark, b"load\n").expect("--mark file");
+    }
     let cpu_before = cpu_snapshot(a.pid);
     let started = Instant::now();
     let mut workers = Vec::new();
