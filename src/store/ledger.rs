@@ -1,13 +1,13 @@
-//! Store: the facts events are applied to — payments, disputes, orders' expiry and status, and
-//! scrubbed customers — always scoped to one tenant. Facts about to be merged are read with
-//! `FOR UPDATE` (PostgreSQL; SQLite's write transaction already excludes other writers), always
-//! in the order dispute → payment → order, so replicas applying events about the same payment
-//! serialize instead of losing an update, and never deadlock.
+//! Store: writes to the facts events are applied to — payments, disputes, orders' derived status
+//! (one upsert per table per batch) and scrubbed customers — always scoped to one tenant. The
+//! locked reads live with the write path (`webhooks::batch::load`): every transaction, batched or
+//! per event, locks payments, then orders, then disputes, so replicas applying events about the
+//! same payment serialize instead of losing an update.
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments, scrubbed_customers};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IdenStatic,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic,
     IntoActiveModel, Iterable, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
@@ -23,166 +23,6 @@ pub async fn payment_by_intent<C: ConnectionTrait>(
         .lock_exclusive()
         .one(db)
         .await
-}
-
-pub async fn payment_by_charge<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    charge: &str,
-) -> Result<Option<payments::Model>, DbErr> {
-    payments::Entity::find()
-        .filter(payments::Column::TenantId.eq(tenant_id))
-        .filter(payments::Column::StripeChargeId.eq(charge))
-        .lock_exclusive()
-        .one(db)
-        .await
-}
-
-/// The first of `ids` that is an order of this tenant (another tenant's id is never found).
-pub async fn order_among<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    ids: &[Uuid],
-) -> Result<Option<orders::Model>, DbErr> {
-    for id in ids {
-        let found = orders::Entity::find_by_id(*id)
-            .filter(orders::Column::TenantId.eq(tenant_id))
-            .lock_exclusive()
-            .one(db)
-            .await?;
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
-    Ok(None)
-}
-
-pub async fn customer_scrubbed<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    customer: Option<&str>,
-) -> Result<bool, DbErr> {
-    let Some(customer) = customer else {
-        return Ok(false);
-    };
-    Ok(
-        scrubbed_customers::Entity::find_by_id((tenant_id, customer.to_owned()))
-            .one(db)
-            .await?
-            .is_some(),
-    )
-}
-
-/// Inserts or updates a payment (all fields).
-pub async fn save_payment<C: ConnectionTrait>(
-    db: &C,
-    p: payments::Model,
-    is_new: bool,
-) -> Result<payments::Model, DbErr> {
-    let am = p.into_active_model().reset_all();
-    if is_new {
-        am.insert(db).await
-    } else {
-        am.update(db).await
-    }
-}
-
-pub async fn dispute_by_id<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    dispute: &str,
-) -> Result<Option<disputes::Model>, DbErr> {
-    disputes::Entity::find()
-        .filter(disputes::Column::TenantId.eq(tenant_id))
-        .filter(disputes::Column::StripeDisputeId.eq(dispute))
-        .lock_exclusive()
-        .one(db)
-        .await
-}
-
-pub async fn save_dispute<C: ConnectionTrait>(
-    db: &C,
-    d: disputes::Model,
-    is_new: bool,
-) -> Result<disputes::Model, DbErr> {
-    let am = d.into_active_model().reset_all();
-    if is_new {
-        am.insert(db).await
-    } else {
-        am.update(db).await
-    }
-}
-
-/// Links disputes that arrived before their payment.
-pub async fn link_disputes<C: ConnectionTrait>(db: &C, p: &payments::Model) -> Result<(), DbErr> {
-    let mut which = Condition::any()
-        .add(disputes::Column::StripePaymentIntentId.eq(p.stripe_payment_intent_id.clone()));
-    if let Some(charge) = &p.stripe_charge_id {
-        which = which.add(disputes::Column::StripeChargeId.eq(charge.clone()));
-    }
-    disputes::Entity::update_many()
-        .col_expr(disputes::Column::PaymentId, Expr::value(Some(p.id)))
-        .col_expr(disputes::Column::OrderId, Expr::value(p.order_id))
-        .col_expr(
-            disputes::Column::StripePaymentIntentId,
-            Expr::value(Some(p.stripe_payment_intent_id.clone())),
-        )
-        .filter(disputes::Column::TenantId.eq(p.tenant_id))
-        .filter(disputes::Column::PaymentId.is_null())
-        .filter(which)
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-pub async fn order<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> Result<Option<orders::Model>, DbErr> {
-    orders::Entity::find_by_id(id)
-        .filter(orders::Column::TenantId.eq(tenant_id))
-        .lock_exclusive()
-        .one(db)
-        .await
-}
-
-/// Disputes that concern any of these payments.
-pub async fn disputes_of<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    payments: &[payments::Model],
-) -> Result<Vec<disputes::Model>, DbErr> {
-    if payments.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pis: Vec<String> = payments
-        .iter()
-        .map(|p| p.stripe_payment_intent_id.clone())
-        .collect();
-    let charges: Vec<String> = payments
-        .iter()
-        .filter_map(|p| p.stripe_charge_id.clone())
-        .collect();
-    disputes::Entity::find()
-        .filter(disputes::Column::TenantId.eq(tenant_id))
-        .filter(
-            Condition::any()
-                .add(disputes::Column::StripePaymentIntentId.is_in(pis))
-                .add(disputes::Column::StripeChargeId.is_in(charges)),
-        )
-        .all(db)
-        .await
-}
-
-/// Writes the order's derived status and refunded amount, and the facts it carries.
-pub async fn update_order<C: ConnectionTrait>(db: &C, order: orders::Model) -> Result<(), DbErr> {
-    order
-        .into_active_model()
-        .reset_all()
-        .update(db)
-        .await
-        .map(|_| ())
 }
 
 /// Records that a customer was deleted and scrubs their personal data from the tenant's

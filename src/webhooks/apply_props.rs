@@ -1,10 +1,9 @@
 //! Property tests of the apply rules: for any set of events about one order, in any delivery
 //! order, the order converges to one state, never moves backwards, and is never paid with a
-//! mismatched amount. The store is simulated in memory exactly as `effects` drives it.
+//! mismatched amount. They drive the write path's own in-memory merge (`batch::apply_in_memory`).
 #![allow(clippy::unwrap_used)]
 use super::*;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
 const ORDER_AMOUNT: i64 = 5000;
 
@@ -55,11 +54,10 @@ type Facts = (
     Vec<(String, String)>,
 );
 
-/// The in-memory books of one tenant with one order.
+/// The books of one tenant with one order, kept by the write path's own in-memory merge
+/// (`batch::apply_in_memory`, which batched and per-event writes both run on loaded facts).
 struct Books {
-    order: orders::Model,
-    payments: BTreeMap<String, payments::Model>,
-    disputes: BTreeMap<String, disputes::Model>,
+    facts: crate::webhooks::batch::Facts,
 }
 
 fn ctx(created: i64) -> EventCtx {
@@ -71,122 +69,93 @@ fn ctx(created: i64) -> EventCtx {
     }
 }
 
+const ORDER_ID: Uuid = Uuid::from_u128(7);
+
 impl Books {
     fn new() -> Self {
         let now = chrono::DateTime::UNIX_EPOCH;
-        Self {
-            order: orders::Model {
-                id: Uuid::from_u128(7),
-                tenant_id: Uuid::nil(),
-                reference: "o".into(),
-                amount: ORDER_AMOUNT,
-                currency: "usd".into(),
-                status: "PAYMENT_PENDING".into(),
-                amount_refunded: 0,
-                customer_email: None,
-                metadata: None,
-                checkout_session_id: None,
-                expired_at: None,
-                created_at: now,
-                updated_at: now,
-            },
-            payments: BTreeMap::new(),
-            disputes: BTreeMap::new(),
-        }
+        let order = orders::Model {
+            id: ORDER_ID,
+            tenant_id: Uuid::nil(),
+            reference: "o".into(),
+            amount: ORDER_AMOUNT,
+            currency: "usd".into(),
+            status: "PAYMENT_PENDING".into(),
+            amount_refunded: 0,
+            customer_email: None,
+            metadata: None,
+            checkout_session_id: None,
+            expired_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut facts = crate::webhooks::batch::Facts::default();
+        facts.orders.insert((Uuid::nil(), ORDER_ID), order);
+        Self { facts }
+    }
+
+    fn order(&self) -> &orders::Model {
+        &self.facts.orders[&(Uuid::nil(), ORDER_ID)]
     }
 
     fn apply(&mut self, e: &Ev, created: i64) {
-        let c = ctx(created);
-        match e {
+        let payment = |pi: &u8, status, amount, currency: &str, refunded| {
+            Observation::Payment(PaymentObs {
+                payment_intent: format!("pi_{pi}"),
+                charge_id: Some(format!("ch_{pi}")),
+                status,
+                amount: Some(amount),
+                currency: Some(currency.into()),
+                amount_refunded: refunded,
+                customer_id: None,
+                email: None,
+                name: None,
+                failure_reason: None,
+                order_refs: vec![ORDER_ID],
+                checkout_session_id: None,
+            })
+        };
+        let obs = match e {
             Ev::Pay {
                 pi,
                 status,
                 amount,
                 currency,
-            } => self.pay(
-                PaymentObs {
-                    payment_intent: format!("pi_{pi}"),
-                    charge_id: Some(format!("ch_{pi}")),
-                    status: *status,
-                    amount: Some(*amount),
-                    currency: Some((*currency).into()),
-                    amount_refunded: None,
-                    customer_id: None,
-                    email: None,
-                    name: None,
-                    failure_reason: None,
-                    order_refs: vec![self.order.id],
-                    checkout_session_id: None,
-                },
-                &c,
+            } => payment(pi, *status, *amount, currency, None),
+            Ev::Refund { pi, refunded } => payment(
+                pi,
+                PaymentStatus::Succeeded,
+                ORDER_AMOUNT,
+                "usd",
+                Some(*refunded),
             ),
-            Ev::Refund { pi, refunded } => self.pay(
-                PaymentObs {
-                    payment_intent: format!("pi_{pi}"),
-                    charge_id: Some(format!("ch_{pi}")),
-                    status: PaymentStatus::Succeeded,
-                    amount: Some(ORDER_AMOUNT),
-                    currency: Some("usd".into()),
-                    amount_refunded: Some(*refunded),
-                    customer_id: None,
-                    email: None,
-                    name: None,
-                    failure_reason: None,
-                    order_refs: vec![self.order.id],
-                    checkout_session_id: None,
-                },
-                &c,
-            ),
-            Ev::Dispute { du, pi, status } => {
-                let obs = DisputeObs {
-                    dispute_id: format!("du_{du}_{pi}"),
-                    charge_id: Some(format!("ch_{pi}")),
-                    payment_intent: Some(format!("pi_{pi}")),
-                    amount: ORDER_AMOUNT,
-                    currency: "usd".into(),
-                    reason: None,
-                    status: (*status).into(),
-                };
-                let payment = self.payments.get(&format!("pi_{pi}")).cloned();
-                let merged = merge_dispute(
-                    self.disputes.get(&obs.dispute_id),
-                    &obs,
-                    &c,
-                    payment.as_ref(),
-                );
-                self.disputes.insert(obs.dispute_id.clone(), merged);
-            }
-            Ev::Expire => {
-                self.order.expired_at = self.order.expired_at.or(Some(c.now));
-            }
-        }
-        let payments: Vec<_> = self.payments.values().cloned().collect();
-        let disputes: Vec<_> = self.disputes.values().cloned().collect();
-        let (status, refunded) = derive_order(&self.order, &payments, &disputes);
-        self.order.status = status.into();
-        self.order.amount_refunded = refunded;
+            Ev::Dispute { du, pi, status } => Observation::Dispute(DisputeObs {
+                dispute_id: format!("du_{du}_{pi}"),
+                charge_id: Some(format!("ch_{pi}")),
+                payment_intent: Some(format!("pi_{pi}")),
+                amount: ORDER_AMOUNT,
+                currency: "usd".into(),
+                reason: None,
+                status: (*status).into(),
+            }),
+            Ev::Expire => Observation::CheckoutExpired {
+                order_refs: vec![ORDER_ID],
+            },
+        };
+        crate::webhooks::batch::apply_in_memory(&mut self.facts, &ctx(created), &obs);
     }
 
-    fn pay(&mut self, obs: PaymentObs, c: &EventCtx) {
-        let existing = self.payments.get(&obs.payment_intent).cloned();
-        let merged = merge_payment(existing.as_ref(), &obs, c, Some(self.order.id), false);
-        for d in self.disputes.values_mut() {
-            if d.payment_id.is_none()
-                && d.stripe_payment_intent_id.as_deref()
-                    == Some(merged.stripe_payment_intent_id.as_str())
-            {
-                d.payment_id = Some(merged.id);
-                d.order_id = merged.order_id;
-            }
-        }
-        self.payments.insert(obs.payment_intent.clone(), merged);
+    fn payments(&self) -> Vec<&payments::Model> {
+        let mut all: Vec<_> = self.facts.payments.values().collect();
+        all.sort_by(|a, b| a.stripe_payment_intent_id.cmp(&b.stripe_payment_intent_id));
+        all
     }
 
     /// What must agree between delivery orders (ids are generated, so left out).
     fn facts(&self) -> Facts {
         let payments = self
-            .payments
-            .values()
+            .payments()
+            .into_iter()
             .map(|p| {
                 (
                     p.stripe_payment_intent_id.clone(),
@@ -197,14 +166,16 @@ impl Books {
                 )
             })
             .collect();
-        let disputes = self
+        let mut disputes: Vec<_> = self
+            .facts
             .disputes
             .values()
             .map(|d| (d.stripe_dispute_id.clone(), d.status.clone()))
             .collect();
+        disputes.sort();
         (
-            self.order.status.clone(),
-            self.order.amount_refunded,
+            self.order().status.clone(),
+            self.order().amount_refunded,
             payments,
             disputes,
         )
@@ -257,19 +228,19 @@ proptest! {
         let mut books = Books::new();
         let mut refunded = 0;
         for (e, t) in events.iter().zip(1000i64..) {
-            let before = books.order.status.clone();
+            let before = books.order().status.clone();
             books.apply(e, t);
-            let after = books.order.status.clone();
+            let after = books.order().status.clone();
             prop_assert!(allowed(&before, &after), "{} -> {} after {:?}", before, after, e);
-            prop_assert!(books.order.amount_refunded >= refunded, "refunds never shrink");
-            refunded = books.order.amount_refunded;
+            prop_assert!(books.order().amount_refunded >= refunded, "refunds never shrink");
+            refunded = books.order().amount_refunded;
         }
-        let succeeded: Vec<_> = books.payments.values().filter(|p| p.status == "succeeded").collect();
+        let succeeded: Vec<_> = books.payments().into_iter().filter(|p| p.status == "succeeded").collect();
         let mismatch = succeeded.iter().any(|p| p.amount != ORDER_AMOUNT || p.currency != "usd");
         if mismatch || succeeded.len() > 1 {
-            prop_assert_eq!(books.order.status.as_str(), "NEEDS_REVIEW");
+            prop_assert_eq!(books.order().status.as_str(), "NEEDS_REVIEW");
         }
-        if matches!(books.order.status.as_str(), "PAID" | "PARTIALLY_REFUNDED" | "REFUNDED") {
+        if matches!(books.order().status.as_str(), "PAID" | "PARTIALLY_REFUNDED" | "REFUNDED") {
             prop_assert_eq!(succeeded.len(), 1);
             prop_assert_eq!(succeeded[0].amount, ORDER_AMOUNT);
         }

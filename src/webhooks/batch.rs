@@ -43,12 +43,13 @@ enum Plan {
     Apply(Box<Observation>),
 }
 
-#[derive(Default)]
-struct Facts {
-    payments: HashMap<(Uuid, String), payments::Model>,
-    orders: HashMap<(Uuid, Uuid), orders::Model>,
-    disputes: HashMap<(Uuid, String), disputes::Model>,
-    scrubbed: HashSet<(Uuid, String)>,
+/// The facts a batch touches, keyed by tenant: loaded (locked), merged in memory, written back.
+#[derive(Default, Clone)]
+pub(super) struct Facts {
+    pub payments: HashMap<(Uuid, String), payments::Model>,
+    pub orders: HashMap<(Uuid, Uuid), orders::Model>,
+    pub disputes: HashMap<(Uuid, String), disputes::Model>,
+    pub scrubbed: HashSet<(Uuid, String)>,
 }
 
 /// Records `batch` with bulk statements inside `db`'s transaction, or says it cannot.
@@ -65,12 +66,7 @@ pub async fn commit<C: ConnectionTrait>(
         return Ok(Err(Fallback));
     }
     let loaded = load(db, batch, &plans).await?;
-    let mut facts = Facts {
-        payments: loaded.payments.clone(),
-        orders: loaded.orders.clone(),
-        disputes: loaded.disputes.clone(),
-        scrubbed: loaded.scrubbed.clone(),
-    };
+    let mut facts = loaded.clone();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (i, plan) in batch.iter().zip(&plans) {
         outcomes.push(match plan {
@@ -90,6 +86,40 @@ pub async fn commit<C: ConnectionTrait>(
     }
     write_changed(db, &loaded, facts).await?;
     Ok(Ok(outcomes))
+}
+
+/// Applies one event's observation inside the current transaction (the per-event path: replays,
+/// retries of failed events, `customer.deleted`), with the same locked loads, merges and writes
+/// as a batch of one.
+pub async fn apply_one<C: ConnectionTrait>(
+    db: &C,
+    incoming: &Incoming,
+    obs: Observation,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let ctx = EventCtx {
+        tenant_id: incoming.tenant_id,
+        created: incoming.envelope.created,
+        livemode: incoming.envelope.livemode,
+        now,
+    };
+    match obs {
+        Observation::CustomerDeleted { customer_id } => {
+            crate::store::ledger::scrub_customer(db, ctx.tenant_id, &customer_id, now)
+                .await
+                .map(|_| ())
+        }
+        Observation::Ignored(_) => Ok(()),
+        obs => {
+            let plans = [Plan::Apply(Box::new(obs))];
+            let loaded = load(db, &[incoming], &plans).await?;
+            let mut facts = loaded.clone();
+            if let Plan::Apply(obs) = &plans[0] {
+                apply_in_memory(&mut facts, &ctx, obs);
+            }
+            write_changed(db, &loaded, facts).await
+        }
+    }
 }
 
 fn event_row(
@@ -323,8 +353,9 @@ async fn load<C: ConnectionTrait>(
     Ok(facts)
 }
 
-/// The same steps as `effects::apply`, on the facts in memory.
-fn apply_in_memory(f: &mut Facts, ctx: &EventCtx, obs: &Observation) {
+/// An observation's effects on the facts in memory: merge with the pure rules of `apply`, link
+/// disputes that arrived first, re-derive the affected order.
+pub(super) fn apply_in_memory(f: &mut Facts, ctx: &EventCtx, obs: &Observation) {
     let t = ctx.tenant_id;
     match obs {
         Observation::Payment(obs) => {

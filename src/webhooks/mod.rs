@@ -3,7 +3,6 @@
 //! limiters, the tenant/secrets cache and the bounded failure counters.
 pub mod apply;
 mod batch;
-pub mod effects;
 pub mod event;
 pub mod failures;
 pub mod intake;

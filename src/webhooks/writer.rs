@@ -2,8 +2,7 @@
 //! batch), records each event and its effects in one transaction (a savepoint per event, so one
 //! failing event rolls back only its own effects), commits, and only then answers each sender.
 //! The same path serves webhooks, replays and reconciliation.
-use super::apply::{self, EventCtx, Observation};
-use super::effects;
+use super::apply::{self, Observation};
 use super::event::Envelope;
 use crate::store::events::{self, NewEvent};
 use chrono::Utc;
@@ -219,13 +218,7 @@ async fn process<C: sea_orm::ConnectionTrait>(
         match apply::observe(&env.event_type, &env.data.object).map_err(ProcessError::Unusable)? {
             Observation::Ignored(reason) => Outcome::Ignored(reason),
             obs => {
-                let ctx = EventCtx {
-                    tenant_id: i.tenant_id,
-                    created: env.created,
-                    livemode: env.livemode,
-                    now,
-                };
-                effects::apply(db, &ctx, &obs).await?;
+                super::batch::apply_one(db, i, obs, now).await?;
                 Outcome::Processed
             }
         }

@@ -366,4 +366,32 @@ async fn deliveries_take_the_batched_path_and_replays_the_per_event_one(app: Tes
         .await;
     assert_eq!(replay.json["attempts"], 2);
     assert!(metric(&app, "gateway_writer_events_total", per_event).await >= p0 + 1.0);
+    // The per-event path applies with the same loads and merges: a dispute replayed is the same
+    // dispute, linked to its payment, and the payment is unchanged.
+    let d = event(
+        "evt_path_dispute",
+        "charge.dispute.created",
+        now(),
+        dispute("du_path", "pi_path", 100, "usd", "needs_response"),
+    );
+    assert_eq!(
+        app.deliver("paths", &secret, &d).await.json["status"],
+        "processed"
+    );
+    let before = app.get("/v1/tenants/paths/disputes", app.op()).await.json;
+    let replay = app
+        .post(
+            "/v1/tenants/paths/webhook-events/evt_path_dispute/replay",
+            app.op(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(replay.json["status"], "completed", "{}", replay.json);
+    let after = app.get("/v1/tenants/paths/disputes", app.op()).await.json;
+    assert_eq!(after["data"].as_array().unwrap().len(), 1);
+    assert_eq!(before, after);
+    assert!(after["data"][0]["payment_id"].is_string(), "{after}");
+    let payments = app.get("/v1/tenants/paths/payments", app.op()).await.json;
+    assert_eq!(payments["data"][0]["status"], "succeeded", "{payments}");
+    assert_eq!(payments["data"][0]["amount"], 100);
 }
