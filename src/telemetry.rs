@@ -31,25 +31,23 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-fn type_label(event_type: Option<&str>) -> &'static str {
-    match event_type {
-        Some(t) => HANDLED_TYPES
-            .iter()
-            .find(|h| **h == t)
-            .copied()
-            .unwrap_or("other"),
-        None => "unknown",
-    }
+/// The `type` label of an event: one of the handled types, else `other` (bounded cardinality).
+pub fn type_label(event_type: &str) -> &'static str {
+    HANDLED_TYPES
+        .iter()
+        .find(|h| **h == event_type)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// One webhook delivery's outcome and how long it took; `tenant` only when the tenant label is on.
 pub fn webhook(
     outcome: &'static str,
-    event_type: Option<&str>,
+    event_type: Option<&'static str>,
     tenant: Option<&str>,
     took: Duration,
 ) {
-    let ty = type_label(event_type);
+    let ty = event_type.unwrap_or("unknown");
     if let Some(tenant) = tenant {
         let tenant = tenant.to_owned();
         metrics::counter!("gateway_webhooks_total", "outcome" => outcome, "type" => ty, "tenant" => tenant.clone()).increment(1);

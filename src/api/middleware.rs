@@ -31,7 +31,8 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
         event_type = tracing::field::Empty,
     );
     let started = Instant::now();
-    let path = req.uri().path().to_owned();
+    // Kept for the `Allow` header of a 405 (a `Uri` clone shares its bytes).
+    let uri = req.uri().clone();
     let mut resp = async {
         next.call(req)
             .await
@@ -50,7 +51,8 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
         }
     });
     if status == 405
-        && let Some(v) = super::allow::allowed(&path).and_then(|m| HeaderValue::from_str(m).ok())
+        && let Some(v) =
+            super::allow::allowed(uri.path()).and_then(|m| HeaderValue::from_str(m).ok())
     {
         resp.headers_mut().insert("allow", v);
     }

@@ -27,11 +27,12 @@ pub async fn receive(
     let resp = handle(req, &tenant, body, &state, &mut seen).await;
     let tenant_label = seen
         .tenant
-        .as_deref()
+        .as_ref()
+        .map(|t| t.slug.as_str())
         .filter(|_| state.config.metrics_tenant_label);
     crate::telemetry::webhook(
         seen.outcome,
-        seen.event_type.as_deref(),
+        seen.event_type,
         tenant_label,
         started.elapsed(),
     );
@@ -41,8 +42,9 @@ pub async fn receive(
 /// What the metrics need to know about a delivery.
 struct Seen {
     outcome: &'static str,
-    event_type: Option<String>,
-    tenant: Option<String>,
+    /// The event's `type` label (bounded), once parsed.
+    event_type: Option<&'static str>,
+    tenant: Option<std::sync::Arc<TenantRuntime>>,
 }
 
 async fn handle(
@@ -57,7 +59,7 @@ async fn handle(
         Err(r) => return refused(seen, r),
     };
     crate::api::middleware::record_tenant(&tenant.slug);
-    seen.tenant = Some(tenant.slug.clone());
+    seen.tenant = Some(tenant.clone());
     let limit = state.config.webhook_max_body_bytes;
     let declared = req
         .headers()

@@ -5,7 +5,7 @@
 //! differs. Progress is saved after every page. One run per tenant at a time: an in-process
 //! guard, and on PostgreSQL a session advisory lock, so replicas never run a tenant together.
 use crate::state::AppState;
-use crate::store::{events, ledger, reconciliations};
+use crate::store::{events, payments, reconciliations};
 use crate::stripe::StripeCallError;
 use crate::stripe::lists;
 use crate::webhooks::apply::{HANDLED_TYPES, PaymentStatus};
@@ -305,7 +305,7 @@ async fn compare_intent(
     let Some(theirs) = stripe_status(&pi.status) else {
         return Ok(()); // never paid: nothing the books should hold yet
     };
-    let Some(ours) = ledger::payment_by_intent(&state.db, tenant_id, &pi.id).await? else {
+    let Some(ours) = payments::by_intent(&state.db, tenant_id, &pi.id).await? else {
         if theirs != PaymentStatus::Canceled {
             found.push(Discrepancy {
                 kind: "missing_payment",

@@ -8,22 +8,9 @@ use entity::{disputes, orders, payments, scrubbed_customers};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, QueryFilter, QuerySelect, Set,
+    IntoActiveModel, Iterable, QueryFilter, Set,
 };
 use uuid::Uuid;
-
-pub async fn payment_by_intent<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    pi: &str,
-) -> Result<Option<payments::Model>, DbErr> {
-    payments::Entity::find()
-        .filter(payments::Column::TenantId.eq(tenant_id))
-        .filter(payments::Column::StripePaymentIntentId.eq(pi))
-        .lock_exclusive()
-        .one(db)
-        .await
-}
 
 /// Records that a customer was deleted and scrubs their personal data from the tenant's
 /// payments and the orders those payments belong to. Money facts stay.

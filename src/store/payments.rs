@@ -18,6 +18,19 @@ pub async fn of_order<C: ConnectionTrait>(
         .await
 }
 
+/// The tenant's payment for a PaymentIntent, if any (reconciliation's comparison).
+pub async fn by_intent<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    pi: &str,
+) -> Result<Option<payments::Model>, DbErr> {
+    payments::Entity::find()
+        .filter(payments::Column::TenantId.eq(tenant_id))
+        .filter(payments::Column::StripePaymentIntentId.eq(pi))
+        .one(db)
+        .await
+}
+
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,

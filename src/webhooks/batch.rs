@@ -65,10 +65,21 @@ pub async fn commit<C: ConnectionTrait>(
     if !record_events(db, batch, &mut plans, now).await? {
         return Ok(Err(Fallback));
     }
-    let loaded = load(db, batch, &plans).await?;
+    Ok(Ok(apply_planned(db, batch, &plans, now).await?))
+}
+
+/// Loads (locked) what the plans touch, merges each applied event in memory in arrival order,
+/// and writes what changed.
+async fn apply_planned<C: ConnectionTrait>(
+    db: &C,
+    batch: &[&Incoming],
+    plans: &[Plan],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Outcome>, DbErr> {
+    let loaded = load(db, batch, plans).await?;
     let mut facts = loaded.clone();
     let mut outcomes = Vec::with_capacity(batch.len());
-    for (i, plan) in batch.iter().zip(&plans) {
+    for (i, plan) in batch.iter().zip(plans) {
         outcomes.push(match plan {
             Plan::Duplicate => Outcome::Duplicate,
             Plan::Ignored(r) => Outcome::Ignored(r.clone()),
@@ -85,7 +96,7 @@ pub async fn commit<C: ConnectionTrait>(
         });
     }
     write_changed(db, &loaded, facts).await?;
-    Ok(Ok(outcomes))
+    Ok(outcomes)
 }
 
 /// Applies one event's observation inside the current transaction (the per-event path: replays,
@@ -97,27 +108,18 @@ pub async fn apply_one<C: ConnectionTrait>(
     obs: Observation,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
-    let ctx = EventCtx {
-        tenant_id: incoming.tenant_id,
-        created: incoming.envelope.created,
-        livemode: incoming.envelope.livemode,
-        now,
-    };
     match obs {
         Observation::CustomerDeleted { customer_id } => {
-            crate::store::ledger::scrub_customer(db, ctx.tenant_id, &customer_id, now)
+            crate::store::ledger::scrub_customer(db, incoming.tenant_id, &customer_id, now)
                 .await
                 .map(|_| ())
         }
         Observation::Ignored(_) => Ok(()),
         obs => {
             let plans = [Plan::Apply(Box::new(obs))];
-            let loaded = load(db, &[incoming], &plans).await?;
-            let mut facts = loaded.clone();
-            if let Plan::Apply(obs) = &plans[0] {
-                apply_in_memory(&mut facts, &ctx, obs);
-            }
-            write_changed(db, &loaded, facts).await
+            apply_planned(db, &[incoming], &plans, now)
+                .await
+                .map(|_| ())
         }
     }
 }
@@ -214,18 +216,18 @@ async fn record_events<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let mut earlier = HashMap::new();
+    let mut earlier = HashSet::new();
     for (id, tenant, event, status) in found {
         let key = (tenant, event);
         if ours.get(&key) != Some(&id) {
             if status != "completed" && status != "ignored" {
                 return Ok(false);
             }
-            earlier.insert(key, ());
+            earlier.insert(key);
         }
     }
     for (i, plan) in batch.iter().zip(plans.iter_mut()) {
-        if earlier.contains_key(&(i.tenant_id, i.envelope.id.clone())) {
+        if earlier.contains(&(i.tenant_id, i.envelope.id.clone())) {
             *plan = Plan::Duplicate;
         }
     }

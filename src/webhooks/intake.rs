@@ -99,7 +99,7 @@ pub async fn accept(
     tenant: &TenantRuntime,
     signature_header: Option<&str>,
     body: &[u8],
-    event_type: &mut Option<String>,
+    event_type: &mut Option<&'static str>,
 ) -> Result<Outcome, Rejection> {
     let now = Utc::now();
     signature::verify(
@@ -130,7 +130,7 @@ pub async fn accept(
     let span = tracing::Span::current();
     span.record("event_id", envelope.id.as_str());
     span.record("event_type", envelope.event_type.as_str());
-    *event_type = Some(envelope.event_type.clone());
+    *event_type = Some(crate::telemetry::type_label(&envelope.event_type));
     let incoming = Incoming {
         tenant_id: tenant.id,
         tenant_livemode: tenant.livemode.unwrap_or(false),

@@ -51,13 +51,12 @@ pub enum LoadError {
 
 pub struct TenantCache {
     by_id: Cache<Uuid, Arc<TenantRuntime>>,
-    slugs: Cache<String, Uuid>,
+    /// Every reference (slug and id) of the tenants known to exist, to their id: loaded at start,
+    /// kept as tenants are created, loaded or removed. A cache miss on a known name skips the
+    /// shared lookup budget, which is there for made-up names only (a restart with 10,000 tenants
+    /// would otherwise answer 429 until each had been looked up within the budget).
+    names: Cache<String, Uuid>,
     missing: Cache<String, ()>,
-    /// References (slug and id) of tenants known to exist: loaded at start, kept as tenants are
-    /// created, loaded or removed. Their cache misses skip the shared lookup budget, which is
-    /// there for made-up names only (a restart with 10,000 tenants would otherwise answer 429
-    /// until each had been looked up within the budget).
-    known: Cache<String, ()>,
 }
 
 impl Default for TenantCache {
@@ -67,12 +66,11 @@ impl Default for TenantCache {
                 .max_capacity(MAX_TENANTS)
                 .time_to_live(TTL)
                 .build(),
-            slugs: Cache::builder().max_capacity(MAX_TENANTS).build(),
+            names: Cache::builder().max_capacity(2 * MAX_TENANTS).build(),
             missing: Cache::builder()
                 .max_capacity(MAX_TENANTS)
                 .time_to_live(MISSING_TTL)
                 .build(),
-            known: Cache::builder().max_capacity(2 * MAX_TENANTS).build(),
         }
     }
 }
@@ -85,13 +83,13 @@ impl TenantCache {
 
     /// Whether `reference` names a tenant known to exist (its miss needs no lookup budget).
     pub async fn is_known(&self, reference: &str) -> bool {
-        self.known.contains_key(reference)
+        self.names.contains_key(reference)
     }
 
     /// Remembers that a tenant exists, by slug and by id.
     pub async fn introduce(&self, id: Uuid, slug: &str) {
-        self.known.insert(slug.to_owned(), ()).await;
-        self.known.insert(id.to_string(), ()).await;
+        self.names.insert(slug.to_owned(), id).await;
+        self.names.insert(id.to_string(), id).await;
     }
 
     /// Learns every existing tenant's references (at start).
@@ -106,15 +104,15 @@ impl TenantCache {
     /// Forgets a removed tenant entirely.
     pub async fn removed(&self, tenant_id: Uuid, slug: &str) {
         self.invalidate(tenant_id, slug).await;
-        self.known.invalidate(slug).await;
-        self.known.invalidate(&tenant_id.to_string()).await;
+        self.names.invalidate(slug).await;
+        self.names.invalidate(&tenant_id.to_string()).await;
     }
 
     /// The tenant named by `reference` (slug or id) if it is in memory.
     pub async fn cached(&self, reference: &str) -> Option<Arc<TenantRuntime>> {
         let id = match Uuid::parse_str(reference) {
             Ok(id) => id,
-            Err(_) => self.slugs.get(reference).await?,
+            Err(_) => self.names.get(reference).await?,
         };
         self.by_id.get(&id).await
     }
@@ -139,15 +137,14 @@ impl TenantCache {
     pub async fn remember(&self, runtime: TenantRuntime) -> Arc<TenantRuntime> {
         let runtime = Arc::new(runtime);
         self.introduce(runtime.id, &runtime.slug).await;
-        self.slugs.insert(runtime.slug.clone(), runtime.id).await;
         self.by_id.insert(runtime.id, runtime.clone()).await;
         runtime
     }
 
-    /// Forgets a tenant after any change to it or its Stripe config.
+    /// Forgets what is cached about a tenant after any change to it or its Stripe config (its
+    /// names stay: a tenant's slug never changes).
     pub async fn invalidate(&self, tenant_id: Uuid, slug: &str) {
         self.by_id.invalidate(&tenant_id).await;
-        self.slugs.invalidate(slug).await;
         self.missing.invalidate(slug).await;
         self.missing.invalidate(&tenant_id.to_string()).await;
     }
