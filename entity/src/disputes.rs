@@ -1,7 +1,7 @@
 //! Entity: a Stripe dispute (chargeback) on one of a tenant's charges.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "disputes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

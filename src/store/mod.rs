@@ -5,6 +5,7 @@ pub mod failures;
 pub mod ledger;
 pub mod orders;
 pub mod payments;
+pub mod pg_batch;
 pub mod reconciliations;
 pub mod retention;
 pub mod secrets;

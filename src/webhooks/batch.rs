@@ -7,11 +7,12 @@
 //! sends the batch to the per-event path instead, which handles every case.
 use super::apply::{self, EventCtx, Observation};
 use super::writer::{Incoming, Outcome};
+use crate::store::pg_batch::{self, EventRow, Keys};
 use entity::{disputes, orders, payments, scrubbed_customers, webhook_events};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
-    TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set, TryInsertResult,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -52,20 +53,129 @@ pub(super) struct Facts {
     pub scrubbed: HashSet<(Uuid, String)>,
 }
 
-/// Records `batch` with bulk statements inside `db`'s transaction, or says it cannot.
-pub async fn commit<C: ConnectionTrait>(
-    db: &C,
+/// Records `batch` with bulk statements in one transaction and commits it, or says it cannot
+/// (nothing of it is then written). On PostgreSQL through the shard's own connection (`pg`).
+pub async fn commit(
+    db: &DatabaseConnection,
+    pg: Option<&mut pg_batch::Writer>,
     batch: &[&Incoming],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
-    let Some(mut plans) = plan(batch) else {
+    let Some(plans) = plan(batch) else {
         return Ok(Err(Fallback));
     };
+    if let Some(pg) = pg {
+        return commit_pg(pg, batch, plans, now).await;
+    }
+    let txn = crate::db::begin_write(db).await?;
+    match commit_in(&txn, batch, plans, now).await {
+        Ok(Ok(outcomes)) => {
+            txn.commit().await?;
+            Ok(Ok(outcomes))
+        }
+        other => {
+            txn.rollback().await?;
+            other
+        }
+    }
+}
+
+/// The batch through sea-orm's statements, inside `db`'s transaction.
+async fn commit_in<C: ConnectionTrait>(
+    db: &C,
+    batch: &[&Incoming],
+    mut plans: Vec<Plan>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
     // Event rows first: the idempotency key decides, before any effect is written.
     if !record_events(db, batch, &mut plans, now).await? {
         return Ok(Err(Fallback));
     }
     Ok(Ok(apply_planned(db, batch, &plans, now).await?))
+}
+
+/// The batch on PostgreSQL: the event rows and every fact they touch in one statement, the
+/// changed facts in a second (`store::pg_batch`), then the commit.
+async fn commit_pg(
+    pg: &mut pg_batch::Writer,
+    batch: &[&Incoming],
+    mut plans: Vec<Plan>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
+    let rows: Vec<EventRow> = batch
+        .iter()
+        .zip(&plans)
+        .filter_map(|(i, plan)| {
+            let (status, last_error) = match plan {
+                Plan::Duplicate => return None,
+                Plan::Ignored(r) => ("ignored", Some(r.as_str())),
+                Plan::Apply(_) => ("completed", None),
+            };
+            Some(EventRow {
+                id: Uuid::now_v7(),
+                event: super::writer::new_event(i, now),
+                status,
+                last_error,
+            })
+        })
+        .collect();
+    let keys = keys(batch, &plans);
+    let err = pg_batch::db_err;
+    let mut tx = pg.begin().await?;
+    let found = pg_batch::record_and_load(&mut tx, &rows, &keys, now).await?;
+    // Rows not inserted were recorded before: finished ones make duplicates; a failed or
+    // unfinished one, or one a concurrent replica committed during the statement, needs the
+    // per-event path.
+    let earlier: HashMap<(Uuid, &str), &str> = found
+        .earlier
+        .iter()
+        .map(|e| ((e.tenant_id, e.stripe_event_id.as_str()), e.status.as_str()))
+        .collect();
+    let mut finished_before = HashSet::new();
+    for row in rows.iter().filter(|r| !found.inserted.contains(&r.id)) {
+        let key = (row.event.tenant_id, row.event.stripe_event_id);
+        match earlier.get(&key) {
+            Some(&"completed" | &"ignored") => {
+                finished_before.insert((key.0, key.1.to_owned()));
+            }
+            _ => {
+                tx.rollback().await.map_err(err)?;
+                return Ok(Err(Fallback));
+            }
+        }
+    }
+    for (i, plan) in batch.iter().zip(plans.iter_mut()) {
+        if !matches!(plan, Plan::Duplicate)
+            && finished_before.contains(&(i.tenant_id, i.envelope.id.clone()))
+        {
+            *plan = Plan::Duplicate;
+        }
+    }
+    let mut loaded = Facts::default();
+    for p in found.payments {
+        loaded
+            .payments
+            .insert((p.tenant_id, p.stripe_payment_intent_id.clone()), p);
+    }
+    for o in found.orders {
+        loaded.orders.insert((o.tenant_id, o.id), o);
+    }
+    for d in found.disputes {
+        loaded
+            .disputes
+            .insert((d.tenant_id, d.stripe_dispute_id.clone()), d);
+    }
+    loaded.scrubbed.extend(found.scrubbed);
+    let (outcomes, after) = merge(batch, &plans, &loaded, now);
+    pg_batch::write(
+        &mut tx,
+        &changed(&loaded.payments, after.payments),
+        &changed(&loaded.disputes, after.disputes),
+        &changed(&loaded.orders, after.orders),
+    )
+    .await?;
+    tx.commit().await.map_err(err)?;
+    Ok(Ok(outcomes))
 }
 
 /// Loads (locked) what the plans touch, merges each applied event in memory in arrival order,
@@ -76,7 +186,19 @@ async fn apply_planned<C: ConnectionTrait>(
     plans: &[Plan],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Outcome>, DbErr> {
-    let loaded = load(db, batch, plans).await?;
+    let loaded = load(db, keys(batch, plans)).await?;
+    let (outcomes, facts) = merge(batch, plans, &loaded, now);
+    write_changed(db, &loaded, facts).await?;
+    Ok(outcomes)
+}
+
+/// Each planned event's outcome, and the facts after merging the applied ones in arrival order.
+fn merge(
+    batch: &[&Incoming],
+    plans: &[Plan],
+    loaded: &Facts,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<Outcome>, Facts) {
     let mut facts = loaded.clone();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (i, plan) in batch.iter().zip(plans) {
@@ -95,8 +217,7 @@ async fn apply_planned<C: ConnectionTrait>(
             }
         });
     }
-    write_changed(db, &loaded, facts).await?;
-    Ok(outcomes)
+    (outcomes, facts)
 }
 
 /// Applies one event's observation inside the current transaction (the per-event path: replays,
@@ -234,37 +355,44 @@ async fn record_events<C: ConnectionTrait>(
     Ok(true)
 }
 
-/// Loads, locked, every fact the planned observations touch.
-async fn load<C: ConnectionTrait>(
-    db: &C,
-    batch: &[&Incoming],
-    plans: &[Plan],
-) -> Result<Facts, DbErr> {
-    type Keys = Vec<(Uuid, String)>;
-    let (mut pis, mut charges, mut dispute_ids, mut customers): (Keys, Keys, Keys, Keys) =
-        Default::default();
-    let mut refs: Vec<(Uuid, Uuid)> = Vec::new();
+/// What the applied events name: the facts to load.
+fn keys(batch: &[&Incoming], plans: &[Plan]) -> Keys {
+    let mut k = Keys::default();
     for (i, plan) in batch.iter().zip(plans) {
         let Plan::Apply(obs) = plan else { continue };
         let t = i.tenant_id;
         match obs.as_ref() {
             Observation::Payment(p) => {
-                pis.push((t, p.payment_intent.clone()));
-                charges.extend(p.charge_id.clone().map(|c| (t, c)));
-                refs.extend(p.order_refs.iter().map(|o| (t, *o)));
-                customers.extend(p.customer_id.clone().map(|c| (t, c)));
+                k.payment_intents.push((t, p.payment_intent.clone()));
+                k.charges.extend(p.charge_id.clone().map(|c| (t, c)));
+                k.orders.extend(p.order_refs.iter().map(|o| (t, *o)));
+                k.customers.extend(p.customer_id.clone().map(|c| (t, c)));
             }
             Observation::Dispute(d) => {
-                pis.extend(d.payment_intent.clone().map(|p| (t, p)));
-                charges.extend(d.charge_id.clone().map(|c| (t, c)));
-                dispute_ids.push((t, d.dispute_id.clone()));
+                k.payment_intents
+                    .extend(d.payment_intent.clone().map(|p| (t, p)));
+                k.charges.extend(d.charge_id.clone().map(|c| (t, c)));
+                k.disputes.push((t, d.dispute_id.clone()));
             }
             Observation::CheckoutExpired { order_refs } => {
-                refs.extend(order_refs.iter().map(|o| (t, *o)));
+                k.orders.extend(order_refs.iter().map(|o| (t, *o)));
             }
             _ => {}
         }
     }
+    k
+}
+
+/// Loads, locked, every fact `keys` reach (payments, then orders, then disputes).
+async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Facts, DbErr> {
+    type Pairs = Vec<(Uuid, String)>;
+    let pg_batch::Keys {
+        payment_intents: pis,
+        charges,
+        orders: mut refs,
+        disputes: dispute_ids,
+        customers,
+    } = keys;
     let mut facts = Facts::default();
     if pis.is_empty() && refs.is_empty() && dispute_ids.is_empty() {
         return Ok(facts);
@@ -314,13 +442,13 @@ async fn load<C: ConnectionTrait>(
             .payments
             .insert((p.tenant_id, p.stripe_payment_intent_id.clone()), p);
     }
-    let all_pis: Keys = facts
+    let all_pis: Pairs = facts
         .payments
         .values()
         .map(|p| (p.tenant_id, p.stripe_payment_intent_id.clone()))
         .chain(pis)
         .collect();
-    let all_charges: Keys = facts
+    let all_charges: Pairs = facts
         .payments
         .values()
         .filter_map(|p| p.stripe_charge_id.clone().map(|c| (p.tenant_id, c)))

@@ -5,6 +5,7 @@
 use super::apply::{self, Observation};
 use super::event::Envelope;
 use crate::store::events::{self, NewEvent};
+use crate::store::pg_batch::Writer as PgWriter;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
 use std::time::Duration;
@@ -76,7 +77,8 @@ impl Writer {
         let shards = (0..n)
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(run(db.clone(), rx));
+                let pg = crate::db::pg_writer_pool(&db).map(PgWriter::new);
+                tokio::spawn(run(db.clone(), pg, rx));
                 tx
             })
             .collect();
@@ -98,15 +100,15 @@ impl Writer {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, mut pg: Option<PgWriter>, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write_batch(&db, std::mem::take(&mut batch)).await;
+        write_batch(&db, pg.as_mut(), std::mem::take(&mut batch)).await;
     }
 }
 
-async fn write_batch(db: &DatabaseConnection, jobs: Vec<Job>) {
-    let results = match commit_batch(db, &jobs).await {
+async fn write_batch(db: &DatabaseConnection, pg: Option<&mut PgWriter>, jobs: Vec<Job>) {
+    let results = match commit_batch(db, pg, &jobs).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(e) => {
             tracing::error!(error = %e, events = jobs.len(), "webhook batch not committed");
@@ -118,20 +120,19 @@ async fn write_batch(db: &DatabaseConnection, jobs: Vec<Job>) {
     }
 }
 
-async fn commit_batch(db: &DatabaseConnection, jobs: &[Job]) -> Result<Vec<Outcome>, DbErr> {
+async fn commit_batch(
+    db: &DatabaseConnection,
+    pg: Option<&mut PgWriter>,
+    jobs: &[Job],
+) -> Result<Vec<Outcome>, DbErr> {
     let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
-    let txn = crate::db::begin_write(db).await?;
-    match super::batch::commit(&txn, &incoming, Utc::now()).await {
+    match super::batch::commit(db, pg, &incoming, Utc::now()).await {
         Ok(Ok(outcomes)) => {
-            txn.commit().await?;
             crate::telemetry::writer_batch("batched", jobs.len());
             return Ok(outcomes);
         }
-        Ok(Err(super::batch::Fallback)) => txn.rollback().await?,
-        Err(e) => {
-            tracing::debug!(error = %e, "batched write failed; retrying event by event");
-            txn.rollback().await?;
-        }
+        Ok(Err(super::batch::Fallback)) => {}
+        Err(e) => tracing::debug!(error = %e, "batched write failed; retrying event by event"),
     }
     let txn = crate::db::begin_write(db).await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
@@ -153,7 +154,7 @@ pub(super) fn mode_mismatch(event_live: bool, tenant_live: bool) -> String {
     )
 }
 
-fn new_event<'a>(i: &'a Incoming, now: chrono::DateTime<Utc>) -> NewEvent<'a> {
+pub(super) fn new_event<'a>(i: &'a Incoming, now: chrono::DateTime<Utc>) -> NewEvent<'a> {
     NewEvent {
         tenant_id: i.tenant_id,
         stripe_event_id: &i.envelope.id,
