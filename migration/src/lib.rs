@@ -17,6 +17,7 @@ mod m20261122_000011_create_order_facts;
 mod m20261122_000012_add_payment_amount_conflict;
 mod m20261122_000013_event_payload_lz4;
 mod m20261122_000014_index_disputes_intent;
+mod m20261129_000015_index_unfinished_events;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_add_payment_amount_conflict::Migration),
             Box::new(m20261122_000013_event_payload_lz4::Migration),
             Box::new(m20261122_000014_index_disputes_intent::Migration),
+            Box::new(m20261129_000015_index_unfinished_events::Migration),
         ]
     }
 }

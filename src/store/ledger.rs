@@ -91,8 +91,28 @@ pub async fn update_orders<C: ConnectionTrait>(
     upsert::<C, orders::Entity>(db, rows, orders::Column::Id).await
 }
 
-/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column but the id, the tenant and the
-/// creation time: one statement for a whole batch, on both backends.
+/// Columns an upsert of `table` never rewrites: identity, creation time, the Stripe id the row is
+/// keyed by, and what the tenant set on an order. (SQLite rewrites an index entry whenever its
+/// column is in the SET list, changed or not.)
+pub fn fixed_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        "orders" => &[
+            "id",
+            "tenant_id",
+            "created_at",
+            "reference",
+            "amount",
+            "currency",
+            "metadata",
+        ],
+        "payments" => &["id", "tenant_id", "created_at", "stripe_payment_intent_id"],
+        "disputes" => &["id", "tenant_id", "created_at", "stripe_dispute_id"],
+        _ => &["id", "tenant_id", "created_at"],
+    }
+}
+
+/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column but `fixed_columns`: one statement for
+/// a whole batch, on both backends.
 async fn upsert<C, E>(db: &C, rows: Vec<E::Model>, id: E::Column) -> Result<(), DbErr>
 where
     C: ConnectionTrait,
@@ -103,7 +123,7 @@ where
     if rows.is_empty() {
         return Ok(());
     }
-    let fixed = ["id", "tenant_id", "created_at"];
+    let fixed = fixed_columns(E::default().table_name());
     let update: Vec<E::Column> = E::Column::iter()
         .filter(|c| !fixed.contains(&c.as_str()))
         .collect();

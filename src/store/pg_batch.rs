@@ -237,11 +237,12 @@ pub async fn record_and_load(
 }
 
 /// `INSERT … SELECT * FROM jsonb_populate_recordset(…) ON CONFLICT (id) DO UPDATE` of every
-/// column but the id, the tenant and the creation time.
+/// column but `ledger::fixed_columns`.
 fn upsert_sql(table: &str, param: usize, columns: &[&str]) -> String {
+    let fixed = super::ledger::fixed_columns(table);
     let set: Vec<String> = columns
         .iter()
-        .filter(|c| !["id", "tenant_id", "created_at"].contains(c))
+        .filter(|c| !fixed.contains(c))
         .map(|c| format!("{c} = EXCLUDED.{c}"))
         .collect();
     format!(

@@ -141,7 +141,8 @@ fn migrate_up_and_status() {
     );
     let up = gateway(&["migrate", "up"], &env);
     assert!(up.status.success());
-    assert!(String::from_utf8_lossy(&up.stdout).contains("applied 14 migration(s)"));
+    let all = <migration::Migrator as migration::MigratorTrait>::migrations().len();
+    assert!(String::from_utf8_lossy(&up.stdout).contains(&format!("applied {all} migration(s)")));
     let status = String::from_utf8(gateway(&["migrate", "status"], &env).stdout).unwrap();
     assert!(status.lines().all(|l| l.starts_with("Applied")), "{status}");
 }
