@@ -140,7 +140,7 @@ async fn main() {
         tenants.push((slug, secret));
     }
     let unique = ((a.events as f64) * (1.0 - a.duplicates)).ceil() as usize;
-    let mut bodies: Vec<(String, String, String)> = Vec::with_capacity(a.events);
+    let mut bodies: Vec<(String, String, bytes::Bytes)> = Vec::with_capacity(a.events);
     let t = chrono::Utc::now().timestamp();
     for i in 0..unique {
         let (slug, secret) = &tenants[i % tenants.len()];
@@ -170,7 +170,7 @@ async fn main() {
         bodies.push((
             format!("{}/webhooks/stripe/{slug}", a.base),
             sign(secret, t, body.as_bytes()),
-            body,
+            bytes::Bytes::from(body),
         ));
     }
     for i in unique..a.events {
@@ -199,7 +199,8 @@ async fn main() {
         let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+            let mut answered = std::collections::BTreeMap::<&'static str, usize>::new();
+            let mut errors = std::collections::BTreeMap::<String, usize>::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((url, sig, body)) = bodies.get(i) else {
@@ -207,32 +208,46 @@ async fn main() {
                 };
                 let t0 = Instant::now();
                 let r = client
-                    .post(url)
-                    .header("Stripe-Signature", sig)
+                    .post(url.as_str())
+                    .header("Stripe-Signature", sig.as_str())
                     .header("content-type", "application/json")
                     .body(body.clone())
                     .send()
                     .await;
-                let key = match r {
-                    Ok(r) => {
-                        let code = r.status().as_u16();
-                        let outcome = r
-                            .json::<Value>()
-                            .await
-                            .ok()
-                            .and_then(|v| v["status"].as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        if code == 200 {
-                            format!("200 {outcome}")
+                // The answer's status word, found without parsing the JSON (this tool shares the
+                // machine with the gateway; every microsecond here is one the gateway lacks).
+                let key: &'static str = match r {
+                    Ok(r) if r.status() == 200 => {
+                        let answer = r.bytes().await.unwrap_or_default();
+                        let has = |w: &[u8]| answer.windows(w.len()).any(|x| x == w);
+                        if has(b"\"processed\"") {
+                            "200 processed"
+                        } else if has(b"\"duplicate\"") {
+                            "200 duplicate"
+                        } else if has(b"\"ignored\"") {
+                            "200 ignored"
                         } else {
-                            code.to_string()
+                            "200 other"
                         }
                     }
-                    Err(e) => format!("error {e}"),
+                    Ok(r) => {
+                        let code = r.status().as_u16();
+                        let _ = r.bytes().await;
+                        *errors.entry(code.to_string()).or_default() += 1;
+                        "non-2xx"
+                    }
+                    Err(e) => {
+                        *errors.entry(format!("error {e}")).or_default() += 1;
+                        "error"
+                    }
                 };
                 lat.push(t0.elapsed());
-                *statuses.entry(key).or_default() += 1;
+                if key.starts_with("200") {
+                    *answered.entry(key).or_default() += 1;
+                }
             }
+            let mut statuses = errors;
+            statuses.extend(answered.into_iter().map(|(k, v)| (k.to_owned(), v)));
             (lat, statuses)
         }));
     }

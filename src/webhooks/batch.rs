@@ -54,10 +54,12 @@ pub(super) struct Facts {
 }
 
 /// Records `batch` with bulk statements in one transaction and commits it, or says it cannot
-/// (nothing of it is then written). On PostgreSQL through the shard's own connection (`pg`).
+/// (nothing of it is then written). On PostgreSQL through the shard's own connection (`pg`),
+/// which begins the next batch with this one's commit when `more_pending`.
 pub async fn commit(
     db: &DatabaseConnection,
     pg: Option<&mut pg_batch::Writer>,
+    more_pending: &(dyn Fn() -> bool + Sync),
     batch: &[&Incoming],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
@@ -65,7 +67,7 @@ pub async fn commit(
         return Ok(Err(Fallback));
     };
     if let Some(pg) = pg {
-        return commit_pg(pg, batch, plans, now).await;
+        return commit_pg(pg, more_pending, batch, plans, now).await;
     }
     let txn = crate::db::begin_write(db).await?;
     match commit_in(&txn, batch, plans, now).await {
@@ -98,6 +100,7 @@ async fn commit_in<C: ConnectionTrait>(
 /// changed facts in a second (`store::pg_batch`), then the commit.
 async fn commit_pg(
     pg: &mut pg_batch::Writer,
+    more_pending: &(dyn Fn() -> bool + Sync),
     batch: &[&Incoming],
     mut plans: Vec<Plan>,
     now: chrono::DateTime<chrono::Utc>,
@@ -120,9 +123,13 @@ async fn commit_pg(
         })
         .collect();
     let keys = keys(batch, &plans);
-    let err = pg_batch::db_err;
-    let mut tx = pg.begin().await?;
-    let found = pg_batch::record_and_load(&mut tx, &rows, &keys, now).await?;
+    let found = match pg_batch::record_and_load(pg.begin().await?, &rows, &keys, now).await {
+        Ok(found) => found,
+        Err(e) => {
+            pg.rollback().await?;
+            return Err(e);
+        }
+    };
     // Rows not inserted were recorded before: finished ones make duplicates; a failed or
     // unfinished one, or one a concurrent replica committed during the statement, needs the
     // per-event path.
@@ -139,7 +146,7 @@ async fn commit_pg(
                 finished_before.insert((key.0, key.1.to_owned()));
             }
             _ => {
-                tx.rollback().await.map_err(err)?;
+                pg.rollback().await?;
                 return Ok(Err(Fallback));
             }
         }
@@ -167,14 +174,23 @@ async fn commit_pg(
     }
     loaded.scrubbed.extend(found.scrubbed);
     let (outcomes, after) = merge(batch, &plans, &loaded, now);
-    pg_batch::write(
-        &mut tx,
-        &changed(&loaded.payments, after.payments),
-        &changed(&loaded.disputes, after.disputes),
-        &changed(&loaded.orders, after.orders),
-    )
-    .await?;
-    tx.commit().await.map_err(err)?;
+    let written = match pg.current() {
+        Some(conn) => {
+            pg_batch::write(
+                conn,
+                &changed(&loaded.payments, after.payments),
+                &changed(&loaded.disputes, after.disputes),
+                &changed(&loaded.orders, after.orders),
+            )
+            .await
+        }
+        None => Err(DbErr::Custom("the writer's connection is gone".into())),
+    };
+    if let Err(e) = written {
+        pg.rollback().await?;
+        return Err(e);
+    }
+    pg.commit(more_pending()).await?;
     Ok(Ok(outcomes))
 }
 

@@ -103,12 +103,18 @@ impl Writer {
 async fn run(db: DatabaseConnection, mut pg: Option<PgWriter>, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write_batch(&db, pg.as_mut(), std::mem::take(&mut batch)).await;
+        let jobs = std::mem::take(&mut batch);
+        write_batch(&db, pg.as_mut(), &|| !rx.is_empty(), jobs).await;
     }
 }
 
-async fn write_batch(db: &DatabaseConnection, pg: Option<&mut PgWriter>, jobs: Vec<Job>) {
-    let results = match commit_batch(db, pg, &jobs).await {
+async fn write_batch(
+    db: &DatabaseConnection,
+    pg: Option<&mut PgWriter>,
+    more_pending: &(dyn Fn() -> bool + Sync),
+    jobs: Vec<Job>,
+) {
+    let results = match commit_batch(db, pg, more_pending, &jobs).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(e) => {
             tracing::error!(error = %e, events = jobs.len(), "webhook batch not committed");
@@ -123,10 +129,11 @@ async fn write_batch(db: &DatabaseConnection, pg: Option<&mut PgWriter>, jobs: V
 async fn commit_batch(
     db: &DatabaseConnection,
     pg: Option<&mut PgWriter>,
+    more_pending: &(dyn Fn() -> bool + Sync),
     jobs: &[Job],
 ) -> Result<Vec<Outcome>, DbErr> {
     let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
-    match super::batch::commit(db, pg, &incoming, Utc::now()).await {
+    match super::batch::commit(db, pg, more_pending, &incoming, Utc::now()).await {
         Ok(Ok(outcomes)) => {
             crate::telemetry::writer_batch("batched", jobs.len());
             return Ok(outcomes);
