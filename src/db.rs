@@ -1,4 +1,5 @@
-//! Database connection: SQLite (WAL, durable commits, foreign keys) or PostgreSQL, one pool.
+//! Database connection: SQLite (WAL, durable commits, foreign keys) or PostgreSQL: the shared
+//! pool, and on PostgreSQL one more connection per webhook writer shard.
 use sea_orm::sqlx::postgres::{PgPool, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{

@@ -13,6 +13,7 @@ use uuid::Uuid;
 const COMPLETED: &str = "completed";
 
 /// What is known of an event when it arrives.
+#[derive(Clone, Copy)]
 pub struct NewEvent<'a> {
     pub tenant_id: Uuid,
     pub stripe_event_id: &'a str,
@@ -36,23 +37,46 @@ pub async fn find<C: ConnectionTrait>(
         .await
 }
 
+/// An event row to record: `processing`, or already finished (`completed`, `ignored`) and then
+/// processed when received.
+pub struct EventRow<'a> {
+    pub id: Uuid,
+    pub event: NewEvent<'a>,
+    pub status: &'static str,
+    pub last_error: Option<&'a str>,
+}
+
+impl EventRow<'_> {
+    /// The row as sea-orm inserts it.
+    pub fn active_model(&self) -> ActiveModel {
+        let e = &self.event;
+        ActiveModel {
+            id: Set(self.id),
+            tenant_id: Set(e.tenant_id),
+            stripe_event_id: Set(e.stripe_event_id.to_owned()),
+            event_type: Set(e.event_type.to_owned()),
+            api_version: Set(e.api_version.map(str::to_owned)),
+            livemode: Set(e.livemode),
+            stripe_created: Set(e.stripe_created),
+            status: Set(self.status.to_owned()),
+            attempts: Set(1),
+            last_error: Set(self.last_error.map(str::to_owned)),
+            payload: Set(Some(e.payload.to_owned())),
+            received_at: Set(e.received_at),
+            processed_at: Set((self.status != "processing").then_some(e.received_at)),
+        }
+    }
+}
+
 /// Inserts the event as `processing` (attempt 1) unless it is already known; `true` if inserted.
 pub async fn insert_new<C: ConnectionTrait>(db: &C, e: &NewEvent<'_>) -> Result<bool, DbErr> {
-    let row = ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(e.tenant_id),
-        stripe_event_id: Set(e.stripe_event_id.to_owned()),
-        event_type: Set(e.event_type.to_owned()),
-        api_version: Set(e.api_version.map(str::to_owned)),
-        livemode: Set(e.livemode),
-        stripe_created: Set(e.stripe_created),
-        status: Set("processing".to_owned()),
-        attempts: Set(1),
-        last_error: Set(None),
-        payload: Set(Some(e.payload.to_owned())),
-        received_at: Set(e.received_at),
-        processed_at: Set(None),
-    };
+    let row = EventRow {
+        id: Uuid::now_v7(),
+        event: *e,
+        status: "processing",
+        last_error: None,
+    }
+    .active_model();
     let res = Entity::insert(row)
         .on_conflict_do_nothing_on([Column::TenantId, Column::StripeEventId])
         .exec_without_returning(db)

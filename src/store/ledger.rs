@@ -72,7 +72,7 @@ pub async fn upsert_payments<C: ConnectionTrait>(
     db: &C,
     rows: Vec<payments::Model>,
 ) -> Result<(), DbErr> {
-    upsert::<C, payments::Entity>(db, rows, payments::Column::Id).await
+    upsert::<C, payments::Entity>(db, rows, payments::Column::Id, PAYMENT_FIXED).await
 }
 
 /// Writes these disputes whole, new or changed, in one statement.
@@ -80,7 +80,7 @@ pub async fn upsert_disputes<C: ConnectionTrait>(
     db: &C,
     rows: Vec<disputes::Model>,
 ) -> Result<(), DbErr> {
-    upsert::<C, disputes::Entity>(db, rows, disputes::Column::Id).await
+    upsert::<C, disputes::Entity>(db, rows, disputes::Column::Id, DISPUTE_FIXED).await
 }
 
 /// Writes these (existing) orders' derived status and facts in one statement.
@@ -88,32 +88,42 @@ pub async fn update_orders<C: ConnectionTrait>(
     db: &C,
     rows: Vec<orders::Model>,
 ) -> Result<(), DbErr> {
-    upsert::<C, orders::Entity>(db, rows, orders::Column::Id).await
+    upsert::<C, orders::Entity>(db, rows, orders::Column::Id, ORDER_FIXED).await
 }
 
-/// Columns an upsert of `table` never rewrites: identity, creation time, the Stripe id the row is
-/// keyed by, and what the tenant set on an order. (SQLite rewrites an index entry whenever its
-/// column is in the SET list, changed or not.)
-pub fn fixed_columns(table: &str) -> &'static [&'static str] {
-    match table {
-        "orders" => &[
-            "id",
-            "tenant_id",
-            "created_at",
-            "reference",
-            "amount",
-            "currency",
-            "metadata",
-        ],
-        "payments" => &["id", "tenant_id", "created_at", "stripe_payment_intent_id"],
-        "disputes" => &["id", "tenant_id", "created_at", "stripe_dispute_id"],
-        _ => &["id", "tenant_id", "created_at"],
-    }
+/// Columns an upsert never rewrites: identity, creation time, the Stripe id a row is keyed by,
+/// and what the tenant set on an order. (SQLite rewrites an index entry whenever its column is in
+/// the SET list, changed or not.)
+pub const PAYMENT_FIXED: &[&str] = &["id", "tenant_id", "created_at", "stripe_payment_intent_id"];
+pub const DISPUTE_FIXED: &[&str] = &["id", "tenant_id", "created_at", "stripe_dispute_id"];
+pub const ORDER_FIXED: &[&str] = &[
+    "id",
+    "tenant_id",
+    "created_at",
+    "reference",
+    "amount",
+    "currency",
+    "metadata",
+];
+
+/// What a batch's events name, per tenant: the facts to load.
+#[derive(Default)]
+pub struct Keys {
+    pub payment_intents: Vec<(Uuid, String)>,
+    pub charges: Vec<(Uuid, String)>,
+    pub orders: Vec<(Uuid, Uuid)>,
+    pub disputes: Vec<(Uuid, String)>,
+    pub customers: Vec<(Uuid, String)>,
 }
 
-/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column but `fixed_columns`: one statement for
-/// a whole batch, on both backends.
-async fn upsert<C, E>(db: &C, rows: Vec<E::Model>, id: E::Column) -> Result<(), DbErr>
+/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column but `fixed`: one statement for a whole
+/// batch, on both backends.
+async fn upsert<C, E>(
+    db: &C,
+    rows: Vec<E::Model>,
+    id: E::Column,
+    fixed: &[&str],
+) -> Result<(), DbErr>
 where
     C: ConnectionTrait,
     E: EntityTrait,
@@ -123,7 +133,6 @@ where
     if rows.is_empty() {
         return Ok(());
     }
-    let fixed = fixed_columns(E::default().table_name());
     let update: Vec<E::Column> = E::Column::iter()
         .filter(|c| !fixed.contains(&c.as_str()))
         .collect();

@@ -5,7 +5,8 @@
 //! travel as array parameters (`unnest`) or one JSON document, so each statement has one shape:
 //! prepared once per connection, planned generically, every lookup an index probe on
 //! `(tenant_id, key)` whatever the table's statistics say.
-use super::events::NewEvent;
+use super::events::EventRow;
+use super::ledger::{self, Keys};
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments};
 use sea_orm::sqlx::pool::PoolConnection;
@@ -14,25 +15,6 @@ use sea_orm::{DbErr, RuntimeErr};
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
-
-/// An event row to record, already finished (`completed` or `ignored`); received and processed
-/// at the statement's `now`.
-pub struct EventRow<'a> {
-    pub id: Uuid,
-    pub event: NewEvent<'a>,
-    pub status: &'static str,
-    pub last_error: Option<&'a str>,
-}
-
-/// What the batch's events name, per tenant: the facts to load.
-#[derive(Default)]
-pub struct Keys {
-    pub payment_intents: Vec<(Uuid, String)>,
-    pub charges: Vec<(Uuid, String)>,
-    pub orders: Vec<(Uuid, Uuid)>,
-    pub disputes: Vec<(Uuid, String)>,
-    pub customers: Vec<(Uuid, String)>,
-}
 
 /// A copy of an event recorded before this batch.
 pub struct EarlierCopy {
@@ -146,25 +128,18 @@ impl Writer {
     }
 
     /// Begins the next batch's transaction (already begun by the last commit, if it could).
-    pub async fn begin(&mut self) -> Result<&mut PgConnection, DbErr> {
+    pub async fn begin(&mut self) -> Result<(), DbErr> {
         let result = self.try_begin().await;
         if result.is_err() {
             self.discard();
         }
-        result?;
-        match self.conn.as_deref_mut() {
-            Some(conn) => Ok(conn),
-            None => Err(DbErr::Custom("the writer's connection is gone".into())),
-        }
+        result
     }
 
     async fn try_begin(&mut self) -> Result<(), DbErr> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            None => {
-                self.begun = false;
-                self.conn.insert(self.pool.acquire().await.map_err(db_err)?)
-            }
+            None => self.conn.insert(self.pool.acquire().await.map_err(db_err)?),
         };
         if !self.begun {
             sqlx::raw_sql("BEGIN")
@@ -180,9 +155,11 @@ impl Writer {
         Ok(())
     }
 
-    /// The connection of the batch in progress.
-    pub fn current(&mut self) -> Option<&mut PgConnection> {
-        self.conn.as_deref_mut()
+    /// The connection of the batch in progress (an error after a failed `begin`).
+    pub fn conn(&mut self) -> Result<&mut PgConnection, DbErr> {
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| DbErr::Custom("the writer has no connection".into()))
     }
 
     /// Commits the batch; with `begin_next`, begins the next one in the same round trip.
@@ -192,18 +169,18 @@ impl Writer {
         } else {
             "COMMIT"
         };
-        let result = match &mut self.conn {
-            Some(conn) => sqlx::raw_sql(sql).execute(&mut **conn).await.map(|_| ()),
-            None => Err(sqlx::Error::PoolClosed),
+        let result = match self.conn() {
+            Ok(conn) => sqlx::raw_sql(sql).execute(conn).await.map_err(db_err),
+            Err(e) => Err(e),
         };
         match result {
-            Ok(()) => {
+            Ok(_) => {
                 self.begun = begin_next;
                 Ok(())
             }
             Err(e) => {
                 self.discard();
-                Err(db_err(e))
+                Err(e)
             }
         }
     }
@@ -241,23 +218,20 @@ fn json_err(e: serde_json::Error) -> DbErr {
     DbErr::Json(e.to_string())
 }
 
-fn split<K: Clone, V: Clone>(pairs: &[(K, V)]) -> (Vec<K>, Vec<V>) {
-    pairs.iter().cloned().unzip()
-}
-
 /// Inserts the event rows (`ON CONFLICT DO NOTHING`) and loads, locked, every fact `keys`
 /// reach, in one statement.
-pub async fn record_and_load(
+pub async fn record_and_load<'r, 'e: 'r>(
     conn: &mut PgConnection,
-    rows: &[EventRow<'_>],
-    keys: &Keys,
+    rows: impl IntoIterator<Item = &'r EventRow<'e>>,
+    keys: Keys,
     now: DateTime<Utc>,
 ) -> Result<Recorded, DbErr> {
-    let (pi_t, pi) = split(&keys.payment_intents);
-    let (ch_t, ch) = split(&keys.charges);
-    let (or_t, or) = split(&keys.orders);
-    let (dp_t, dp) = split(&keys.disputes);
-    let (cu_t, cu) = split(&keys.customers);
+    let rows: Vec<&EventRow> = rows.into_iter().collect();
+    let (pi_t, pi): (Vec<_>, Vec<_>) = keys.payment_intents.into_iter().unzip();
+    let (ch_t, ch): (Vec<_>, Vec<_>) = keys.charges.into_iter().unzip();
+    let (or_t, or): (Vec<_>, Vec<_>) = keys.orders.into_iter().unzip();
+    let (dp_t, dp): (Vec<_>, Vec<_>) = keys.disputes.into_iter().unzip();
+    let (cu_t, cu): (Vec<_>, Vec<_>) = keys.customers.into_iter().unzip();
     let found: Vec<(i32, String)> = sqlx::query_as(RECORD_AND_LOAD)
         .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.event.tenant_id).collect::<Vec<_>>())
@@ -325,11 +299,12 @@ pub async fn record_and_load(
 }
 
 /// `INSERT … SELECT * FROM jsonb_populate_recordset(…) ON CONFLICT (id) DO UPDATE` of every
-/// column but `ledger::fixed_columns`.
-fn upsert_sql(table: &str, param: usize, columns: &[&str]) -> String {
-    let fixed = super::ledger::fixed_columns(table);
-    let set: Vec<String> = columns
-        .iter()
+/// column of `E` but `fixed`.
+fn upsert_sql<E: sea_orm::EntityTrait>(param: usize, fixed: &[&str]) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    let table = E::default().table_name();
+    let set: Vec<String> = E::Column::iter()
+        .map(|c| c.as_str())
         .filter(|c| !fixed.contains(c))
         .map(|c| format!("{c} = EXCLUDED.{c}"))
         .collect();
@@ -340,20 +315,15 @@ fn upsert_sql(table: &str, param: usize, columns: &[&str]) -> String {
     )
 }
 
-fn columns<E: sea_orm::EntityTrait>() -> Vec<&'static str> {
-    use sea_orm::{IdenStatic, Iterable};
-    E::Column::iter().map(|c| c.as_str()).collect()
-}
-
 /// The write statement: payments, disputes and orders upserted from one JSON array each.
 fn write_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
             "WITH p AS ({}), d AS ({}), o AS ({}) SELECT 1",
-            upsert_sql("payments", 1, &columns::<payments::Entity>()),
-            upsert_sql("disputes", 2, &columns::<disputes::Entity>()),
-            upsert_sql("orders", 3, &columns::<orders::Entity>()),
+            upsert_sql::<payments::Entity>(1, ledger::PAYMENT_FIXED),
+            upsert_sql::<disputes::Entity>(2, ledger::DISPUTE_FIXED),
+            upsert_sql::<orders::Entity>(3, ledger::ORDER_FIXED),
         )
     })
 }

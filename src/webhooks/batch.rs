@@ -1,18 +1,21 @@
-//! Webhooks: the batched write path. A whole batch in a handful of statements: one query for the
-//! events already known, bulk loads (locked) of every fact the batch touches, the pure merges of
-//! `apply` in memory in arrival order, then the new event rows (first, so a concurrent replica's
-//! copy of an event is noticed before any effect is written), new payments and disputes in
-//! multi-row inserts, and updates only for rows that changed. Anything unusual — a replay, a
+//! Webhooks: the batched write path. A whole batch in a handful of statements: the new event rows
+//! first (so a copy recorded earlier, or by a concurrent replica, is noticed before any effect is
+//! written), bulk loads (locked) of every fact the batch touches, the pure merges of `apply` in
+//! memory in arrival order, then one upsert per table of the rows that changed. On PostgreSQL the
+//! rows and the loads are one statement and the upserts another (`store::pg_batch`); on SQLite
+//! they are sea-orm's statements. Anything unusual — a replay, a
 //! retry of a failed event, `customer.deleted`, an unusable object, a concurrent duplicate —
 //! sends the batch to the per-event path instead, which handles every case.
 use super::apply::{self, EventCtx, Observation};
 use super::writer::{Incoming, Outcome};
-use crate::store::pg_batch::{self, EventRow, Keys};
+use crate::store::events::EventRow;
+use crate::store::ledger::Keys;
+use crate::store::pg_batch;
 use entity::{disputes, orders, payments, scrubbed_customers, webhook_events};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set, TryInsertResult,
+    QuerySelect, TryInsertResult,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -53,6 +56,43 @@ pub(super) struct Facts {
     pub scrubbed: HashSet<(Uuid, String)>,
 }
 
+/// The rows that differ from the facts as loaded: what a batch writes.
+pub(super) struct Changed {
+    pub payments: Vec<payments::Model>,
+    pub disputes: Vec<disputes::Model>,
+    pub orders: Vec<orders::Model>,
+}
+
+impl Facts {
+    fn add_payments(&mut self, rows: impl IntoIterator<Item = payments::Model>) {
+        self.payments.extend(
+            rows.into_iter()
+                .map(|p| ((p.tenant_id, p.stripe_payment_intent_id.clone()), p)),
+        );
+    }
+
+    fn add_orders(&mut self, rows: impl IntoIterator<Item = orders::Model>) {
+        self.orders
+            .extend(rows.into_iter().map(|o| ((o.tenant_id, o.id), o)));
+    }
+
+    fn add_disputes(&mut self, rows: impl IntoIterator<Item = disputes::Model>) {
+        self.disputes.extend(
+            rows.into_iter()
+                .map(|d| ((d.tenant_id, d.stripe_dispute_id.clone()), d)),
+        );
+    }
+
+    /// What these facts hold that `before` did not: new rows and changed ones.
+    fn changed_since(self, before: &Facts) -> Changed {
+        Changed {
+            payments: changed(&before.payments, self.payments),
+            disputes: changed(&before.disputes, self.disputes),
+            orders: changed(&before.orders, self.orders),
+        }
+    }
+}
+
 /// Records `batch` with bulk statements in one transaction and commits it, or says it cannot
 /// (nothing of it is then written). On PostgreSQL through the shard's own connection (`pg`),
 /// which begins the next batch with this one's commit when `more_pending`.
@@ -67,7 +107,17 @@ pub async fn commit(
         return Ok(Err(Fallback));
     };
     if let Some(pg) = pg {
-        return commit_pg(pg, more_pending, batch, plans, now).await;
+        pg.begin().await?;
+        return match commit_pg(pg, batch, plans, now).await {
+            Ok(Ok(outcomes)) => {
+                pg.commit(more_pending()).await?;
+                Ok(Ok(outcomes))
+            }
+            other => {
+                pg.rollback().await?;
+                other
+            }
+        };
     }
     let txn = crate::db::begin_write(db).await?;
     match commit_in(&txn, batch, plans, now).await {
@@ -96,101 +146,51 @@ async fn commit_in<C: ConnectionTrait>(
     Ok(Ok(apply_planned(db, batch, &plans, now).await?))
 }
 
-/// The batch on PostgreSQL: the event rows and every fact they touch in one statement, the
-/// changed facts in a second (`store::pg_batch`), then the commit.
+/// The batch on PostgreSQL, inside the shard's transaction: the event rows and every fact they
+/// touch in one statement, the changed facts in a second (`store::pg_batch`).
 async fn commit_pg(
     pg: &mut pg_batch::Writer,
-    more_pending: &(dyn Fn() -> bool + Sync),
     batch: &[&Incoming],
     mut plans: Vec<Plan>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Result<Vec<Outcome>, Fallback>, DbErr> {
-    let rows: Vec<EventRow> = batch
-        .iter()
-        .zip(&plans)
-        .filter_map(|(i, plan)| {
-            let (status, last_error) = match plan {
-                Plan::Duplicate => return None,
-                Plan::Ignored(r) => ("ignored", Some(r.as_str())),
-                Plan::Apply(_) => ("completed", None),
-            };
-            Some(EventRow {
-                id: Uuid::now_v7(),
-                event: super::writer::new_event(i, now),
-                status,
-                last_error,
-            })
-        })
-        .collect();
+    let rows = event_rows(batch, &plans, now);
     let keys = keys(batch, &plans);
-    let found = match pg_batch::record_and_load(pg.begin().await?, &rows, &keys, now).await {
-        Ok(found) => found,
-        Err(e) => {
-            pg.rollback().await?;
-            return Err(e);
-        }
-    };
-    // Rows not inserted were recorded before: finished ones make duplicates; a failed or
-    // unfinished one, or one a concurrent replica committed during the statement, needs the
-    // per-event path.
+    let found =
+        pg_batch::record_and_load(pg.conn()?, rows.iter().map(|(_, row)| row), keys, now).await?;
     let earlier: HashMap<(Uuid, &str), &str> = found
         .earlier
         .iter()
         .map(|e| ((e.tenant_id, e.stripe_event_id.as_str()), e.status.as_str()))
         .collect();
-    let mut finished_before = HashSet::new();
-    for row in rows.iter().filter(|r| !found.inserted.contains(&r.id)) {
-        let key = (row.event.tenant_id, row.event.stripe_event_id);
-        match earlier.get(&key) {
-            Some(&"completed" | &"ignored") => {
-                finished_before.insert((key.0, key.1.to_owned()));
-            }
-            _ => {
-                pg.rollback().await?;
-                return Ok(Err(Fallback));
-            }
-        }
-    }
-    for (i, plan) in batch.iter().zip(plans.iter_mut()) {
-        if !matches!(plan, Plan::Duplicate)
-            && finished_before.contains(&(i.tenant_id, i.envelope.id.clone()))
-        {
-            *plan = Plan::Duplicate;
-        }
+    let not_taken = rows
+        .iter()
+        .filter(|(_, row)| !found.inserted.contains(&row.id))
+        .map(|(at, row)| {
+            let key = (row.event.tenant_id, row.event.stripe_event_id);
+            (*at, earlier.get(&key).copied())
+        });
+    let Some(duplicates) = finished_earlier(not_taken) else {
+        return Ok(Err(Fallback));
+    };
+    drop(rows);
+    for at in duplicates {
+        plans[at] = Plan::Duplicate;
     }
     let mut loaded = Facts::default();
-    for p in found.payments {
-        loaded
-            .payments
-            .insert((p.tenant_id, p.stripe_payment_intent_id.clone()), p);
-    }
-    for o in found.orders {
-        loaded.orders.insert((o.tenant_id, o.id), o);
-    }
-    for d in found.disputes {
-        loaded
-            .disputes
-            .insert((d.tenant_id, d.stripe_dispute_id.clone()), d);
-    }
+    loaded.add_payments(found.payments);
+    loaded.add_orders(found.orders);
+    loaded.add_disputes(found.disputes);
     loaded.scrubbed.extend(found.scrubbed);
     let (outcomes, after) = merge(batch, &plans, &loaded, now);
-    let written = match pg.current() {
-        Some(conn) => {
-            pg_batch::write(
-                conn,
-                &changed(&loaded.payments, after.payments),
-                &changed(&loaded.disputes, after.disputes),
-                &changed(&loaded.orders, after.orders),
-            )
-            .await
-        }
-        None => Err(DbErr::Custom("the writer's connection is gone".into())),
-    };
-    if let Err(e) = written {
-        pg.rollback().await?;
-        return Err(e);
-    }
-    pg.commit(more_pending()).await?;
+    let changed = after.changed_since(&loaded);
+    pg_batch::write(
+        pg.conn()?,
+        &changed.payments,
+        &changed.disputes,
+        &changed.orders,
+    )
+    .await?;
     Ok(Ok(outcomes))
 }
 
@@ -261,27 +261,45 @@ pub async fn apply_one<C: ConnectionTrait>(
     }
 }
 
-fn event_row(
-    i: &Incoming,
-    status: &str,
-    reason: Option<String>,
+/// The rows to record for the batch's events (intra-batch duplicates have none), each with its
+/// event's position in the batch; finished as `completed` or `ignored` at `now`.
+fn event_rows<'a>(
+    batch: &[&'a Incoming],
+    plans: &'a [Plan],
     now: chrono::DateTime<chrono::Utc>,
-) -> webhook_events::ActiveModel {
-    webhook_events::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(i.tenant_id),
-        stripe_event_id: Set(i.envelope.id.clone()),
-        event_type: Set(i.envelope.event_type.clone()),
-        api_version: Set(i.envelope.api_version.clone()),
-        livemode: Set(i.envelope.livemode),
-        stripe_created: Set(i.envelope.created),
-        status: Set(status.to_owned()),
-        attempts: Set(1),
-        last_error: Set(reason),
-        payload: Set(Some(i.payload.clone())),
-        received_at: Set(now),
-        processed_at: Set(Some(now)),
-    }
+) -> Vec<(usize, EventRow<'a>)> {
+    batch
+        .iter()
+        .zip(plans)
+        .enumerate()
+        .filter_map(|(at, (i, plan))| {
+            let (status, last_error) = match plan {
+                Plan::Duplicate => return None,
+                Plan::Ignored(r) => ("ignored", Some(r.as_str())),
+                Plan::Apply(_) => ("completed", None),
+            };
+            let row = EventRow {
+                id: Uuid::now_v7(),
+                event: super::writer::new_event(i, now),
+                status,
+                last_error,
+            };
+            Some((at, row))
+        })
+        .collect()
+}
+
+/// The rows an insert did not take, each with the status of the copy recorded earlier (if one is
+/// visible): their positions when every such copy finished (those events are duplicates), `None`
+/// when one failed, is unfinished, or was committed by another replica too late to be seen —
+/// then the batch needs the per-event path.
+fn finished_earlier<'s>(
+    not_taken: impl IntoIterator<Item = (usize, Option<&'s str>)>,
+) -> Option<Vec<usize>> {
+    not_taken
+        .into_iter()
+        .map(|(at, status)| matches!(status, Some("completed" | "ignored")).then_some(at))
+        .collect()
 }
 
 /// What each event will do, or `None` when the batch needs the per-event path. Events already
@@ -322,30 +340,22 @@ async fn record_events<C: ConnectionTrait>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, DbErr> {
     use webhook_events::Column as E;
-    let mut ours = HashMap::new();
-    let mut rows = Vec::new();
-    for (i, plan) in batch.iter().zip(plans.iter()) {
-        let (status, reason) = match plan {
-            Plan::Duplicate => continue,
-            Plan::Ignored(r) => ("ignored", Some(r.clone())),
-            Plan::Apply(_) => ("completed", None),
-        };
-        let row = event_row(i, status, reason, now);
-        ours.insert((i.tenant_id, i.envelope.id.clone()), *row.id.as_ref());
-        rows.push(row);
-    }
+    let rows = event_rows(batch, plans, now);
     if rows.is_empty() {
         return Ok(true);
     }
     let expected = rows.len() as u64;
-    let res = webhook_events::Entity::insert_many(rows)
+    let res = webhook_events::Entity::insert_many(rows.iter().map(|(_, row)| row.active_model()))
         .on_conflict_do_nothing_on([E::TenantId, E::StripeEventId])
         .exec_without_returning(db)
         .await?;
     if matches!(res, TryInsertResult::Inserted(n) if n == expected) {
         return Ok(true);
     }
-    let keys: Vec<(Uuid, String)> = ours.keys().cloned().collect();
+    let keys: Vec<(Uuid, String)> = rows
+        .iter()
+        .map(|(_, r)| (r.event.tenant_id, r.event.stripe_event_id.to_owned()))
+        .collect();
     let found: Vec<(Uuid, Uuid, String, String)> = webhook_events::Entity::find()
         .select_only()
         .columns([E::Id, E::TenantId, E::StripeEventId, E::Status])
@@ -353,20 +363,22 @@ async fn record_events<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let mut earlier = HashSet::new();
-    for (id, tenant, event, status) in found {
-        let key = (tenant, event);
-        if ours.get(&key) != Some(&id) {
-            if status != "completed" && status != "ignored" {
-                return Ok(false);
-            }
-            earlier.insert(key);
+    let recorded: HashMap<(Uuid, &str), (Uuid, &str)> = found
+        .iter()
+        .map(|(id, t, e, status)| ((*t, e.as_str()), (*id, status.as_str())))
+        .collect();
+    let not_taken = rows.iter().filter_map(|(at, row)| {
+        match recorded.get(&(row.event.tenant_id, row.event.stripe_event_id)) {
+            Some((id, _)) if *id == row.id => None,
+            other => Some((*at, other.map(|(_, status)| *status))),
         }
-    }
-    for (i, plan) in batch.iter().zip(plans.iter_mut()) {
-        if earlier.contains(&(i.tenant_id, i.envelope.id.clone())) {
-            *plan = Plan::Duplicate;
-        }
+    });
+    let Some(duplicates) = finished_earlier(not_taken) else {
+        return Ok(false);
+    };
+    drop(rows);
+    for at in duplicates {
+        plans[at] = Plan::Duplicate;
     }
     Ok(true)
 }
@@ -402,7 +414,7 @@ fn keys(batch: &[&Incoming], plans: &[Plan]) -> Keys {
 /// Loads, locked, every fact `keys` reach (payments, then orders, then disputes).
 async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Facts, DbErr> {
     type Pairs = Vec<(Uuid, String)>;
-    let pg_batch::Keys {
+    let Keys {
         payment_intents: pis,
         charges,
         orders: mut refs,
@@ -437,7 +449,7 @@ async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Facts, DbErr> {
         .all(db)
         .await?
     {
-        facts.orders.insert((o.tenant_id, o.id), o);
+        facts.add_orders([o]);
     }
     let order_ids: Vec<(Uuid, Uuid)> = facts
         .orders
@@ -453,11 +465,7 @@ async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Facts, DbErr> {
                 .await?,
         );
     }
-    for p in found {
-        facts
-            .payments
-            .insert((p.tenant_id, p.stripe_payment_intent_id.clone()), p);
-    }
+    facts.add_payments(found);
     let all_pis: Pairs = facts
         .payments
         .values()
@@ -471,21 +479,18 @@ async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Facts, DbErr> {
         .chain(charges)
         .collect();
     use disputes::Column as D;
-    for d in disputes::Entity::find()
-        .filter(
-            Condition::any()
-                .add(pairs(D::TenantId, D::StripeDisputeId, dispute_ids))
-                .add(pairs(D::TenantId, D::StripePaymentIntentId, all_pis))
-                .add(pairs(D::TenantId, D::StripeChargeId, all_charges)),
-        )
-        .lock_exclusive()
-        .all(db)
-        .await?
-    {
-        facts
-            .disputes
-            .insert((d.tenant_id, d.stripe_dispute_id.clone()), d);
-    }
+    facts.add_disputes(
+        disputes::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(pairs(D::TenantId, D::StripeDisputeId, dispute_ids))
+                    .add(pairs(D::TenantId, D::StripePaymentIntentId, all_pis))
+                    .add(pairs(D::TenantId, D::StripeChargeId, all_charges)),
+            )
+            .lock_exclusive()
+            .all(db)
+            .await?,
+    );
     if !customers.is_empty() {
         use scrubbed_customers::Column as S;
         for s in scrubbed_customers::Entity::find()
@@ -620,12 +625,10 @@ async fn write_changed<C: ConnectionTrait>(
     before: &Facts,
     after: Facts,
 ) -> Result<(), DbErr> {
-    let payments: Vec<payments::Model> = changed(&before.payments, after.payments);
-    crate::store::ledger::upsert_payments(db, payments).await?;
-    let disputes: Vec<disputes::Model> = changed(&before.disputes, after.disputes);
-    crate::store::ledger::upsert_disputes(db, disputes).await?;
-    let orders: Vec<orders::Model> = changed(&before.orders, after.orders);
-    crate::store::ledger::update_orders(db, orders).await
+    let changed = after.changed_since(before);
+    crate::store::ledger::upsert_payments(db, changed.payments).await?;
+    crate::store::ledger::upsert_disputes(db, changed.disputes).await?;
+    crate::store::ledger::update_orders(db, changed.orders).await
 }
 
 fn changed<K: std::hash::Hash + Eq, V: PartialEq>(

@@ -446,6 +446,11 @@ async fn events_list_get_and_replay(app: TestApp) {
     assert_eq!(by("status=completed").await, ["evt_a"]);
     assert_eq!(by("status=ignored").await, ["evt_b"]);
     assert_eq!(by("status=failed").await, ["evt_c"]);
+    let health = app.get("/v1/tenants/log/webhook-health", app.op()).await;
+    assert_eq!(
+        health.json["events_by_status"],
+        json!({"completed": 1, "ignored": 1, "failed": 1})
+    );
     assert_eq!(by("type=invoice.paid").await, ["evt_b"]);
     assert_eq!(by("limit=2").await, ["evt_a", "evt_b"]);
     app.get("/v1/tenants/log/webhook-events?status=lost", app.op())
