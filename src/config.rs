@@ -97,6 +97,10 @@ pub struct Config {
     /// Add a `tenant` label to webhook metrics (off: 10,000 tenants would explode cardinality).
     #[arg(long, env = "GATEWAY_METRICS_TENANT_LABEL", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub metrics_tenant_label: bool,
+    /// Webhook writer shards on PostgreSQL, each with its own connection and transactions
+    /// (default: one per core, at most 8). SQLite always has one writer.
+    #[arg(long, env = "GATEWAY_WRITER_SHARDS", value_parser = clap::value_parser!(u8).range(1..=32), global = true)]
+    pub writer_shards: Option<u8>,
     /// `text` or `json`.
     #[arg(
         long,
@@ -136,6 +140,7 @@ impl std::fmt::Debug for Config {
             )
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("metrics_tenant_label", &self.metrics_tenant_label)
+            .field("writer_shards", &self.writer_shards)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -158,6 +163,7 @@ impl Config {
             event_payload_retention_days: 90,
             shutdown_grace_secs: 30,
             metrics_tenant_label: false,
+            writer_shards: None,
             log_format: LogFormat::Text,
         }
     }

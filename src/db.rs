@@ -1,10 +1,10 @@
 //! Database connection: SQLite (WAL, durable commits, foreign keys) or PostgreSQL: the shared
 //! pool, and on PostgreSQL one more connection per webhook writer shard.
 use sea_orm::sqlx::postgres::{PgPool, PgPoolOptions};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    SqliteTransactionMode, SqlxSqliteConnector, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -65,6 +65,25 @@ pub fn pg_writer_pool(db: &DatabaseConnection) -> Option<PgPool> {
             .test_before_acquire(false)
             .connect_lazy_with(options),
     )
+}
+
+/// The webhook writer's own connection on SQLite (`None` on PostgreSQL): a pool of one, never
+/// pinged, so every batch runs on the same connection. Its page cache stays valid from one
+/// batch to the next (only it writes webhooks); through the shared pool, which hands out idle
+/// connections in turn, each batch began on a connection whose cache another one's commit had
+/// made stale, and paid a ping first.
+pub fn sqlite_writer(db: &DatabaseConnection) -> Option<DatabaseConnection> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_millis(1500))
+        .test_before_acquire(false)
+        .connect_lazy_with(options);
+    Some(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock up front

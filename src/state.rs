@@ -72,7 +72,7 @@ impl AppState {
             }
         });
         Ok(Self(Arc::new(Inner {
-            writer: Writer::spawn(db.clone()),
+            writer: Writer::spawn(db.clone(), config.writer_shards),
             stripe,
             metrics: crate::telemetry::install(),
             shutting_down: Default::default(),

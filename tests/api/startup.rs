@@ -95,24 +95,39 @@ fn postgres_without_master_keys_refuses_to_start() {
     );
 }
 
-#[test]
-fn malformed_master_keys_refuse_to_start() {
+/// `gateway serve` with `var` set to each of `bad` exits with an error that names `expected`.
+fn serve_refuses(var: &str, bad: &[&str], expected: &str) {
     let dir = tempfile::tempdir().unwrap();
-    for bad in ["k1:tooshort", "no-colon", "bad id!:AAAA"] {
+    for bad in bad {
         let out = gateway(
             &["serve"],
             &[
-                ("GATEWAY_MASTER_KEYS", bad),
+                (var, bad),
                 ("GATEWAY_DATA_DIR", dir.path().to_str().unwrap()),
             ],
         );
-        assert!(!out.status.success());
+        assert!(!out.status.success(), "{var}={bad}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("GATEWAY_MASTER_KEYS is invalid"),
-            "{bad}: {err}"
-        );
+        assert!(err.contains(expected), "{var}={bad}: {err}");
     }
+}
+
+#[test]
+fn malformed_master_keys_refuse_to_start() {
+    serve_refuses(
+        "GATEWAY_MASTER_KEYS",
+        &["k1:tooshort", "no-colon", "bad id!:AAAA"],
+        "GATEWAY_MASTER_KEYS is invalid",
+    );
+}
+
+#[test]
+fn writer_shards_out_of_range_refuse_to_start() {
+    serve_refuses(
+        "GATEWAY_WRITER_SHARDS",
+        &["0", "33", "two"],
+        "--writer-shards",
+    );
 }
 
 #[test]

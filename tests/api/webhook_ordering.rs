@@ -12,6 +12,7 @@ crate::backend_tests!(
     every_delivery_order_converges,
     sequential_duplicates_have_no_effect,
     concurrent_duplicates_apply_once,
+    many_writer_shards_apply_each_tenants_events_once,
     amount_or_currency_mismatch_needs_review,
     second_successful_payment_needs_review,
     conflicting_amounts_for_one_payment_need_review_in_any_order,
@@ -292,6 +293,57 @@ async fn concurrent_duplicates_apply_once(app: TestApp) {
     let events = app.events("storm").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["attempts"], 1);
+}
+
+/// `GATEWAY_WRITER_SHARDS=4` (more shards than cores, PostgreSQL; SQLite keeps one writer):
+/// tenants spread over the shards, each event and each of its duplicates, sent at once, is
+/// answered after its commit and applied once.
+async fn many_writer_shards_apply_each_tenants_events_once(app: TestApp) {
+    let app = app.restart(|c| c.writer_shards = Some(4)).await;
+    let app = &app;
+    let mut sends = Vec::new();
+    let mut orders = Vec::new();
+    for n in 0..6 {
+        let slug = format!("shard-{n}");
+        let secret = app.restaurant(&slug).await;
+        let order = app.order(&slug, "o", 1000 + n, "usd").await;
+        let e = event(
+            &format!("evt_shard_{n}"),
+            "payment_intent.succeeded",
+            now(),
+            payment_intent(
+                &format!("pi_shard_{n}"),
+                1000 + n,
+                "usd",
+                "succeeded",
+                Some(&order),
+            ),
+        );
+        for _ in 0..3 {
+            sends.push((slug.clone(), secret.clone(), e.clone()));
+        }
+        orders.push((slug, order));
+    }
+    let answers = futures::future::join_all(
+        sends
+            .iter()
+            .map(|(slug, secret, e)| app.deliver(slug, secret, e)),
+    )
+    .await;
+    assert!(answers.iter().all(|a| a.status == 200), "{answers:?}");
+    let processed = answers
+        .iter()
+        .filter(|a| a.json["status"] == "processed")
+        .count();
+    assert_eq!(processed, 6, "{answers:?}");
+    for (slug, order) in &orders {
+        let view = app.order_view(slug, order).await;
+        assert_eq!(view["status"], "PAID", "{slug}");
+        assert_eq!(view["payments"].as_array().unwrap().len(), 1, "{slug}");
+        let events = app.events(slug).await;
+        assert_eq!(events.len(), 1, "{slug}");
+        assert_eq!(events[0]["attempts"], 1, "{slug}");
+    }
 }
 
 async fn amount_or_currency_mismatch_needs_review(app: TestApp) {
