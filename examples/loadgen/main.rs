@@ -10,6 +10,8 @@
 //!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid> \
 //!     [--duplicates 0.1] [--payload-bytes 3000]
 //! ```
+mod wire;
+
 use gateway::webhooks::signature::sign;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -118,7 +120,7 @@ async fn main() {
         .build()
         .expect("client");
     let fixture: Value =
-        serde_json::from_str(include_str!("../tests/fixtures/stripe_objects.json"))
+        serde_json::from_str(include_str!("../../tests/fixtures/stripe_objects.json"))
             .expect("fixtures");
     let run = std::process::id();
 
@@ -140,8 +142,15 @@ async fn main() {
         tenants.push((slug, secret));
     }
     let unique = ((a.events as f64) * (1.0 - a.duplicates)).ceil() as usize;
-    let mut bodies: Vec<(String, String, bytes::Bytes)> = Vec::with_capacity(a.events);
+    let host = a
+        .base
+        .strip_prefix("http://")
+        .expect("--base http://host:port")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut requests: Vec<bytes::Bytes> = Vec::with_capacity(a.events);
     let t = chrono::Utc::now().timestamp();
+    let mut sizes = 0;
     for i in 0..unique {
         let (slug, secret) = &tenants[i % tenants.len()];
         let order = post(&client, format!("{}/v1/tenants/{slug}/orders", a.base), &a.token, json!({"reference": format!("ord-{i}"), "amount": 1000 + (i % 5000) as i64, "currency": "usd"})).await;
@@ -167,16 +176,18 @@ async fn main() {
             event["data"]["object"]["description"] = json!(items.join(", "));
             body = event.to_string();
         }
-        bodies.push((
-            format!("{}/webhooks/stripe/{slug}", a.base),
-            sign(secret, t, body.as_bytes()),
-            bytes::Bytes::from(body),
+        requests.push(wire::request(
+            &host,
+            &format!("/webhooks/stripe/{slug}"),
+            &sign(secret, t, body.as_bytes()),
+            body.as_bytes(),
         ));
+        sizes += body.len();
     }
     for i in unique..a.events {
-        bodies.push(bodies[i % unique].clone());
+        requests.push(requests[i % unique].clone());
     }
-    let avg_size = bodies.iter().map(|b| b.2.len()).sum::<usize>() / bodies.len().max(1);
+    let avg_size = sizes / unique.max(1);
     eprintln!(
         "setup: {} tenants, {} events ({} unique, avg {} bytes) in {:.1}s",
         a.tenants,
@@ -186,8 +197,8 @@ async fn main() {
         setup.elapsed().as_secs_f64()
     );
 
-    // Drive.
-    let bodies = Arc::new(bodies);
+    // Drive: one connection per request in flight.
+    let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     if let Some(mark) = &a.mark {
         std::fs::write(mark, b"load\n").expect("--mark file");
@@ -196,29 +207,22 @@ async fn main() {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
-        let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
+        let (requests, next) = (requests.clone(), next.clone());
+        let mut conn = wire::Conn::new(&host);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut answered = std::collections::BTreeMap::<&'static str, usize>::new();
             let mut errors = std::collections::BTreeMap::<String, usize>::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((url, sig, body)) = bodies.get(i) else {
+                let Some(req) = requests.get(i) else {
                     break;
                 };
                 let t0 = Instant::now();
-                let r = client
-                    .post(url.as_str())
-                    .header("Stripe-Signature", sig.as_str())
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
                 // The answer's status word, found without parsing the JSON (this tool shares the
                 // machine with the gateway; every microsecond here is one the gateway lacks).
-                let key: &'static str = match r {
-                    Ok(r) if r.status() == 200 => {
-                        let answer = r.bytes().await.unwrap_or_default();
+                let key: &'static str = match conn.send(req).await {
+                    Ok((200, answer)) => {
                         let has = |w: &[u8]| answer.windows(w.len()).any(|x| x == w);
                         if has(b"\"processed\"") {
                             "200 processed"
@@ -230,9 +234,7 @@ async fn main() {
                             "200 other"
                         }
                     }
-                    Ok(r) => {
-                        let code = r.status().as_u16();
-                        let _ = r.bytes().await;
+                    Ok((code, _)) => {
                         *errors.entry(code.to_string()).or_default() += 1;
                         "non-2xx"
                     }
