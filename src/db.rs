@@ -1,14 +1,18 @@
 //! Database connection: SQLite (WAL, durable commits, foreign keys) or PostgreSQL: the shared
 //! pool, and on PostgreSQL one more connection per webhook writer shard.
-use sea_orm::sqlx::postgres::{PgPool, PgPoolOptions};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::sqlx::pool::PoolOptions;
+use sea_orm::sqlx::postgres::PgPool;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, SqlxSqliteConnector, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
-/// Opens the pool. Acquiring a connection waits at most 1.5 s, so an outage answers 503 within 2 s.
+/// How long acquiring a connection waits, so an outage answers 503 within 2 s.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Opens the pool.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -17,7 +21,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     opts.max_connections(if sqlite { 4 } else { 16 })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_millis(1500))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     if !sqlite {
         // A batch's multi-row statements take a few hundred shapes: keep them all prepared (sqlx's
@@ -57,14 +61,7 @@ pub fn pg_writer_pool(db: &DatabaseConnection) -> Option<PgPool> {
             ("enable_hashjoin", "off"),
             ("enable_mergejoin", "off"),
         ]);
-    Some(
-        PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_millis(1500))
-            .test_before_acquire(false)
-            .connect_lazy_with(options),
-    )
+    Some(pool_of_one().connect_lazy_with(options))
 }
 
 /// The webhook writer's own connection on SQLite (`None` on PostgreSQL): a pool of one, never
@@ -77,13 +74,18 @@ pub fn sqlite_writer(db: &DatabaseConnection) -> Option<DatabaseConnection> {
         return None;
     }
     let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
-    let pool = SqlitePoolOptions::new()
+    Some(SqlxSqliteConnector::from_sqlx_sqlite_pool(
+        pool_of_one().connect_lazy_with(options),
+    ))
+}
+
+/// A writer's own pool: one connection, opened on first use, never pinged before use.
+fn pool_of_one<DB: sea_orm::sqlx::Database>() -> PoolOptions<DB> {
+    PoolOptions::new()
         .max_connections(1)
         .min_connections(0)
-        .acquire_timeout(Duration::from_millis(1500))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
-        .connect_lazy_with(options);
-    Some(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock up front

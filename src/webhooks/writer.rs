@@ -88,6 +88,11 @@ impl Writer {
         Self { shards }
     }
 
+    /// How many writer shards run.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
     /// Queues an event and waits until the transaction holding it has committed.
     pub async fn submit(&self, incoming: Incoming) -> Result<Outcome, WriteError> {
         let (reply, rx) = oneshot::channel();

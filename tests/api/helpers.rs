@@ -90,6 +90,8 @@ pub struct TestApp {
     pub admin_token: String,
     pub master_keys: Option<String>,
     pub client: reqwest::Client,
+    /// How many webhook writer shards this gateway runs.
+    pub writer_shards: usize,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -118,6 +120,7 @@ pub async fn start_with(
     let mut config = db.config(master_keys.clone());
     tweak(&mut config);
     let prepared = gateway::startup::prepare(config).await?;
+    let writer_shards = prepared.state.writer.shards();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -133,6 +136,7 @@ pub async fn start_with(
         admin_token,
         master_keys,
         client: reqwest::Client::new(),
+        writer_shards,
         shutdown: Some(tx),
         handle: Some(handle),
     })

@@ -300,6 +300,11 @@ async fn concurrent_duplicates_apply_once(app: TestApp) {
 /// answered after its commit and applied once.
 async fn many_writer_shards_apply_each_tenants_events_once(app: TestApp) {
     let app = app.restart(|c| c.writer_shards = Some(4)).await;
+    let expected = match app.db.backend {
+        crate::helpers::Backend::Postgres => 4,
+        crate::helpers::Backend::Sqlite => 1,
+    };
+    assert_eq!(app.writer_shards, expected);
     let app = &app;
     let mut sends = Vec::new();
     let mut orders = Vec::new();
