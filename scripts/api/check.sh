@@ -3,7 +3,8 @@
 # stripe_stub.py): schemathesis with every check over the served spec, with the operator token,
 # then a Python client generated from openapi/gateway.json by openapi-python-client, running
 # client_roundtrip.py. Tools are pinned and installed into target/api-tools once.
-#   scripts/api/check.sh            (MAX_EXAMPLES=10 by default)
+#   scripts/api/check.sh            (MAX_EXAMPLES=10 by default; SEED=<the seed a failed run
+#                                   printed> replays that run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GW=${GATEWAY_BIN:-target/debug/gateway}
@@ -26,7 +27,7 @@ token=$(cat "$work/data/admin-token")
 
 echo "==> schemathesis (all checks, ${MAX_EXAMPLES:-10} examples per operation)"
 "$VENV/bin/schemathesis" --config-file scripts/api/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
-  --checks all --max-examples "${MAX_EXAMPLES:-10}" -H "Authorization: Bearer $token" --no-color \
+  ${SEED:+--seed $SEED} --max-examples "${MAX_EXAMPLES:-10}" -H "Authorization: Bearer $token" --no-color \
   > "$work/schemathesis.log" 2>&1 || { cat "$work/schemathesis.log"; tail -20 "$work/gateway.log"; exit 1; }
 grep -E "generated|passed" "$work/schemathesis.log" | tail -2
 
