@@ -163,7 +163,7 @@ async fn main() {
         .expect("--base http://host:port")
         .trim_end_matches('/')
         .to_owned();
-    let mut requests: Vec<bytes::Bytes> = Vec::with_capacity(a.events);
+    let mut requests: Vec<wire::Prepared> = Vec::with_capacity(a.events);
     let t = chrono::Utc::now().timestamp();
     let mut sizes = 0;
     for i in 0..unique {
@@ -191,13 +191,12 @@ async fn main() {
             event["data"]["object"]["description"] = json!(items.join(", "));
             body = event.to_string();
         }
+        sizes += body.len();
         requests.push(wire::request(
-            &host,
             &format!("/webhooks/stripe/{slug}"),
             &sign(secret, t, body.as_bytes()),
-            body.as_bytes(),
+            bytes::Bytes::from(body),
         ));
-        sizes += body.len();
     }
     for i in unique..a.events {
         requests.push(requests[i % unique].clone());

@@ -61,30 +61,33 @@ pub struct Writer {
     shards: Vec<mpsc::Sender<Job>>,
 }
 
-/// Writer shards on PostgreSQL unless configured: one per core (measured on 2 cores: 1 shard 2,994
-/// events/s, 2 shards 3,184, 4 shards 3,088 — more shards mean smaller batches and more statements
-/// per event).
+/// Writer shards on PostgreSQL unless configured: one per core, at most 8. On 2 cores with the
+/// database on the same host one and two shards give the same rate and more only split the
+/// batches (BENCHMARKS.md); a database on another host keeps more backends busy.
 fn pg_shards() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8))
 }
 
 impl Writer {
-    /// Starts the writer tasks on the current runtime: `shards` of them on PostgreSQL (default
-    /// one per core), one on SQLite.
+    /// Starts the writer tasks on the current runtime: one on SQLite (on its own connection),
+    /// `shards` of them on PostgreSQL (default one per core, each with its own connection).
     pub fn spawn(db: DatabaseConnection, shards: Option<u8>) -> Self {
-        let n = match sea_orm::ConnectionTrait::get_database_backend(&db) {
-            sea_orm::DbBackend::Postgres => shards.map_or_else(pg_shards, usize::from),
-            _ => 1,
+        let start = |db: DatabaseConnection, pg: Option<PgWriter>| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(run(db, pg, rx));
+            tx
         };
-        let shards = (0..n)
-            .map(|_| {
-                let (tx, rx) = mpsc::channel(QUEUE);
-                let pg = crate::db::pg_writer_pool(&db).map(PgWriter::new);
-                let db = crate::db::sqlite_writer(&db).unwrap_or_else(|| db.clone());
-                tokio::spawn(run(db, pg, rx));
-                tx
-            })
-            .collect();
+        let shards = match crate::db::sqlite_writer(&db) {
+            Some(own) => vec![start(own, None)],
+            None => (0..shards.map_or_else(pg_shards, usize::from))
+                .map(|_| {
+                    start(
+                        db.clone(),
+                        crate::db::pg_writer_pool(&db).map(PgWriter::new),
+                    )
+                })
+                .collect(),
+        };
         Self { shards }
     }
 
