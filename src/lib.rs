@@ -70,6 +70,7 @@ pub fn spec_yaml() -> String {
 
 /// Every route of the gateway.
 pub fn app(state: AppState) -> impl Endpoint {
+    api::compile_patterns();
     let api = api_service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();

@@ -1,5 +1,6 @@
 //! API: tenant API keys — `/v1/tenants/{tenant}/api-keys`.
 use super::pagination::page_request;
+use super::patterns::{Cursor, Label, Matches, Matching};
 use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
 use crate::crypto::random_token;
 use crate::domain;
@@ -59,12 +60,8 @@ pub struct ApiKeyCreatedOut {
 #[derive(Object)]
 pub struct ApiKeyIn {
     /// A label, 1–100 characters (e.g. "POS integration").
-    #[oai(validator(
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    #[oai(deserialize_with = "super::strict::string")]
-    pub name: String,
+    #[oai(validator(max_length = 100, custom = "Matches::new()"))]
+    pub name: Matching<Label>,
 }
 
 /// A page of API keys.
@@ -145,8 +142,8 @@ impl ApiKeysApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<ApiKeyPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;

@@ -1,4 +1,5 @@
 //! API: Stripe Checkout Sessions for orders — `…/orders/{order_id}/checkout-session`.
+use super::patterns::{Matches, Matching, Url};
 use super::{ApiTags, BearerAuth, tenant_in_scope};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -13,16 +14,10 @@ use uuid::Uuid;
 #[derive(Object)]
 pub struct CheckoutSessionIn {
     /// `https://…` (or `http://` for local testing), at most 2048 characters.
-    #[oai(
-        deserialize_with = "super::strict::string",
-        validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")
-    )]
-    pub success_url: String,
-    #[oai(
-        deserialize_with = "super::strict::string",
-        validator(max_length = 2048, pattern = r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")
-    )]
-    pub cancel_url: String,
+    #[oai(validator(max_length = 2048, custom = "Matches::new()"))]
+    pub success_url: Matching<Url>,
+    #[oai(validator(max_length = 2048, custom = "Matches::new()"))]
+    pub cancel_url: Matching<Url>,
 }
 
 /// A Stripe Checkout Session for the order.

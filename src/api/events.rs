@@ -1,6 +1,7 @@
 //! API: the webhook event log and webhook health — `/v1/tenants/{tenant}/webhook-events`,
 //! `…/webhook-health`.
 use super::pagination::page_request;
+use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, BearerAuth, tenant_in_scope};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -135,8 +136,8 @@ impl EventsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<WebhookEventPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;

@@ -1,5 +1,6 @@
 //! API: orders — `/v1/tenants/{tenant}/orders`.
 use super::pagination::page_request;
+use super::patterns::{Currency, Cursor, Email, Matches, Matching, Reference};
 use super::payments::PaymentOut;
 use super::{ApiTags, BearerAuth, tenant_in_scope};
 use crate::domain;
@@ -50,26 +51,16 @@ impl OrderStatus {
 #[derive(Object)]
 pub struct OrderIn {
     /// The restaurant's own reference, 1–200 characters, unique per tenant.
-    #[oai(validator(
-        pattern = r"^[^\x00-\x1f\x7f-\x9f\s]([^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x1f\x7f-\x9f\s])?$"
-    ))]
-    #[oai(deserialize_with = "super::strict::string")]
-    pub reference: String,
+    #[oai(validator(custom = "Matches::new()"))]
+    pub reference: Matching<Reference>,
     /// In minor units (cents), positive.
     #[oai(validator(minimum(value = "1"), maximum(value = "999999999999")))]
     pub amount: i64,
     /// ISO 4217, any case; answered lowercase.
-    #[oai(
-        deserialize_with = "super::strict::string",
-        validator(pattern = r"^[A-Za-z]{3}$")
-    )]
-    pub currency: String,
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    #[oai(deserialize_with = "super::strict::nullable_string", nullable)]
-    pub customer_email: Option<String>,
+    #[oai(validator(custom = "Matches::new()"))]
+    pub currency: Matching<Currency>,
+    #[oai(nullable, validator(max_length = 254, custom = "Matches::new()"))]
+    pub customer_email: Option<Matching<Email>>,
     /// Up to 50 string pairs (keys ≤ 40, values ≤ 500 characters).
     #[oai(deserialize_with = "super::strict::nullable_string_map", nullable)]
     pub metadata: Option<BTreeMap<String, String>>,
@@ -209,8 +200,8 @@ impl OrdersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<OrderPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;

@@ -1,11 +1,15 @@
 //! API: cursor pagination parameters (`limit` 1–100, default 20; opaque `cursor`).
+use super::patterns::{Cursor, Matching};
 use crate::error::ApiError;
 use crate::store::{PageRequest, decode_cursor};
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
-pub fn page_request(limit: Option<u64>, cursor: Option<String>) -> Result<PageRequest, ApiError> {
+pub fn page_request(
+    limit: Option<u64>,
+    cursor: Option<Matching<Cursor>>,
+) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(crate::domain::Invalid {

@@ -1,5 +1,6 @@
 //! API: payments and disputes — `/v1/tenants/{tenant}/payments`, `…/disputes`.
 use super::pagination::page_request;
+use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, BearerAuth, tenant_in_scope};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -163,8 +164,8 @@ impl PaymentsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<PaymentPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
@@ -216,8 +217,8 @@ impl DisputesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<DisputePage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;

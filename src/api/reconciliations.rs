@@ -1,5 +1,6 @@
 //! API: reconciliation runs — `/v1/tenants/{tenant}/reconciliations`.
 use super::pagination::page_request;
+use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, BearerAuth, tenant_in_scope};
 use crate::error::ApiError;
 use crate::jobs::reconcile::{self, StartError};
@@ -184,8 +185,8 @@ impl ReconciliationsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<ReconciliationRunPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;

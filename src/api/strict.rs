@@ -1,36 +1,10 @@
 //! API: strict JSON for request fields. poem-openapi turns a JSON number or boolean into a
-//! string field (`{"name": false}` → `"false"`) and takes `null` for any optional field; the
-//! schema promises neither, so these parsers refuse them (400, like any other wrong type).
-use poem_openapi::types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult};
+//! string (`{"name": false}` → `"false"`) and takes `null` for any optional field; the schema
+//! promises neither, so these parsers refuse them (400, like any other wrong type). Every string
+//! field of a request is a `patterns::Matching`, whose own parser takes strings only.
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// A JSON string, nothing else.
-pub fn string(value: Option<Value>) -> ParseResult<String> {
-    match value {
-        Some(Value::String(s)) => Ok(s),
-        other => Err(ParseError::expected_type(other.unwrap_or_default())),
-    }
-}
-
-/// An optional string that may be `null` (declared nullable).
-pub fn nullable_string(value: Option<Value>) -> ParseResult<Option<String>> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        other => string(other).map(Some).map_err(ParseError::propagate),
-    }
-}
-
-/// Absent, `null` (clear) or a string.
-pub fn maybe_string(value: Option<Value>) -> ParseResult<MaybeUndefined<String>> {
-    match value {
-        None => Ok(MaybeUndefined::Undefined),
-        Some(Value::Null) => Ok(MaybeUndefined::Null),
-        other => string(other)
-            .map(MaybeUndefined::Value)
-            .map_err(ParseError::propagate),
-    }
-}
 
 /// An optional field that, when present, is not `null` (not declared nullable).
 pub fn optional<T: ParseFromJSON>(value: Option<Value>) -> ParseResult<Option<T>> {

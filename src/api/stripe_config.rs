@@ -1,4 +1,5 @@
 //! API: a tenant's Stripe secrets — `/v1/tenants/{tenant}/stripe-config`.
+use super::patterns::{Matches, Matching, SecretKey, WebhookSecret};
 use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
 use crate::crypto::{Field, SecretText, hint};
 use crate::domain;
@@ -75,31 +76,19 @@ impl From<ConfigView> for StripeConfigOut {
 #[derive(Object)]
 pub struct StripeConfigIn {
     /// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`.
-    #[oai(
-        write_only,
-        validator(pattern = r"^[sr]k_(test|live)_[A-Za-z0-9]{8,247}$")
-    )]
-    #[oai(deserialize_with = "super::strict::string")]
-    pub secret_key: String,
+    #[oai(write_only, validator(custom = "Matches::new()"))]
+    pub secret_key: Matching<SecretKey>,
     /// `whsec_…` from the Stripe dashboard or `stripe listen`.
-    #[oai(
-        deserialize_with = "super::strict::string",
-        write_only,
-        validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$")
-    )]
-    pub webhook_secret: String,
+    #[oai(write_only, validator(custom = "Matches::new()"))]
+    pub webhook_secret: Matching<WebhookSecret>,
 }
 
 /// A further webhook secret, for rotation with overlap.
 #[derive(Object)]
 pub struct WebhookSecretIn {
     /// `whsec_…`.
-    #[oai(
-        deserialize_with = "super::strict::string",
-        write_only,
-        validator(pattern = r"^whsec_[A-Za-z0-9+/=_-]{8,250}$")
-    )]
-    pub secret: String,
+    #[oai(write_only, validator(custom = "Matches::new()"))]
+    pub secret: Matching<WebhookSecret>,
     /// If given (0–604800), every other secret stops verifying after this many seconds.
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "604800")))]
     pub expire_others_in_seconds: Option<i64>,
@@ -150,8 +139,9 @@ impl StripeConfigApi {
     ) -> Result<Json<StripeConfigOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
-        let (secret_key, mode) = domain::parse_secret_key(body.secret_key)?;
-        let webhook_secret = domain::parse_webhook_secret("webhook_secret", body.webhook_secret)?;
+        let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
+        let webhook_secret =
+            domain::parse_webhook_secret("webhook_secret", body.webhook_secret.into_inner())?;
         if validate.0 == Some(true) {
             let live = mode == domain::StripeMode::Live;
             let client = state.stripe.with_key(secret_key.clone(), live);
@@ -227,7 +217,7 @@ impl StripeConfigApi {
     ) -> Result<WebhookSecretAdded, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
-        let secret = domain::parse_webhook_secret("secret", body.secret)?;
+        let secret = domain::parse_webhook_secret("secret", body.secret.into_inner())?;
         let expire_at = match body.expire_others_in_seconds {
             None => None,
             Some(s) if (0..=MAX_OVERLAP_SECS).contains(&s) => {

@@ -1,5 +1,6 @@
 //! API: tenants — `/v1/tenants`.
 use super::pagination::page_request;
+use super::patterns::{AccountId, Cursor, Label, Matches, Matching, Slug};
 use super::{ApiTags, BearerAuth, NoContent, Principal, tenant_in_scope};
 use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
 use crate::error::ApiError;
@@ -64,18 +65,11 @@ impl From<Model> for TenantOut {
 #[derive(Object)]
 pub struct TenantIn {
     /// `^[a-z0-9][a-z0-9-]{1,62}$`, unique, not a UUID.
-    #[oai(
-        deserialize_with = "super::strict::string",
-        validator(pattern = r"^[a-z0-9][a-z0-9-]{1,62}$")
-    )]
-    pub slug: String,
+    #[oai(validator(custom = "Matches::new()"))]
+    pub slug: Matching<Slug>,
     /// Display name, 1–200 characters.
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    #[oai(deserialize_with = "super::strict::string")]
-    pub name: String,
+    #[oai(validator(max_length = 200, custom = "Matches::new()"))]
+    pub name: Matching<Label>,
     /// 1–100,000; default 100.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub rate_limit_per_second: Option<i64>,
@@ -83,12 +77,8 @@ pub struct TenantIn {
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
     /// `acct_…` of the tenant's Stripe Connect account.
-    #[oai(
-        deserialize_with = "super::strict::nullable_string",
-        nullable,
-        validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$")
-    )]
-    pub stripe_account_id: Option<String>,
+    #[oai(nullable, validator(custom = "Matches::new()"))]
+    pub stripe_account_id: Option<Matching<AccountId>>,
 }
 
 /// Changes to a tenant; absent fields stay. A tenant key may change `name` and
@@ -96,12 +86,8 @@ pub struct TenantIn {
 /// refuses the tenant's webhooks (423) until set back to `active`.
 #[derive(Object)]
 pub struct TenantPatch {
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    #[oai(deserialize_with = "super::strict::nullable_string", nullable)]
-    pub name: Option<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "Matches::new()"))]
+    pub name: Option<Matching<Label>>,
     #[oai(deserialize_with = "super::strict::optional")]
     pub status: Option<TenantStatus>,
     /// Operator only.
@@ -111,12 +97,8 @@ pub struct TenantPatch {
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
     /// `null` clears it.
-    #[oai(
-        deserialize_with = "super::strict::maybe_string",
-        nullable,
-        validator(pattern = r"^acct_[A-Za-z0-9]{1,64}$")
-    )]
-    pub stripe_account_id: MaybeUndefined<String>,
+    #[oai(nullable, validator(custom = "Matches::new()"))]
+    pub stripe_account_id: MaybeUndefined<Matching<AccountId>>,
 }
 
 /// A page of tenants.
@@ -212,8 +194,8 @@ impl TenantsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<TenantPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
         match auth.0 {

@@ -379,6 +379,27 @@ fn cases() -> Vec<Case> {
             "malformed_request",
         ),
         case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": 7, "amount": 100, "currency": "usd"}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::POST,
+            "/v1/tenants/acme/orders",
+            r#"{"reference": "r-strict", "amount": 100, "currency": "usd", "customer_email": true}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
+            M::PATCH,
+            "/v1/tenants/acme",
+            r#"{"stripe_account_id": 5}"#,
+            400,
+            "malformed_request",
+        ),
+        case(
             M::GET,
             "/v1/tenants?cursor=AAAAAAAAAAAAAAAAAAAAAB",
             "",
