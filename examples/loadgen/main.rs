@@ -71,9 +71,14 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// CPU ticks of the gateway (`--pid`), if given.
+fn gateway_ticks(gateway: Option<u32>) -> Option<u64> {
+    cpu_ticks(&gateway?.to_string())
+}
+
 /// CPU ticks of the gateway, of every `postgres` process, and of this load generator.
 fn cpu_snapshot(gateway: Option<u32>) -> [u64; 3] {
-    let gw = gateway.and_then(|p| cpu_ticks(&p.to_string())).unwrap_or(0);
+    let gw = gateway_ticks(gateway).unwrap_or(0);
     let mut pg = 0;
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -166,7 +171,7 @@ async fn main() {
     let mut requests: Vec<wire::Prepared> = Vec::with_capacity(a.events);
     let t = chrono::Utc::now().timestamp();
     let mut sizes = 0;
-    let (orders_cpu, mut orders_time) = (cpu_snapshot(a.pid)[0], Duration::ZERO);
+    let (orders_cpu, mut orders_time) = (gateway_ticks(a.pid), Duration::ZERO);
     for i in 0..unique {
         let (slug, secret) = &tenants[i % tenants.len()];
         let t0 = Instant::now();
@@ -201,11 +206,20 @@ async fn main() {
             bytes::Bytes::from(body),
         ));
     }
-    // The admin API's cost, from the setup: order creates one at a time.
+    // The admin API's cost, from the setup: order creates one at a time (CPU with `--pid` only).
+    let per_order = |total: f64| total / unique.max(1) as f64;
+    let orders_cpu =
+        orders_cpu
+            .zip(gateway_ticks(a.pid))
+            .map_or(String::new(), |(before, after)| {
+                format!(
+                    ", gateway cpu {:.0} us each",
+                    per_order((after - before) as f64 * 10_000.0)
+                )
+            });
     println!(
-        "orders {unique} created one at a time: {:.2} ms each, gateway cpu {:.0} us each",
-        orders_time.as_secs_f64() * 1000.0 / unique.max(1) as f64,
-        (cpu_snapshot(a.pid)[0] - orders_cpu) as f64 * 10_000.0 / unique.max(1) as f64
+        "orders {unique} created one at a time: {:.2} ms each{orders_cpu}",
+        per_order(orders_time.as_secs_f64() * 1000.0)
     );
     for i in unique..a.events {
         requests.push(requests[i % unique].clone());
