@@ -2,11 +2,11 @@
 //! same database and a redelivery of every event (as Stripe retries). Every event answered 2xx
 //! before the kill was durable before its answer (its redelivery says `duplicate`), and after
 //! the redelivery every event is recorded once and applied once.
+use crate::gateway_process::{GatewayProcess, TOKEN};
 use crate::helpers::{TestDb, new_master_key};
 use crate::stripe::{event, now, payment_intent, sign};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,46 +15,6 @@ crate::backend_db_tests!(kill_9_under_load_loses_nothing_answered);
 
 const EVENTS: usize = 240;
 const IN_FLIGHT: usize = 16;
-const TOKEN: &str = "crash-test-operator-token-0123456789";
-
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-/// Starts the real binary on `db`, as operators run it.
-fn start(db: &TestDb, master: &str) -> Gateway {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
-    cmd.arg("serve")
-        .env_clear()
-        .env("GATEWAY_LISTEN", "127.0.0.1:0")
-        .env("GATEWAY_DATA_DIR", db.data_dir())
-        .env("GATEWAY_ADMIN_TOKEN", TOKEN)
-        .env("GATEWAY_MASTER_KEYS", master)
-        .env("GATEWAY_RECONCILE_INTERVAL", "0")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    if let Some(url) = &db.url {
-        cmd.env("DATABASE_URL", url);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let rest = &line[i + "listening on ".len()..];
-                let addr = rest.split_whitespace().next().unwrap_or(rest);
-                let _ = tx.send(addr.trim_end_matches('"').to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("gateway starts");
-    Gateway { child, base }
-}
 
 /// Delivers `events` with `IN_FLIGHT` requests at a time; the answer to each (status, outcome),
 /// `None` where the connection died first.
@@ -140,7 +100,7 @@ async fn list_all(base: &str, path: &str) -> Vec<Value> {
 
 async fn kill_9_under_load_loses_nothing_answered(db: TestDb) {
     let master = new_master_key("crash");
-    let gw = start(&db, &master);
+    let gw = GatewayProcess::start(&db, &master, &[]);
     let client = reqwest::Client::new();
     let call = |m: reqwest::Method, p: String, body: Option<Value>| {
         let mut r = client.request(m, p).bearer_auth(TOKEN);
@@ -227,7 +187,7 @@ async fn kill_9_under_load_loses_nothing_answered(db: TestDb) {
     );
 
     // Restart on the same database; Stripe redelivers everything.
-    let mut gw = start(&db, &master);
+    let gw = GatewayProcess::start(&db, &master, &[]);
     let again = deliver_all(&gw.base, secret, &bodies, &Arc::new(AtomicUsize::new(0))).await;
     for i in &ok_before {
         assert_eq!(
@@ -258,6 +218,4 @@ async fn kill_9_under_load_loses_nothing_answered(db: TestDb) {
         orders.iter().filter(|o| o["status"] == "PAID").count(),
         EVENTS
     );
-    let _ = gw.child.kill();
-    let _ = gw.child.wait();
 }

@@ -1,0 +1,71 @@
+//! The gateway binary as operators run it: started on a test database with `serve`, on a free
+//! port, killed when dropped.
+use crate::helpers::TestDb;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The operator token every process-level test uses.
+pub const TOKEN: &str = "process-test-operator-token-0123456789";
+
+pub struct GatewayProcess {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl GatewayProcess {
+    /// Starts `gateway serve` on `db` with `master` keys, plus `env` (set after the defaults, so
+    /// it may override them). Waits until it listens.
+    pub fn start(db: &TestDb, master: &str, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("GATEWAY_LISTEN", "127.0.0.1:0")
+            .env("GATEWAY_DATA_DIR", db.data_dir())
+            .env("GATEWAY_ADMIN_TOKEN", TOKEN)
+            .env("GATEWAY_MASTER_KEYS", master)
+            .env("GATEWAY_RECONCILE_INTERVAL", "0")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        if let Some(url) = &db.url {
+            cmd.env("DATABASE_URL", url);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn the gateway binary");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on http://") {
+                    let rest = &line[i + "listening on ".len()..];
+                    let addr = rest.split_whitespace().next().unwrap_or(rest);
+                    let _ = tx.send(addr.trim_end_matches('"').to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("gateway starts");
+        Self { child, base }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no shutdown hook runs.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
