@@ -160,6 +160,12 @@ impl From<Invalid> for ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         use sea_orm::DbErr;
+        if crate::store::is_gone(&err) {
+            // Another request removed the row (or its tenant) between our read and our write:
+            // the same answer as if it had been gone before we came.
+            tracing::info!(error = %err, "resource removed concurrently");
+            return Self::not_found("resource");
+        }
         match err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
                 tracing::error!(error = %err, "database unavailable");

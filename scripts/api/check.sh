@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # API checks against a live gateway (SQLite in a scratch directory, Stripe replaced by
-# stripe_stub.py): schemathesis with every check over the served spec, with the operator token,
-# then a Python client generated from openapi/gateway.json by openapi-python-client, running
+# stripe_stub.py): schemathesis with every check over the served spec, with the operator token
+# (its stateful phase walking the inferred links); again over the operations that read rows only
+# webhooks create, after seed.py made them (schemathesis-seeded.toml); then a Python client generated from openapi/gateway.json by openapi-python-client, running
 # client_roundtrip.py. Tools are pinned and installed into target/api-tools once.
 #   scripts/api/check.sh            (MAX_EXAMPLES=10 by default; SEED=<the seed a failed run
 #                                   printed> replays that run)
@@ -29,7 +30,22 @@ echo "==> schemathesis (all checks, ${MAX_EXAMPLES:-10} examples per operation)"
 "$VENV/bin/schemathesis" --config-file scripts/api/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
   ${SEED:+--seed $SEED} --max-examples "${MAX_EXAMPLES:-10}" -H "Authorization: Bearer $token" --no-color \
   > "$work/schemathesis.log" 2>&1 || { cat "$work/schemathesis.log"; tail -20 "$work/gateway.log"; exit 1; }
-grep -E "generated|passed" "$work/schemathesis.log" | tail -2
+grep -E "generated|passed|API Links" "$work/schemathesis.log" | tail -3
+
+echo "==> schemathesis on seeded rows (payments, events, runs, key and secret deletes, checkout)"
+eval "$("$VENV/bin/python" scripts/api/seed.py "http://127.0.0.1:$port" "$token")"
+export SEED_TENANT SEED_KEY SEED_ORDER SEED_PAYMENT SEED_EVENT SEED_RUN
+seeded_ops=(v1.payments.list v1.payments.get v1.webhook-events.list v1.webhook-events.get
+  v1.webhook-events.replay v1.reconciliations.list v1.reconciliations.get v1.api-keys.list
+  v1.api-keys.delete v1.webhook-secrets.create v1.webhook-secrets.delete v1.checkout-sessions.create)
+"$VENV/bin/schemathesis" --config-file scripts/api/schemathesis-seeded.toml run "http://127.0.0.1:$port/openapi.json" \
+  ${SEED:+--seed $SEED} --max-examples "${MAX_EXAMPLES:-10}" -H "Authorization: Bearer $token" --no-color \
+  "${seeded_ops[@]/#/--include-operation-id=}" > "$work/schemathesis-seeded.log" 2>&1 \
+  || { cat "$work/schemathesis-seeded.log"; tail -20 "$work/gateway.log"; exit 1; }
+if grep -q "Missing test data" "$work/schemathesis-seeded.log"; then
+  cat "$work/schemathesis-seeded.log"; echo "an operation never reached its seeded rows" >&2; exit 1
+fi
+grep -E "generated|passed|API Links" "$work/schemathesis-seeded.log" | tail -3
 
 echo "==> generated Python client (openapi-python-client)"
 "$VENV/bin/openapi-python-client" generate --path openapi/gateway.json --meta none \

@@ -296,9 +296,12 @@ impl TenantsApi {
     ) -> Result<NoContent, ApiError> {
         let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         auth.0.require_operator("delete tenants")?;
-        store::tenants::delete(&state.db, current.id).await?;
+        let deleted = store::tenants::delete(&state.db, current.id).await?;
         state.forget_tenant(current.id, &current.slug).await;
         state.tenants.removed(current.id, &current.slug).await;
+        if !deleted {
+            return Err(ApiError::not_found("tenant"));
+        }
         tracing::info!(tenant = %current.slug, "tenant removed with its data");
         Ok(NoContent::NoContent)
     }

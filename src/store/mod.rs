@@ -75,3 +75,13 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// True when `err` says the row a write aimed at is gone: an update that matched no row, a row
+/// that vanished inside a transaction, or a parent row (the tenant) deleted meanwhile.
+pub fn is_gone(err: &DbErr) -> bool {
+    matches!(err, DbErr::RecordNotUpdated | DbErr::RecordNotFound(_))
+        || matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+        )
+}

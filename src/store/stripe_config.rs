@@ -4,7 +4,7 @@ use entity::{stripe_configs, webhook_secrets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, Set,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -152,6 +152,12 @@ pub async fn delete_webhook_secret(
 ) -> Result<DeleteSecret, DbErr> {
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
+    // Two deletes at once must not both see the other's secret as the one that stays: the
+    // config row is locked first (PostgreSQL; SQLite's write transaction is exclusive anyway).
+    let config = stripe_configs::Entity::find_by_id(tenant_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let secrets = webhook_secrets::Entity::find()
         .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
         .all(&txn)
@@ -169,15 +175,15 @@ pub async fn delete_webhook_secret(
     if target_current && current_others == 0 {
         return Ok(DeleteSecret::LastCurrent);
     }
-    webhook_secrets::Entity::delete_many()
+    let deleted = webhook_secrets::Entity::delete_many()
         .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
         .filter(webhook_secrets::Column::Id.eq(secret_id))
         .exec(&txn)
         .await?;
-    if let Some(config) = stripe_configs::Entity::find_by_id(tenant_id)
-        .one(&txn)
-        .await?
-    {
+    if deleted.rows_affected == 0 {
+        return Ok(DeleteSecret::NotFound);
+    }
+    if let Some(config) = config {
         touch(&txn, config, now).await?;
     }
     txn.commit().await?;

@@ -95,9 +95,10 @@ pub async fn references<C: ConnectionTrait>(db: &C) -> Result<Vec<(Uuid, String)
         .await
 }
 
-/// Removes the tenant and, by cascade, every row it owns.
-pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
-    tenants::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+/// Removes the tenant and, by cascade, every row it owns; false when it was already gone.
+pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, DbErr> {
+    let deleted = tenants::Entity::delete_by_id(id).exec(db).await?;
+    Ok(deleted.rows_affected > 0)
 }
 
 /// Ids of active tenants that have a Stripe config (the scheduled reconciliation's list).

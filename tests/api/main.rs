@@ -15,6 +15,7 @@ mod nodelay;
 mod openapi;
 mod operations;
 mod process;
+mod races;
 mod secrets_at_rest;
 mod startup;
 mod stripe_config;
