@@ -1,7 +1,12 @@
 //! Configuration: one `Config`, from flags or the `GATEWAY_*` environment, validated at start.
+use ipnet::IpNet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Load balancers whose `X-Forwarded-For` names the client (`GATEWAY_TRUSTED_PROXIES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -101,6 +106,16 @@ pub struct Config {
     /// (default: one per core, at most 8). SQLite always has one writer.
     #[arg(long, env = "GATEWAY_WRITER_SHARDS", value_parser = clap::value_parser!(u8).range(1..=32), global = true)]
     pub writer_shards: Option<u8>,
+    /// Failed authentications allowed per client address and minute on the admin API (429 after).
+    #[arg(long, env = "GATEWAY_AUTH_FAILURES_PER_MINUTE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub auth_failures_per_minute: u32,
+    /// Failed authentications one client address may make at once before the per-minute rate applies.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURES_BURST", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub auth_failures_burst: u32,
+    /// Load balancers in front of the gateway (IPs or CIDRs, comma-separated): behind them the
+    /// client address is read from `X-Forwarded-For`. Empty: the header is ignored.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies, global = true)]
+    pub trusted_proxies: TrustedProxies,
     /// `text` or `json`.
     #[arg(
         long,
@@ -141,6 +156,9 @@ impl std::fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("metrics_tenant_label", &self.metrics_tenant_label)
             .field("writer_shards", &self.writer_shards)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("auth_failures_burst", &self.auth_failures_burst)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -164,6 +182,9 @@ impl Config {
             shutdown_grace_secs: 30,
             metrics_tenant_label: false,
             writer_shards: None,
+            auth_failures_per_minute: 20,
+            auth_failures_burst: 40,
+            trusted_proxies: TrustedProxies::default(),
             log_format: LogFormat::Text,
         }
     }
@@ -192,6 +213,20 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// `10.0.0.0/8, 192.168.1.7` → the networks (a bare address is a /32 or /128).
+pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an IP address or a CIDR network"))
+        })
+        .collect::<Result<_, _>>()
+        .map(TrustedProxies)
 }
 
 /// `90`, `90s`, `30m`, `24h`, `3d` → a duration (`0` is allowed: off).

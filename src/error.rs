@@ -60,6 +60,10 @@ pub enum ApiError {
     /// A field value breaks a rule; `detail` names the field.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// Too many failed authentications from this client address; retry after `Retry-After`
+    /// seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// Stripe refused the call made with the tenant's key; `detail` has Stripe's reason.
     #[oai(status = 502, content_type = "application/problem+json")]
     BadGateway(Json<Problem>),
@@ -81,6 +85,17 @@ impl ApiError {
             "unauthorized",
             "a valid bearer token is required",
         )))
+    }
+    pub fn too_many_auth_failures(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::TooManyRequests(
+            Json(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_auth_failures",
+                "too many failed authentications from this address; retry later",
+            )),
+            secs.max(1),
+        )
     }
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(Json(Problem::new(

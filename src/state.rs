@@ -1,5 +1,6 @@
 //! Shared state handed to every request: the pool, the keyring, the operator token's digest, and
 //! the webhook machinery (tenant cache, limiters, failure counters, the writer task).
+use crate::api::auth_limit::AuthLimiter;
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
 use crate::stripe::{StripeCallError, StripeClients};
@@ -20,6 +21,8 @@ pub struct Inner {
     pub config: Config,
     pub tenants: TenantCache,
     pub limiters: Limiters,
+    /// Failed admin-API authentications per client address.
+    pub auth_limiter: AuthLimiter,
     pub failures: Arc<FailureCounter>,
     pub writer: Writer,
     pub stripe: StripeClients,
@@ -71,6 +74,11 @@ impl AppState {
                 }
             }
         });
+        let auth_limiter = AuthLimiter::new(
+            config.auth_failures_per_minute,
+            config.auth_failures_burst,
+            config.trusted_proxies.0.clone(),
+        );
         Ok(Self(Arc::new(Inner {
             writer: Writer::spawn(db.clone(), config.writer_shards),
             stripe,
@@ -82,6 +90,7 @@ impl AppState {
             config,
             tenants: TenantCache::default(),
             limiters: Limiters::default(),
+            auth_limiter,
             failures,
             admin_token_digest: token_digest(admin_token.expose()),
         })))

@@ -60,8 +60,14 @@ pub fn webhook(
     }
 }
 
+/// A bearer token that is neither the operator's nor a live API key.
+pub fn auth_failure() {
+    metrics::counter!("gateway_auth_failures_total").increment(1);
+}
+
 /// A request refused by a rate limiter (`tenant`: a tenant's bucket; `lookup`: the shared
-/// budget for tenant lookups that miss the cache).
+/// budget for tenant lookups that miss the cache; `auth`: a client address that spent its
+/// budget of failed authentications).
 pub fn rate_limited(scope: &'static str) {
     metrics::counter!("gateway_rate_limited_total", "scope" => scope).increment(1);
 }

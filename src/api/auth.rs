@@ -33,18 +33,49 @@ pub struct BearerAuth(pub Principal);
 
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req.data::<AppState>().ok_or_else(ApiError::internal)?;
-    if state.is_operator_token(&bearer.token) {
-        return Ok(Principal::Operator);
+    let client = client_of(req, state);
+    if let Some(wait) = state.auth_limiter.limited(client) {
+        crate::telemetry::rate_limited("auth");
+        return Err(ApiError::too_many_auth_failures(wait).into());
     }
-    if !bearer.token.starts_with(crate::api::api_keys::KEY_PREFIX) {
-        return Err(ApiError::unauthorized().into());
+    match principal(state, &bearer.token).await? {
+        Some(principal) => Ok(principal),
+        None => {
+            crate::telemetry::auth_failure();
+            match state.auth_limiter.failed(client) {
+                Ok(()) => Err(ApiError::unauthorized().into()),
+                Err(wait) => {
+                    crate::telemetry::rate_limited("auth");
+                    Err(ApiError::too_many_auth_failures(wait).into())
+                }
+            }
+        }
     }
-    let hash = hex::encode(token_digest(&bearer.token));
-    match crate::store::api_keys::find_active_by_hash(&state.db, &hash).await {
-        Ok(Some(key)) => Ok(Principal::Tenant {
-            tenant_id: key.tenant_id,
-        }),
-        Ok(None) => Err(ApiError::unauthorized().into()),
-        Err(e) => Err(ApiError::from(e).into()),
+}
+
+/// The operator or the tenant whose live API key `token` is; `None` for anything else.
+async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, ApiError> {
+    if state.is_operator_token(token) {
+        return Ok(Some(Principal::Operator));
     }
+    if !token.starts_with(crate::api::api_keys::KEY_PREFIX) {
+        return Ok(None);
+    }
+    let hash = hex::encode(token_digest(token));
+    let key = crate::store::api_keys::find_active_by_hash(&state.db, &hash).await?;
+    Ok(key.map(|key| Principal::Tenant {
+        tenant_id: key.tenant_id,
+    }))
+}
+
+/// The client address the request counts under (see `auth_limit`).
+fn client_of(req: &Request, state: &AppState) -> Option<std::net::IpAddr> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    state.auth_limiter.client(peer, &forwarded)
 }

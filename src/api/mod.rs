@@ -2,6 +2,7 @@
 mod allow;
 mod api_keys;
 mod auth;
+pub mod auth_limit;
 mod checkout;
 mod events;
 pub mod middleware;

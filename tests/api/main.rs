@@ -6,6 +6,7 @@ mod stripe;
 mod stripe_api;
 
 mod api_keys;
+mod auth_limit;
 mod bad_input;
 mod crash;
 mod gateway_process;
@@ -13,7 +14,7 @@ mod isolation;
 mod keys;
 mod nodelay;
 mod openapi;
-mod operations;
+pub mod operations;
 mod process;
 mod races;
 mod secrets_at_rest;

@@ -23,7 +23,7 @@ mod postgres_only {
 }
 
 /// The sum of every sample of `name` whose labels contain all of `labels`.
-async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
+pub async fn metric(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
     let text = app
         .request(reqwest::Method::GET, "/metrics", None, None)
         .await
