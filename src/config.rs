@@ -83,6 +83,10 @@ pub struct Config {
     /// How far back a tenant's first reconciliation looks (at most Stripe's 30 days).
     #[arg(long, env = "GATEWAY_RECONCILE_FIRST_WINDOW", default_value = "3d", value_parser = parse_duration, global = true)]
     pub reconcile_first_window: Duration,
+    /// How far before the end of the last successful run the next run's window starts (events
+    /// stamped just before a window closed but listed later are still seen; at most 1 day).
+    #[arg(long, env = "GATEWAY_RECONCILE_OVERLAP", default_value = "10m", value_parser = parse_overlap, global = true)]
+    pub reconcile_overlap: Duration,
     /// How long raw webhook payloads are kept (the event's summary row stays).
     #[arg(
         long,
@@ -149,6 +153,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_max_body_bytes", &self.webhook_max_body_bytes)
             .field("reconcile_interval", &self.reconcile_interval)
             .field("reconcile_first_window", &self.reconcile_first_window)
+            .field("reconcile_overlap", &self.reconcile_overlap)
             .field(
                 "event_payload_retention_days",
                 &self.event_payload_retention_days,
@@ -178,6 +183,7 @@ impl Config {
             webhook_max_body_bytes: 1_048_576,
             reconcile_interval: Duration::ZERO,
             reconcile_first_window: Duration::from_secs(3 * 86_400),
+            reconcile_overlap: Duration::from_secs(600),
             event_payload_retention_days: 90,
             shutdown_grace_secs: 30,
             metrics_tenant_label: false,
@@ -227,6 +233,15 @@ pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
         })
         .collect::<Result<_, _>>()
         .map(TrustedProxies)
+}
+
+/// A reconciliation overlap: a duration of at most a day.
+fn parse_overlap(raw: &str) -> Result<Duration, String> {
+    let d = parse_duration(raw)?;
+    if d > Duration::from_secs(86_400) {
+        return Err(format!("{raw:?}: the overlap is at most 1d"));
+    }
+    Ok(d)
 }
 
 /// `90`, `90s`, `30m`, `24h`, `3d` → a duration (`0` is allowed: off).

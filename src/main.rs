@@ -52,6 +52,10 @@ enum Command {
         /// Every active tenant with a Stripe config, one after another.
         #[arg(long)]
         all: bool,
+        /// Start the window at this RFC 3339 instant (at most 30 days back) instead of just
+        /// before the last successful run ended: recovery after an outage.
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Check a tenant's Stripe secret key with Stripe (never prints it).
     CheckConfig {
@@ -128,7 +132,12 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; draining in-flight requests");
 }
 
-async fn reconcile(config: Config, tenant: Option<String>, all: bool) -> anyhow::Result<bool> {
+async fn reconcile(
+    config: Config,
+    tenant: Option<String>,
+    all: bool,
+    since: jobs::reconcile::Since,
+) -> anyhow::Result<bool> {
     let state = startup::prepare(config).await?.state;
     let tenants = match tenant {
         Some(reference) => {
@@ -145,7 +154,7 @@ async fn reconcile(config: Config, tenant: Option<String>, all: bool) -> anyhow:
         let slug = store::tenants::find(&state.db, &tenant_id.to_string())
             .await?
             .map_or_else(|| tenant_id.to_string(), |t| t.slug);
-        let (run, guard) = match jobs::reconcile::begin(&state, tenant_id).await {
+        let (run, guard) = match jobs::reconcile::begin(&state, tenant_id, since).await {
             Ok(started) => started,
             Err(e) => {
                 println!("{slug}: not started: {e}");
@@ -329,8 +338,13 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Reconcile { tenant, all } => {
-            if !reconcile(config, tenant, all).await? {
+        Command::Reconcile { tenant, all, since } => {
+            let since = match since {
+                Some(at) => jobs::reconcile::check_since(at, chrono::Utc::now())
+                    .map_err(anyhow::Error::msg)?,
+                None => jobs::reconcile::Since::LastRun,
+            };
+            if !reconcile(config, tenant, all, since).await? {
                 std::process::exit(1);
             }
         }

@@ -6,6 +6,7 @@ pub mod auth_limit;
 mod checkout;
 mod events;
 pub mod middleware;
+mod optional_body;
 mod orders;
 mod pagination;
 mod patterns;

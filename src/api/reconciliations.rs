@@ -1,4 +1,5 @@
 //! API: reconciliation runs — `/v1/tenants/{tenant}/reconciliations`.
+use super::optional_body::OptionalJson;
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, BearerAuth, tenant_in_scope};
@@ -96,6 +97,15 @@ pub struct ReconciliationRunPage {
     pub next_cursor: Option<String>,
 }
 
+/// Options of a run; the body may be omitted.
+#[derive(Object, Default)]
+pub struct ReconciliationIn {
+    /// Start the window here instead of just before the last successful run ended: for
+    /// recovery after an outage. At most 30 days back (Stripe keeps events that long), not in
+    /// the future.
+    pub since: Option<DateTime<Utc>>,
+}
+
 #[derive(ApiResponse)]
 pub enum RunStarted {
     /// The run started; poll it with `GET …/reconciliations/{run_id}`.
@@ -122,9 +132,11 @@ pub struct ReconciliationsApi;
 impl ReconciliationsApi {
     /// Start a reconciliation
     ///
-    /// Replays every Stripe event of the window (since the last successful run, at most 30 days)
-    /// that the gateway has not completed, through the same path as webhooks, then compares the
-    /// window's PaymentIntents with the tenant's payments. Answers at once; 409 while one runs.
+    /// Replays every Stripe event of the window that the gateway has not completed, through the
+    /// same path as webhooks, then compares the window's PaymentIntents with the tenant's
+    /// payments. The window starts `since` if given, else 10 minutes
+    /// (`GATEWAY_RECONCILE_OVERLAP`) before the last successful run ended (a first run: 3 days
+    /// back), never more than 30 days back. Answers at once; 409 while one runs.
     #[oai(
         path = "/v1/tenants/:tenant/reconciliations",
         method = "post",
@@ -137,9 +149,15 @@ impl ReconciliationsApi {
         auth: BearerAuth,
         /// Tenant slug or id.
         tenant: Path<String>,
+        body: OptionalJson<ReconciliationIn>,
     ) -> Result<RunStarted, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        let run = reconcile::spawn(&state, tenant.id)
+        let since = match body.0.unwrap_or_default().since {
+            Some(at) => reconcile::check_since(at, Utc::now())
+                .map_err(|why| ApiError::unprocessable("validation_failed", why))?,
+            None => reconcile::Since::LastRun,
+        };
+        let run = reconcile::spawn(&state, tenant.id, since)
             .await
             .map_err(start_error)?;
         Ok(RunStarted::Accepted(Json(run.into())))

@@ -2,4 +2,5 @@
 //! reconciliation against Stripe, retention).
 pub mod keys;
 pub mod reconcile;
+mod reconcile_lock;
 pub mod retention;

@@ -4,6 +4,7 @@
 //! then compares the window's PaymentIntents with the tenant's payments and reports what
 //! differs. Progress is saved after every page. One run per tenant at a time: an in-process
 //! guard, and on PostgreSQL a session advisory lock, so replicas never run a tenant together.
+use super::reconcile_lock::RunLock;
 use crate::state::AppState;
 use crate::store::{events, payments, reconciliations};
 use crate::stripe::StripeCallError;
@@ -11,7 +12,7 @@ use crate::stripe::lists;
 use crate::webhooks::apply::{HANDLED_TYPES, PaymentStatus};
 use crate::webhooks::event::Envelope;
 use crate::webhooks::writer::{Incoming, Outcome};
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use entity::reconciliation_runs::Model as Run;
 use sea_orm::DbErr;
 use uuid::Uuid;
@@ -29,93 +30,57 @@ pub enum StartError {
     Db(#[from] DbErr),
 }
 
-/// Holds a tenant's reconciliation lock; released when dropped (or `release`d).
-pub struct RunLock {
-    state: AppState,
+/// Where a run's window starts.
+#[derive(Clone, Copy, Debug)]
+pub enum Since {
+    /// `GATEWAY_RECONCILE_OVERLAP` before the end of the last successful run (its first run:
+    /// `GATEWAY_RECONCILE_FIRST_WINDOW` back). An event Stripe stamped just before that end but
+    /// listed only after it (clock skew, a late listing) is still seen; dedupe makes the overlap
+    /// free.
+    LastRun,
+    /// From this instant (recovery after an outage); at most 30 days back, not in the future.
+    At(DateTime<Utc>),
+}
+
+/// Checks a requested window start: not in the future, at most Stripe's 30 days back.
+pub fn check_since(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Since, String> {
+    if at > now {
+        return Err("since: must not be in the future".into());
+    }
+    if at < now - TimeDelta::days(MAX_WINDOW_DAYS) {
+        return Err(format!(
+            "since: must be within the last {MAX_WINDOW_DAYS} days (Stripe keeps events that long)"
+        ));
+    }
+    Ok(Since::At(at))
+}
+
+/// Takes the tenant's lock and records a new run for its window (see [`Since`]).
+pub async fn begin(
+    state: &AppState,
     tenant_id: Uuid,
-    pg: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>>,
-}
-
-impl RunLock {
-    async fn release(mut self) {
-        if let Some(mut conn) = self.pg.take() {
-            let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(advisory_key(self.tenant_id))
-                .execute(&mut *conn)
-                .await;
-        }
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        if let Ok(mut running) = self.state.reconciling.lock() {
-            running.remove(&self.tenant_id);
-        }
-        // A connection dropped while still holding the advisory lock is closed, not pooled, so
-        // the lock cannot outlive the run.
-        if let Some(conn) = self.pg.take() {
-            drop(conn.detach());
-        }
-    }
-}
-
-fn advisory_key(tenant_id: Uuid) -> i64 {
-    let b = tenant_id.as_u128();
-    // A fixed namespace so the gateway's locks do not collide with another application's.
-    ((b >> 64) as i64 ^ b as i64) ^ 0x5247_5752_4543_4f4e
-}
-
-async fn lock(state: &AppState, tenant_id: Uuid) -> Result<RunLock, StartError> {
-    {
-        let mut running = state
-            .reconciling
-            .lock()
-            .map_err(|_| StartError::AlreadyRunning)?;
-        if !running.insert(tenant_id) {
-            return Err(StartError::AlreadyRunning);
-        }
-    }
-    let mut guard = RunLock {
-        state: state.clone(),
-        tenant_id,
-        pg: None,
-    };
-    if sea_orm::ConnectionTrait::get_database_backend(&state.db) == sea_orm::DbBackend::Postgres {
-        let pool = state.db.get_postgres_connection_pool();
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| StartError::Db(DbErr::Custom(e.to_string())))?;
-        let locked: bool = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(advisory_key(tenant_id))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| StartError::Db(DbErr::Custom(e.to_string())))?;
-        if !locked {
-            return Err(StartError::AlreadyRunning);
-        }
-        guard.pg = Some(conn);
-    }
-    Ok(guard)
-}
-
-/// Takes the tenant's lock and records a new run for the window since its last successful run.
-pub async fn begin(state: &AppState, tenant_id: Uuid) -> Result<(Run, RunLock), StartError> {
+    since: Since,
+) -> Result<(Run, RunLock), StartError> {
     if crate::store::stripe_config::get(&state.db, tenant_id)
         .await?
         .is_none()
     {
         return Err(StartError::NoConfig);
     }
-    let guard = lock(state, tenant_id).await?;
+    let guard = super::reconcile_lock::lock(state, tenant_id)
+        .await?
+        .ok_or(StartError::AlreadyRunning)?;
     let now = Utc::now();
     let oldest = now - TimeDelta::days(MAX_WINDOW_DAYS);
     let first = now
         - TimeDelta::from_std(state.config.reconcile_first_window).unwrap_or(TimeDelta::days(3));
-    let start = match reconciliations::last_succeeded(&state.db, tenant_id).await? {
-        Some(last) => last.window_end,
-        None => first,
+    let overlap = TimeDelta::from_std(state.config.reconcile_overlap).unwrap_or_default();
+    let start = match since {
+        Since::At(at) => at,
+        Since::LastRun => match reconciliations::last_succeeded(&state.db, tenant_id).await? {
+            Some(last) => last.window_end - overlap,
+            None => first,
+        },
     }
     .max(oldest);
     let run = reconciliations::create(&state.db, tenant_id, start, now).await?;
@@ -345,8 +310,8 @@ async fn compare_intent(
 }
 
 /// Starts a run in the background and returns it at once (for the API).
-pub async fn spawn(state: &AppState, tenant_id: Uuid) -> Result<Run, StartError> {
-    let (run, guard) = begin(state, tenant_id).await?;
+pub async fn spawn(state: &AppState, tenant_id: Uuid, since: Since) -> Result<Run, StartError> {
+    let (run, guard) = begin(state, tenant_id, since).await?;
     let (task_state, task_run) = (state.clone(), run.clone());
     tokio::spawn(async move {
         if let Err(e) = execute(&task_state, task_run, guard, &|_, _| {}).await {
@@ -373,7 +338,7 @@ pub async fn schedule(state: AppState, interval: std::time::Duration) {
             if state.is_shutting_down() {
                 return;
             }
-            match begin(&state, tenant_id).await {
+            match begin(&state, tenant_id, Since::LastRun).await {
                 Ok((run, guard)) => {
                     if let Err(e) = execute(&state, run, guard, &|_, _| {}).await {
                         tracing::warn!(error = %e, "scheduled reconciliation not saved");

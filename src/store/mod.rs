@@ -1,4 +1,5 @@
 //! Store layer: tenant-scoped queries over `entity::*` — the only place that builds queries.
+pub mod advisory;
 pub mod api_keys;
 pub mod events;
 pub mod failures;

@@ -17,6 +17,7 @@ crate::backend_tests!(
     reconciliation_with_a_rejected_key_fails_and_changes_nothing,
     one_reconciliation_per_tenant_at_a_time,
     reconciliation_runs_on_a_schedule,
+    reconciliation_since_recovers_an_outage_and_the_overlap_is_configurable,
 );
 
 fn form(req: &Request) -> HashMap<String, String> {
@@ -246,18 +247,52 @@ async fn mount_lists(
         .await;
 }
 
-/// Starts a run through the API and waits for its end.
-async fn reconcile(app: &TestApp, tenant: &str) -> Value {
-    let started = app
-        .post(
-            &format!("/v1/tenants/{tenant}/reconciliations"),
-            app.op(),
-            json!({}),
+/// An RFC 3339 instant of an answer.
+fn instant(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// The `created[gte]` (window start) of each events list the gateway asked Stripe for.
+async fn window_starts_asked(stripe: &MockServer) -> Vec<i64> {
+    stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v1/events")
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "created[gte]")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .collect()
+}
+
+/// Stripe's event list as Stripe filters it: only events created at or after `created[gte]`.
+struct EventsSince(Vec<Value>);
+
+impl wiremock::Respond for EventsSince {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let gte: i64 = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "created[gte]")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let data: Vec<&Value> = self
+            .0
+            .iter()
+            .filter(|e| e["created"].as_i64().unwrap() >= gte)
+            .collect();
+        ResponseTemplate::new(200).set_body_json(
+            json!({"object": "list", "url": "/v1/events", "has_more": false, "data": data}),
         )
-        .await;
-    assert_eq!(started.status, 202, "{started:?}");
-    assert_eq!(started.json["status"], "running");
-    let id = started.json["id"].as_str().unwrap().to_owned();
+    }
+}
+
+/// Waits for run `id` of `tenant` to end.
+async fn finished(app: &TestApp, tenant: &str, id: &str) -> Value {
     for _ in 0..200 {
         let run = app
             .get(
@@ -272,6 +307,99 @@ async fn reconcile(app: &TestApp, tenant: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("reconciliation did not finish");
+}
+
+/// Starts a run through the API and waits for its end.
+async fn reconcile(app: &TestApp, tenant: &str) -> Value {
+    let started = app
+        .post(
+            &format!("/v1/tenants/{tenant}/reconciliations"),
+            app.op(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(started.status, 202, "{started:?}");
+    assert_eq!(started.json["status"], "running");
+    finished(app, tenant, started.json["id"].as_str().unwrap()).await
+}
+
+async fn reconciliation_since_recovers_an_outage_and_the_overlap_is_configurable(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let app = app
+        .restart(|c| {
+            c.stripe_api_base = format!("{}/", stripe.uri());
+            c.reconcile_overlap = Duration::from_secs(300);
+        })
+        .await;
+    app.restaurant("outage").await;
+    let order = app.order("outage", "O-1", 1500, "usd").await;
+    // Stripe still lists an event from four days ago that never arrived.
+    let old = now() - 4 * 86_400;
+    let mut pi = payment_intent("pi_outage", 1500, "usd", "succeeded", Some(&order));
+    pi["created"] = json!(old);
+    let missed = event("evt_outage", "payment_intent.succeeded", old, pi);
+    Mock::given(method("GET"))
+        .and(path("/v1/events"))
+        .respond_with(EventsSince(vec![missed]))
+        .mount(&stripe)
+        .await;
+    mount_lists(&stripe, vec![], vec![], vec![]).await;
+    let path = "/v1/tenants/outage/reconciliations";
+
+    // Refused: beyond Stripe's 30 days, in the future, not a date; nothing starts.
+    for since in [now() - 31 * 86_400, now() + 3_600] {
+        let at = chrono::DateTime::from_timestamp(since, 0)
+            .unwrap()
+            .to_rfc3339();
+        app.post(path, app.op(), json!({"since": at}))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    app.post(path, app.op(), json!({"since": "last tuesday"}))
+        .await
+        .assert_problem(400, "malformed_request");
+    assert_eq!(app.get(path, app.op()).await.json["data"], json!([]));
+
+    // A run without a body: the first window, 3 days back, misses the 4-day-old event ...
+    let plain = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(app.op())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 202);
+    let plain: Value = plain.json().await.unwrap();
+    let first = finished(&app, "outage", plain["id"].as_str().unwrap()).await;
+    assert_eq!(first["counts"]["created"], 0, "{first}");
+    assert_eq!(app.order_status("outage", &order).await, "PAYMENT_PENDING");
+
+    // ... `since` five days back, after the outage, finds and applies it.
+    let since = chrono::DateTime::from_timestamp(now() - 5 * 86_400, 0).unwrap();
+    let started = app
+        .post(path, app.op(), json!({"since": since.to_rfc3339()}))
+        .await;
+    assert_eq!(started.status, 202, "{started:?}");
+    assert_eq!(instant(&started.json["window_start"]), since);
+    let recovered = finished(&app, "outage", started.json["id"].as_str().unwrap()).await;
+    assert_eq!(recovered["counts"]["created"], 1, "{recovered}");
+    assert_eq!(app.order_status("outage", &order).await, "PAID");
+
+    // The next scheduled-style run overlaps the last by the configured 5 minutes, and asks
+    // Stripe for exactly that window start.
+    let next = reconcile(&app, "outage").await;
+    let expected = instant(&recovered["window_end"]) - chrono::TimeDelta::minutes(5);
+    assert_eq!(instant(&next["window_start"]), expected);
+    assert_eq!(next["status"], "succeeded", "{next}");
+    let asked = window_starts_asked(&stripe).await;
+    assert_eq!(
+        asked,
+        vec![
+            instant(&first["window_start"]).timestamp(),
+            since.timestamp(),
+            expected.timestamp()
+        ]
+    );
 }
 
 async fn reconciliation_applies_missed_events_once_and_reports_missing_payments(app: TestApp) {
@@ -349,8 +477,9 @@ async fn reconciliation_applies_missed_events_once_and_reports_missing_payments(
         json!({"created": 0, "updated": 0, "unchanged": 3, "failed": 0})
     );
     assert_eq!(
-        again["window_start"], run["window_end"],
-        "the next window starts where the last ended"
+        instant(&again["window_start"]),
+        instant(&run["window_end"]) - chrono::TimeDelta::minutes(10),
+        "the next window starts 10 minutes (GATEWAY_RECONCILE_OVERLAP) before the last ended"
     );
     assert_eq!(app.order_view("books", &order).await, view);
     let list = app.get("/v1/tenants/books/reconciliations", app.op()).await;
@@ -521,7 +650,12 @@ async fn one_reconciliation_per_tenant_at_a_time(app: TestApp) {
         )
         .unwrap();
         assert!(matches!(
-            gateway::jobs::reconcile::begin(&other, tenant_id).await,
+            gateway::jobs::reconcile::begin(
+                &other,
+                tenant_id,
+                gateway::jobs::reconcile::Since::LastRun
+            )
+            .await,
             Err(gateway::jobs::reconcile::StartError::AlreadyRunning)
         ));
     }
@@ -665,4 +799,27 @@ pub async fn cli_check_config_and_reconcile(app: TestApp) {
     );
     let runs = app.get("/v1/tenants/cli/reconciliations", app.op()).await;
     assert_eq!(runs.json["data"][0]["status"], "succeeded");
+
+    // After an outage: a window of one's own; more than 30 days back is refused.
+    let since = chrono::DateTime::from_timestamp(now() - 7 * 86_400, 0).unwrap();
+    let (ok, text) = run(&[
+        "reconcile",
+        "--tenant",
+        "cli",
+        "--since",
+        &since.to_rfc3339(),
+    ]);
+    assert!(ok, "{text}");
+    let runs = app.get("/v1/tenants/cli/reconciliations", app.op()).await;
+    assert_eq!(
+        runs.json["data"][1]["window_start"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        since
+    );
+    let long_ago = (chrono::Utc::now() - chrono::TimeDelta::days(40)).to_rfc3339();
+    let (ok, text) = run(&["reconcile", "--tenant", "cli", "--since", &long_ago]);
+    assert!(!ok && text.contains("within the last 30 days"), "{text}");
 }
