@@ -98,3 +98,30 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
+
+/// One round trip to the database on a connection of its own (PostgreSQL: a new connection,
+/// so a probe never waits behind, or breaks, a pooled one; SQLite: the pool's).
+pub async fn probe(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sqlx::Connection;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let options = db.get_postgres_connection_pool().connect_options();
+        let mut conn = sea_orm::sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(crate::store::pg_batch::db_err)?;
+        conn.ping().await.map_err(crate::store::pg_batch::db_err)?;
+        let _ = conn.close().await;
+        return Ok(());
+    }
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// How a failed database call failed, for the breaker: waiting out the pool's acquire timeout
+/// means the database is not answering.
+pub fn failure_kind(err: &DbErr) -> crate::breaker::Failure {
+    use crate::breaker::Failure;
+    match err {
+        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => Failure::TimedOut,
+        _ => Failure::Failed,
+    }
+}

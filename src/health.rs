@@ -23,6 +23,13 @@ pub async fn ready(state: Data<&AppState>) -> Response {
             "the gateway is shutting down",
         );
     }
+    if state.breaker.is_open() {
+        return crate::error::problem_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is not answering (breaker open; probing every second)",
+        );
+    }
     let check = tokio::time::timeout(
         std::time::Duration::from_secs(2),
         Migrator::get_pending_migrations(&state.db),

@@ -1,6 +1,7 @@
 //! The multi-tenant Stripe webhook gateway: `app(state)` is the whole HTTP surface,
 //! `api_service()` its OpenAPI description, `serve()` runs it until shutdown.
 pub mod api;
+pub mod breaker;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .around(api::middleware::refuse_while_database_down)
         .data(state)
         .catch_all_error(error::problem_from_poem)
         .around(api::middleware::trace_request)

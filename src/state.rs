@@ -1,6 +1,7 @@
 //! Shared state handed to every request: the pool, the keyring, the operator token's digest, and
 //! the webhook machinery (tenant cache, limiters, failure counters, the writer task).
 use crate::api::auth_limit::AuthLimiter;
+use crate::breaker::Breaker;
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
 use crate::stripe::{StripeCallError, StripeClients};
@@ -25,6 +26,8 @@ pub struct Inner {
     pub auth_limiter: AuthLimiter,
     pub failures: Arc<FailureCounter>,
     pub writer: Writer,
+    /// Open while the database does not answer: requests that need it are refused at once.
+    pub breaker: Arc<Breaker>,
     pub stripe: StripeClients,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Set when shutdown began: `/ready` answers 503, jobs stop at their next safe point.
@@ -79,8 +82,14 @@ impl AppState {
             config.auth_failures_burst,
             config.trusted_proxies.0.clone(),
         );
+        let breaker = Arc::new(Breaker::default());
+        tokio::spawn(crate::breaker::probe_while_open(
+            Arc::downgrade(&breaker),
+            db.clone(),
+        ));
         Ok(Self(Arc::new(Inner {
-            writer: Writer::spawn(db.clone(), config.writer_shards),
+            writer: Writer::spawn(db.clone(), config.writer_shards, breaker.clone()),
+            breaker,
             stripe,
             metrics: crate::telemetry::install(),
             shutting_down: Default::default(),

@@ -111,3 +111,11 @@ pub fn writer_batch(path: &'static str, events: usize) {
     metrics::counter!("gateway_writer_batches_total", "path" => path).increment(1);
     metrics::counter!("gateway_writer_events_total", "path" => path).increment(events as u64);
 }
+
+/// The database breaker opened (`true`) or closed.
+pub fn db_breaker(open: bool) {
+    metrics::gauge!("gateway_db_breaker_open").set(if open { 1.0 } else { 0.0 });
+    if open {
+        metrics::counter!("gateway_db_breaker_opened_total").increment(1);
+    }
+}

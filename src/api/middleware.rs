@@ -66,3 +66,26 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
 pub fn record_tenant(slug: &str) {
     tracing::Span::current().record("tenant", slug);
 }
+
+/// While the database breaker is open, the admin API answers 503 at once instead of letting
+/// each request wait for a connection (webhooks and `/ready` check the breaker themselves).
+pub async fn refuse_while_database_down<E: Endpoint>(
+    next: E,
+    req: Request,
+) -> poem::Result<Response> {
+    let down = req.uri().path().starts_with("/v1/")
+        && req
+            .data::<crate::state::AppState>()
+            .is_some_and(|s| s.breaker.is_open());
+    if down {
+        let mut resp = crate::error::problem_response(
+            poem::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; retry later",
+        );
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return Ok(resp);
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}

@@ -130,7 +130,8 @@ fn refused(seen: &mut Seen, r: Rejection) -> Response {
         Rejection::Signature(SignatureError::Stale) => "stale_timestamp",
         Rejection::Signature(_) => "bad_signature",
         Rejection::Malformed(_) => "malformed",
-        Rejection::Unavailable | Rejection::Internal => "failed",
+        Rejection::Unavailable => "unavailable",
+        Rejection::Internal => "failed",
     };
     let (status, code, detail): (StatusCode, &str, String) = match &r {
         Rejection::UnknownTenant => (
@@ -191,7 +192,12 @@ fn refused(seen: &mut Seen, r: Rejection) -> Response {
         ),
     };
     let mut resp = problem_response(status, code, detail);
-    if let Rejection::RateLimited(wait) = r {
+    let retry_after = match r {
+        Rejection::RateLimited(wait) => Some(wait),
+        Rejection::Unavailable => Some(crate::breaker::PROBE_EVERY),
+        _ => None,
+    };
+    if let Some(wait) = retry_after {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         if let Ok(v) = secs.max(1).to_string().parse() {
             resp.headers_mut()

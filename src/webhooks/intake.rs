@@ -66,6 +66,9 @@ pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRunt
                     .check_lookup()
                     .map_err(|wait| refuse(state, None, Rejection::RateLimited(wait)))?;
             }
+            if state.breaker.is_open() {
+                return Err(Rejection::Unavailable);
+            }
             state
                 .tenants
                 .load(&state.db, &state.keyring, reference)
@@ -77,6 +80,7 @@ pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRunt
         Ok(None) => return Err(refuse(state, None, Rejection::UnknownTenant)),
         Err(super::tenants::LoadError::Db(e)) => {
             tracing::error!(error = %e, "tenant lookup failed");
+            state.breaker.failure(crate::db::failure_kind(&e));
             return Err(Rejection::Unavailable);
         }
         Err(e) => {
@@ -131,6 +135,9 @@ pub async fn accept(
     span.record("event_id", envelope.id.as_str());
     span.record("event_type", envelope.event_type.as_str());
     *event_type = Some(crate::telemetry::type_label(&envelope.event_type));
+    if state.breaker.is_open() {
+        return Err(Rejection::Unavailable);
+    }
     let incoming = Incoming {
         tenant_id: tenant.id,
         tenant_livemode: tenant.livemode.unwrap_or(false),

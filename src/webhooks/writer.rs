@@ -4,10 +4,12 @@
 //! The same path serves webhooks, replays and reconciliation.
 use super::apply::{self, Observation};
 use super::event::Envelope;
+use crate::breaker::{Breaker, Failure};
 use crate::store::events::{self, NewEvent};
 use crate::store::pg_batch::Writer as PgWriter;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -17,6 +19,11 @@ const QUEUE: usize = 4096;
 /// How long a sender waits for its commit before answering 503: the design's "within 2 s, never a
 /// hang". An event committed after that is recorded once; Stripe's retry then gets `duplicate`.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one batch may take before its connection is given up (a healthy one takes
+/// milliseconds; a database that stopped answering would hold the shard until TCP gives up,
+/// minutes later). Its senders have had their 503 by then; a batch cut off mid-commit may or
+/// may not have committed, and Stripe's retry finds out (`duplicate` or processed).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A verified event, ready to record.
 pub struct Incoming {
@@ -59,6 +66,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     shards: Vec<mpsc::Sender<Job>>,
+    breaker: Arc<Breaker>,
 }
 
 /// Writer shards on PostgreSQL unless configured: one per core, at most 8. On 2 cores with the
@@ -71,10 +79,10 @@ fn pg_shards() -> usize {
 impl Writer {
     /// Starts the writer tasks on the current runtime: one on SQLite (on its own connection),
     /// `shards` of them on PostgreSQL (default one per core, each with its own connection).
-    pub fn spawn(db: DatabaseConnection, shards: Option<u8>) -> Self {
+    pub fn spawn(db: DatabaseConnection, shards: Option<u8>, breaker: Arc<Breaker>) -> Self {
         let start = |db: DatabaseConnection, pg: Option<PgWriter>| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(run(db, pg, rx));
+            tokio::spawn(run(db, pg, rx, breaker.clone()));
             tx
         };
         let shards = match crate::db::sqlite_writer(&db) {
@@ -88,7 +96,7 @@ impl Writer {
                 })
                 .collect(),
         };
-        Self { shards }
+        Self { shards, breaker }
     }
 
     /// How many writer shards run.
@@ -106,16 +114,40 @@ impl Writer {
             .map_err(|_| WriteError::Unavailable)?;
         match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
-            _ => Err(WriteError::Unavailable),
+            Ok(Err(_)) => Err(WriteError::Unavailable),
+            Err(_) => {
+                self.breaker.failure(Failure::TimedOut);
+                Err(WriteError::Unavailable)
+            }
         }
     }
 }
 
-async fn run(db: DatabaseConnection, mut pg: Option<PgWriter>, mut rx: mpsc::Receiver<Job>) {
+async fn run(
+    db: DatabaseConnection,
+    mut pg: Option<PgWriter>,
+    mut rx: mpsc::Receiver<Job>,
+    breaker: Arc<Breaker>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
-        write_batch(&db, pg.as_mut(), &|| !rx.is_empty(), jobs).await;
+        let more_pending = || !rx.is_empty();
+        let written = write_batch(&db, pg.as_mut(), &more_pending, jobs);
+        match tokio::time::timeout(BATCH_TIMEOUT, written).await {
+            Ok(Ok(())) => breaker.success(),
+            Ok(Err(kind)) => breaker.failure(kind),
+            Err(_) => {
+                // The batch's senders get their 503 as its reply channels drop with it.
+                tracing::error!(
+                    "webhook batch gave up after {BATCH_TIMEOUT:?}: the database is not answering"
+                );
+                if let Some(pg) = pg.as_mut() {
+                    pg.discard();
+                }
+                breaker.failure(Failure::TimedOut);
+            }
+        }
     }
 }
 
@@ -124,17 +156,21 @@ async fn write_batch(
     pg: Option<&mut PgWriter>,
     more_pending: &(dyn Fn() -> bool + Sync),
     jobs: Vec<Job>,
-) {
-    let results = match commit_batch(db, pg, more_pending, &jobs).await {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+) -> Result<(), Failure> {
+    let (results, written) = match commit_batch(db, pg, more_pending, &jobs).await {
+        Ok(outcomes) => (outcomes.into_iter().map(Ok).collect(), Ok(())),
         Err(e) => {
             tracing::error!(error = %e, events = jobs.len(), "webhook batch not committed");
-            vec![Err(WriteError::Unavailable); jobs.len()]
+            (
+                vec![Err(WriteError::Unavailable); jobs.len()],
+                Err(crate::db::failure_kind(&e)),
+            )
         }
     };
     for (job, result) in jobs.into_iter().zip(results) {
         let _ = job.reply.send(result);
     }
+    written
 }
 
 async fn commit_batch(

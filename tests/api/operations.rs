@@ -229,7 +229,9 @@ fn sql_of(backend: sea_orm::DbBackend, sql: &str) -> String {
     }
 }
 
-/// A TCP proxy to PostgreSQL that can be cut and restored, to take the database "down".
+/// A TCP proxy to PostgreSQL that can black-hole the database, as a network partition does:
+/// while down, bytes already sent and new connections are held (nothing answers, nothing is
+/// refused) and delivered once it is up again.
 struct Proxy {
     addr: std::net::SocketAddr,
     up: tokio::sync::watch::Sender<bool>,
@@ -241,29 +243,57 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let (up, rx) = tokio::sync::watch::channel(true);
         tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    break;
-                };
-                let mut rx = rx.clone();
-                if !*rx.borrow() {
-                    drop(inbound);
-                    continue;
-                }
-                let upstream = upstream.clone();
+            while let Ok((inbound, _)) = listener.accept().await {
+                let (upstream, mut rx) = (upstream.clone(), rx.clone());
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                    let _ = rx.wait_for(|up| *up).await;
+                    let Ok(outbound) = tokio::net::TcpStream::connect(&upstream).await else {
                         return;
                     };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = rx.wait_for(|up| !*up) => {}
-                    }
+                    let (ri, wi) = inbound.into_split();
+                    let (ro, wo) = outbound.into_split();
+                    tokio::join!(pump(ri, wo, rx.clone()), pump(ro, wi, rx));
                 });
             }
         });
         Proxy { addr, up }
     }
+}
+
+/// Copies `from` to `to`, holding whatever it reads while the proxy is down.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if rx.wait_for(|up| *up).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// The longest of `n` answers to `call`, each asserted to be `status`.
+async fn slowest<F, Fut>(n: usize, status: u16, call: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = crate::helpers::Answer>,
+{
+    let mut slowest = Duration::ZERO;
+    for _ in 0..n {
+        let started = std::time::Instant::now();
+        let answer = call().await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(answer.status, status, "{answer:?}");
+    }
+    slowest
 }
 
 async fn ready_fails_while_the_database_is_down(app: TestApp) {
@@ -281,24 +311,38 @@ async fn ready_fails_while_the_database_is_down(app: TestApp) {
     let proxied = url.replacen(&hostport, &proxy.addr.to_string(), 1);
     let app = app.restart(|c| c.database_url = Some(proxied)).await;
     let secret = app.restaurant("outage").await;
-    assert_eq!(
-        app.request(reqwest::Method::GET, "/ready", None, None)
-            .await
-            .status,
-        200
-    );
+    let ready = || app.request(reqwest::Method::GET, "/ready", None, None);
+    assert_eq!(ready().await.status, 200);
+    assert_eq!(metric(&app, "gateway_db_breaker_open", &[]).await, 0.0);
 
+    // The database stops answering. The first delivery waits out its 2 s and gets 503.
     proxy.up.send_replace(false);
+    let e = event("evt_down", "invoice.paid", now(), json!({"id": "in_d"}));
     let started = std::time::Instant::now();
-    let ready = app
-        .request(reqwest::Method::GET, "/ready", None, None)
-        .await;
-    assert_eq!(ready.status, 503, "{ready:?}");
+    let first = app.deliver("outage", &secret, &e).await;
+    assert_eq!(first.status, 503, "{first:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "answered fast: {:?}",
+        started.elapsed() < Duration::from_millis(2500),
+        "503 within 2 s: {:?}",
         started.elapsed()
     );
+    // From then on the breaker is open: webhooks, the admin API and /ready answer 503 within
+    // 250 ms, holding no connection; /health still 200.
+    let webhooks = slowest(5, 503, || app.deliver("outage", &secret, &e)).await;
+    let first_again = app.deliver("outage", &secret, &e).await;
+    first_again.assert_problem(503, "database_unavailable");
+    let admin = slowest(3, 503, || app.get("/v1/tenants/outage/orders", app.op())).await;
+    let readiness = slowest(3, 503, ready).await;
+    for (what, took) in [
+        ("webhook", webhooks),
+        ("admin", admin),
+        ("ready", readiness),
+    ] {
+        assert!(
+            took < Duration::from_millis(250),
+            "{what} answered in {took:?} with the breaker open"
+        );
+    }
     assert_eq!(
         app.request(reqwest::Method::GET, "/health", None, None)
             .await
@@ -306,35 +350,37 @@ async fn ready_fails_while_the_database_is_down(app: TestApp) {
         200,
         "alive all the same"
     );
-    let e = event("evt_down", "invoice.paid", now(), json!({"id": "in_d"}));
-    let started = std::time::Instant::now();
-    let during = app.deliver("outage", &secret, &e).await;
-    assert_eq!(during.status, 503, "{during:?}");
+    assert_eq!(metric(&app, "gateway_db_breaker_open", &[]).await, 1.0);
     assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "503 within 2 s: {:?}",
-        started.elapsed()
+        metric(
+            &app,
+            "gateway_webhooks_total",
+            &[r#"outcome="unavailable""#]
+        )
+        .await
+            >= 6.0
     );
 
+    // The database answers again: the probe closes the breaker by itself.
     proxy.up.send_replace(true);
     let mut back = false;
     for _ in 0..100 {
-        if app
-            .request(reqwest::Method::GET, "/ready", None, None)
-            .await
-            .status
-            == 200
-        {
+        if ready().await.status == 200 {
             back = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(back, "ready again once the database returns");
+    assert_eq!(metric(&app, "gateway_db_breaker_open", &[]).await, 0.0);
     assert_eq!(
         app.deliver("outage", &secret, &e).await.json["status"],
         "ignored",
         "processing resumes by itself"
+    );
+    assert_eq!(
+        app.get("/v1/tenants/outage/orders", app.op()).await.status,
+        200
     );
 }
 
