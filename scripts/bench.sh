@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
-# Reproducible webhook benchmark on this machine: the naive PostgreSQL baseline (pgbench with
-# ../shared/bench/pg_limit.sql) and the gateway on SQLite and PostgreSQL, 16 and 32 in flight,
-# with and without 10% duplicate deliveries. Needs PostgreSQL on 127.0.0.1:5432 (trust auth).
+# Reproducible webhook benchmark on this machine, in the shape users run: the naive PostgreSQL
+# baseline (pgbench with ../shared/bench/pg_limit.sql), then the gateway on PostgreSQL over TCP
+# (127.0.0.1:5432), 16 tenants, 16 and 32 in flight, with and without 10% duplicate deliveries;
+# then SQLite; then, as a footnote, PostgreSQL over its Unix socket. Needs PostgreSQL on
+# 127.0.0.1:5432 (trust auth).
 #   EVENTS=10000 scripts/bench.sh   (BACKENDS, IN_FLIGHT, DUPLICATES narrow the matrix;
-#   TENANT_SCALE="1 16 1000 10000" and PAYLOAD_SCALE="2000 3000 4000" add the scaling runs at 32
-#   in flight; SKIP_MATRIX=1 runs only those)
+#   SOCKET_ROWS=0 skips the Unix-socket footnote; TENANT_SCALE="1 16 1000 10000" and
+#   PAYLOAD_SCALE="2000 3000 4000" add the scaling runs at 32 in flight; SKIP_MATRIX=1 runs only
+#   those; GATEWAY_WRITER_SHARDS is passed through)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
 TENANTS=${TENANTS:-16}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
-# The gateway's own connection: the Unix socket when PostgreSQL is local (sqlx 0.9 leaves Nagle on
-# for TCP, which costs about 3x here); GATEWAY_PG=tcp measures the TCP path.
-if [ "${GATEWAY_PG:-socket}" = socket ] && [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then
-  GATEWAY_DB="postgres://postgres@localhost/gateway_bench?host=/var/run/postgresql"
-else
-  GATEWAY_DB="$PG/gateway_bench"
-fi
+TCP_DB="$PG/gateway_bench"
+SOCKET_DB="postgres://postgres@localhost/gateway_bench?host=/var/run/postgresql"
 BENCH_SQL=${BENCH_SQL:-../shared/bench}
 cargo build -q --release --bin gateway --example loadgen
 GW=target/release/gateway
@@ -31,13 +29,16 @@ if [ -f "$BENCH_SQL/pg_limit.sql" ] && [ -z "${SKIP_BASELINE:-}" ]; then
   echo "baseline pg_limit.sql (naive, 3 statements per event, 16 clients): $tps events/s"
 fi
 
-run() { # backend in_flight duplicates [tenants] [payload bytes]
+run() { # backend (postgres = over TCP | postgres-socket | sqlite) in_flight duplicates [tenants] [payload bytes]
   local backend=$1 conc=$2 dup=$3 tenants=${4:-$TENANTS} payload=${5:-3000} dir port
   dir=$(mktemp -d); port=$((18100 + RANDOM % 500))
   local env=(GATEWAY_LISTEN=127.0.0.1:$port GATEWAY_DATA_DIR=$dir/data RUST_LOG=warn GATEWAY_RECONCILE_INTERVAL=0)
-  if [ "$backend" = postgres ]; then
+  [ -n "${GATEWAY_WRITER_SHARDS:-}" ] && env+=("GATEWAY_WRITER_SHARDS=$GATEWAY_WRITER_SHARDS")
+  if [ "$backend" != sqlite ]; then
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gateway_bench" -c "CREATE DATABASE gateway_bench"
-    env+=("DATABASE_URL=$GATEWAY_DB" GATEWAY_MASTER_KEYS=$($GW keys generate --id bench))
+    local url=$TCP_DB
+    [ "$backend" = postgres-socket ] && url=$SOCKET_DB
+    env+=("DATABASE_URL=$url" GATEWAY_MASTER_KEYS=$($GW keys generate --id bench))
   fi
   env "${env[@]}" $GW serve > "$dir/gateway.log" 2>&1 &
   local pid=$!
@@ -52,15 +53,18 @@ run() { # backend in_flight duplicates [tenants] [payload bytes]
   rss=$(echo "$out" | awk '/peak RSS/{print int($4/1024)}')
   codes=$(echo "$out" | sed -n 's/^statuses //p')
   cpu=$(echo "$out" | awk '/^cpu per event/{print $6" / "$8" / "$10}')
-  printf '| %-8s | %2s | %3s%% | %5s | %4s B | %6s | %-28s | %-13s | %3s MB | %s |\n' "$backend" "$conc" "$(awk "BEGIN{print $dup*100}")" \
+  printf '| %-15s | %2s | %3s%% | %5s | %4s B | %6s | %-28s | %-13s | %3s MB | %s |\n' "$backend" "$conc" "$(awk "BEGIN{print $dup*100}")" \
     "$tenants" "$payload" "$thr" "$lat" "$cpu" "$rss" "$codes"
   rm -rf "$dir"
 }
 
-echo "PostgreSQL connection of the gateway: $GATEWAY_DB"
-echo "| database | in flight | duplicates | tenants | payload | events/s | p50 / p90 / p99 / max ms | CPU µs/event gateway / PostgreSQL / load tool | peak RSS | answers |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for backend in ${BACKENDS:-sqlite postgres}; do
+header() {
+  echo "| database | in flight | duplicates | tenants | payload | events/s | p50 / p90 / p99 / max ms | CPU µs/event gateway / PostgreSQL / load tool | peak RSS | answers |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+}
+echo "PostgreSQL over TCP: $TCP_DB"
+header
+for backend in ${BACKENDS:-postgres sqlite}; do
   if [ -z "${SKIP_MATRIX:-}" ]; then
     for conc in ${IN_FLIGHT:-16 32}; do
       for dup in ${DUPLICATES:-0 0.1}; do run $backend $conc $dup; done
@@ -69,3 +73,9 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   for tenants in ${TENANT_SCALE:-}; do run $backend 32 0 $tenants; done
   for payload in ${PAYLOAD_SCALE:-}; do run $backend 32 0 $TENANTS $payload; done
 done
+if [ "${SOCKET_ROWS:-1}" != 0 ] && [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then
+  echo
+  echo "Footnote, PostgreSQL over its Unix socket (same host only): $SOCKET_DB"
+  header
+  for conc in ${IN_FLIGHT:-16 32}; do run postgres-socket $conc 0; done
+fi
