@@ -42,7 +42,10 @@ pub struct PaymentOut {
     /// Null when no order of this tenant is linked.
     #[oai(nullable)]
     pub order_id: Option<Uuid>,
-    pub stripe_payment_intent_id: String,
+    /// Null for a payment made with the legacy Charges API (no PaymentIntent), which is known
+    /// by its charge.
+    #[oai(nullable)]
+    pub stripe_payment_intent_id: Option<String>,
     #[oai(nullable)]
     pub stripe_charge_id: Option<String>,
     /// In minor units.
@@ -67,7 +70,8 @@ impl From<payments::Model> for PaymentOut {
         Self {
             id: m.id,
             order_id: m.order_id,
-            stripe_payment_intent_id: m.stripe_payment_intent_id,
+            stripe_payment_intent_id: Some(m.stripe_payment_intent_id)
+                .filter(|key| !crate::webhooks::apply::is_legacy_charge_key(key)),
             stripe_charge_id: m.stripe_charge_id,
             amount: m.amount,
             amount_refunded: m.amount_refunded,

@@ -143,6 +143,9 @@ pub struct Charge {
     pub amount: Option<i64>,
     #[serde(default)]
     pub amount_captured: Option<i64>,
+    /// False while the charge is only an authorization (manual capture).
+    #[serde(default)]
+    pub captured: Option<bool>,
     #[serde(default)]
     pub amount_refunded: Option<i64>,
     #[serde(default)]

@@ -7,6 +7,7 @@ pub mod event;
 pub mod failures;
 pub mod intake;
 pub mod limiter;
+pub mod observe;
 pub mod signature;
 pub mod tenants;
 pub mod writer;

@@ -17,6 +17,7 @@ mod openapi;
 pub mod operations;
 mod process;
 mod races;
+mod recorded;
 mod secrets_at_rest;
 mod startup;
 mod stripe_config;
