@@ -110,6 +110,17 @@ pub struct Config {
     /// (default: one per core, at most 8). SQLite always has one writer.
     #[arg(long, env = "GATEWAY_WRITER_SHARDS", value_parser = clap::value_parser!(u8).range(1..=32), global = true)]
     pub writer_shards: Option<u8>,
+    /// A request's headers must arrive within this long of the connection opening or of the
+    /// previous answer (idle keep-alive connections close after it too).
+    #[arg(long, env = "GATEWAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_nonzero_duration, global = true)]
+    pub http_header_timeout: Duration,
+    /// A request's body must arrive within this long of its headers (408 after).
+    #[arg(long, env = "GATEWAY_HTTP_BODY_TIMEOUT", default_value = "10s", value_parser = parse_nonzero_duration, global = true)]
+    pub http_body_timeout: Duration,
+    /// Most connections open at once; more wait in the kernel's backlog (at most the open-files
+    /// limit less a reserve for the database and logs).
+    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_connections: u32,
     /// Failed authentications allowed per client address and minute on the admin API (429 after).
     #[arg(long, env = "GATEWAY_AUTH_FAILURES_PER_MINUTE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
     pub auth_failures_per_minute: u32,
@@ -161,6 +172,9 @@ impl std::fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("metrics_tenant_label", &self.metrics_tenant_label)
             .field("writer_shards", &self.writer_shards)
+            .field("http_header_timeout", &self.http_header_timeout)
+            .field("http_body_timeout", &self.http_body_timeout)
+            .field("max_connections", &self.max_connections)
             .field("auth_failures_per_minute", &self.auth_failures_per_minute)
             .field("auth_failures_burst", &self.auth_failures_burst)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -188,6 +202,9 @@ impl Config {
             shutdown_grace_secs: 30,
             metrics_tenant_label: false,
             writer_shards: None,
+            http_header_timeout: Duration::from_secs(10),
+            http_body_timeout: Duration::from_secs(10),
+            max_connections: 4096,
             auth_failures_per_minute: 20,
             auth_failures_burst: 40,
             trusted_proxies: TrustedProxies::default(),
@@ -233,6 +250,14 @@ pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
         })
         .collect::<Result<_, _>>()
         .map(TrustedProxies)
+}
+
+/// A timeout: a duration above zero.
+fn parse_nonzero_duration(raw: &str) -> Result<Duration, String> {
+    match parse_duration(raw)? {
+        Duration::ZERO => Err(format!("{raw:?}: must be more than 0")),
+        d => Ok(d),
+    }
 }
 
 /// A reconciliation overlap: a duration of at most a day.

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod jobs;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod store;
@@ -16,8 +17,7 @@ pub mod stripe;
 pub mod telemetry;
 pub mod webhooks;
 
-use poem::listener::{Acceptor, TcpAcceptor};
-use poem::{Endpoint, EndpointExt, Route, Server, get, post};
+use poem::{Endpoint, EndpointExt, Route, get, post};
 use poem_openapi::OpenApiService;
 use state::AppState;
 use std::future::Future;
@@ -98,14 +98,23 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
-    if let Some(addr) = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-    {
-        tracing::info!("gateway listening on http://{addr}");
+    tracing::info!("gateway listening on http://{}", listener.local_addr()?);
+    let open_files = server::raise_open_files_limit();
+    // Each connection is a file; keep a reserve for the database, logs and outbound calls.
+    let reserve = 256.min(open_files / 4);
+    let max_connections = u64::from(state.config.max_connections).min(open_files - reserve);
+    if max_connections < u64::from(state.config.max_connections) {
+        tracing::warn!(
+            open_files,
+            max_connections,
+            "GATEWAY_MAX_CONNECTIONS lowered to fit the open-files limit"
+        );
     }
+    let limits = server::Limits {
+        header_timeout: state.config.http_header_timeout,
+        body_timeout: state.config.http_body_timeout,
+        max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+    };
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let mut jobs = vec![tokio::spawn(jobs::retention::run(state.clone()))];
     let interval = state.config.reconcile_interval;
@@ -122,9 +131,7 @@ pub async fn serve(
             .store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!("shutting down: refusing new connections, finishing in-flight requests");
     };
-    let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state.clone()), signalled, Some(grace))
-        .await;
+    let served = server::run(listener, app(state.clone()), signalled, grace, limits).await;
     // Let running reconciliations reach their next page boundary and save their progress.
     let deadline = tokio::time::Instant::now() + grace;
     while tokio::time::Instant::now() < deadline

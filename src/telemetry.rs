@@ -119,3 +119,13 @@ pub fn db_breaker(open: bool) {
         metrics::counter!("gateway_db_breaker_opened_total").increment(1);
     }
 }
+
+/// Connections open now (sampled as they open and close).
+pub fn http_connections(open: usize) {
+    metrics::gauge!("gateway_http_connections").set(open as f64);
+}
+
+/// An `accept` that failed (out of file descriptors, most likely).
+pub fn accept_error() {
+    metrics::counter!("gateway_accept_errors_total").increment(1);
+}

@@ -59,6 +59,18 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    // No answer is to be sniffed into another type or shown inside another site's frame (the
+    // Swagger UI at /docs included).
+    let headers = resp.headers_mut();
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
     Ok(resp)
 }
 

@@ -72,6 +72,9 @@ async fn handle(
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(b) => b,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(state, &tenant, seen),
+        Err(poem::error::ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return closing(refused(seen, Rejection::TooSlow));
+        }
         Err(_) => {
             let r = refuse(
                 state,
@@ -109,10 +112,17 @@ fn accepted(seen: &mut Seen, outcome: Outcome) -> Response {
     Json(body).into_response()
 }
 
-/// 413, closing the connection: the rest of the body is never read, so the connection cannot
-/// carry another request.
+/// 413, closing the connection.
 fn too_large(state: &AppState, tenant: &TenantRuntime, seen: &mut Seen) -> Response {
-    let mut resp = refused(seen, refuse(state, Some(tenant), Rejection::TooLarge));
+    closing(refused(
+        seen,
+        refuse(state, Some(tenant), Rejection::TooLarge),
+    ))
+}
+
+/// Closes the connection after `resp`: the rest of the body was never read, so the connection
+/// cannot carry another request.
+fn closing(mut resp: Response) -> Response {
     resp.headers_mut().insert(
         poem::http::header::CONNECTION,
         poem::http::HeaderValue::from_static("close"),
@@ -130,6 +140,7 @@ fn refused(seen: &mut Seen, r: Rejection) -> Response {
         Rejection::Signature(SignatureError::Stale) => "stale_timestamp",
         Rejection::Signature(_) => "bad_signature",
         Rejection::Malformed(_) => "malformed",
+        Rejection::TooSlow => "too_slow",
         Rejection::Unavailable => "unavailable",
         Rejection::Internal => "failed",
     };
@@ -180,6 +191,11 @@ fn refused(seen: &mut Seen, r: Rejection) -> Response {
             "no signature matches a current webhook secret of this tenant".into(),
         ),
         Rejection::Malformed(why) => (StatusCode::BAD_REQUEST, "malformed_event", why.clone()),
+        Rejection::TooSlow => (
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the body did not arrive within the body timeout".into(),
+        ),
         Rejection::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "database_unavailable",

@@ -21,6 +21,8 @@ pub enum Rejection {
     RateLimited(Duration),
     Signature(SignatureError),
     Malformed(String),
+    /// The body did not arrive within the body timeout.
+    TooSlow,
     Unavailable,
     Internal,
 }
@@ -36,7 +38,7 @@ impl Rejection {
             Rejection::Signature(SignatureError::Stale) => FailureReason::StaleTimestamp,
             Rejection::Signature(_) => FailureReason::BadSignature,
             Rejection::Malformed(_) => FailureReason::Malformed,
-            Rejection::Unavailable | Rejection::Internal => return None,
+            Rejection::TooSlow | Rejection::Unavailable | Rejection::Internal => return None,
         })
     }
 }

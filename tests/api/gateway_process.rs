@@ -3,6 +3,7 @@
 use crate::helpers::TestDb;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The operator token every process-level test uses.
@@ -12,13 +13,34 @@ pub struct GatewayProcess {
     pub child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// Every line the process wrote to stderr so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl GatewayProcess {
     /// Starts `gateway serve` on `db` with `master` keys, plus `env` (set after the defaults, so
     /// it may override them). Waits until it listens.
     pub fn start(db: &TestDb, master: &str, env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        Self::start_with(db, master, env, None)
+    }
+
+    /// Like [`start`](Self::start), run through `wrapper` (a program and its arguments, e.g.
+    /// `prlimit --nofile=…  --`) when given.
+    pub fn start_with(
+        db: &TestDb,
+        master: &str,
+        env: &[(&str, &str)],
+        wrapper: Option<(&str, &[&str])>,
+    ) -> Self {
+        let gateway = env!("CARGO_BIN_EXE_gateway");
+        let mut cmd = match wrapper {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(gateway);
+                c
+            }
+            None => Command::new(gateway),
+        };
         cmd.arg("serve")
             .env_clear()
             .env("GATEWAY_LISTEN", "127.0.0.1:0")
@@ -38,6 +60,8 @@ impl GatewayProcess {
         let mut child = cmd.spawn().expect("spawn the gateway binary");
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("listening on http://") {
@@ -45,16 +69,28 @@ impl GatewayProcess {
                     let addr = rest.split_whitespace().next().unwrap_or(rest);
                     let _ = tx.send(addr.trim_end_matches('"').to_owned());
                 }
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
+                }
             }
         });
         let base = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("gateway starts");
-        Self { child, base }
+        Self { child, base, log }
     }
 
+    /// The gateway's process id (the wrapper `exec`s it, so it is the same process).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// True when a line of the process's log contains `text`.
+    pub fn log_contains(&self, text: &str) -> bool {
+        self.log
+            .lock()
+            .map(|lines| lines.iter().any(|l| l.contains(text)))
+            .unwrap_or(false)
     }
 
     /// SIGKILL: no shutdown hook runs.

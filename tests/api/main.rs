@@ -6,6 +6,7 @@ mod stripe;
 mod stripe_api;
 
 mod api_keys;
+mod attack;
 mod auth_limit;
 mod bad_input;
 mod crash;
