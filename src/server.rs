@@ -156,17 +156,20 @@ async fn serve_connection(
 }
 
 /// A request body that must arrive in full before its deadline: after it, reading fails with
-/// `TimedOut` (the webhook route answers 408 and closes the connection).
+/// `TimedOut` (the webhook route answers 408 and closes the connection). The timer is set only
+/// when the body is not there yet: most bodies arrive with their headers.
 struct Deadline {
     inner: BoxBody<Bytes, io::Error>,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Deadline {
     fn new(inner: BoxBody<Bytes, io::Error>, within: Duration) -> Self {
         Self {
             inner,
-            sleep: Box::pin(tokio::time::sleep(within)),
+            deadline: tokio::time::Instant::now() + within,
+            sleep: None,
         }
     }
 }
@@ -181,11 +184,18 @@ impl HttpBody for Deadline {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Pending if this.sleep.as_mut().poll(cx).is_ready() => {
-                Poll::Ready(Some(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the request body did not arrive in time",
-                ))))
+            Poll::Pending => {
+                let deadline = this.deadline;
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the request body did not arrive in time",
+                    )))),
+                    Poll::Pending => Poll::Pending,
+                }
             }
             other => other,
         }
