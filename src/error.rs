@@ -87,14 +87,13 @@ impl ApiError {
         )))
     }
     pub fn too_many_auth_failures(wait: std::time::Duration) -> Self {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self::TooManyRequests(
             Json(Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_auth_failures",
                 "too many failed authentications from this address; retry later",
             )),
-            secs.max(1),
+            retry_after_secs(wait),
         )
     }
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -264,6 +263,26 @@ fn broken_rule(err: &poem::Error) -> Option<String> {
     let at = reason.find("field `")?;
     let (field, rule) = reason[at + 7..].split_once("` verification failed. ")?;
     Some(format!("{field}: must satisfy {rule}"))
+}
+
+/// A `Retry-After` value for a wait: whole seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// 503 `database_unavailable` with `Retry-After: 1`, for requests refused while the database
+/// breaker is open (the admin API and `/ready`; webhooks answer it through their own refusals).
+pub fn database_down_response() -> Response {
+    let mut resp = problem_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the database is not answering; retry later",
+    );
+    resp.headers_mut().insert(
+        poem::http::header::RETRY_AFTER,
+        poem::http::HeaderValue::from_static("1"),
+    );
+    resp
 }
 
 /// A problem+json response outside poem-openapi (webhook intake, fallbacks).

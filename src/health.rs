@@ -24,11 +24,7 @@ pub async fn ready(state: Data<&AppState>) -> Response {
         );
     }
     if state.breaker.is_open() {
-        return crate::error::problem_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "the database is not answering (breaker open; probing every second)",
-        );
+        return crate::error::database_down_response();
     }
     let check = tokio::time::timeout(
         std::time::Duration::from_secs(2),

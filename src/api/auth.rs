@@ -71,11 +71,10 @@ async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, A
 /// The client address the request counts under (see `auth_limit`).
 fn client_of(req: &Request, state: &AppState) -> Option<std::net::IpAddr> {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    let forwarded: Vec<&str> = req
+    let forwarded = req
         .headers()
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    state.auth_limiter.client(peer, &forwarded)
+        .filter_map(|v| v.to_str().ok());
+    state.auth_limiter.client(peer, forwarded)
 }

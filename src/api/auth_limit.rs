@@ -58,17 +58,22 @@ impl AuthLimiter {
 
     /// The client a request counts under: its peer address, or with a trusted proxy in front,
     /// the rightmost address of `X-Forwarded-For` that is not one of the trusted proxies.
-    pub fn client(&self, peer: Option<IpAddr>, forwarded_for: &[&str]) -> Option<ClientKey> {
+    /// `forwarded_for` (the `X-Forwarded-For` header values, in order) is read only then.
+    pub fn client<'h>(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded_for: impl Iterator<Item = &'h str>,
+    ) -> Option<ClientKey> {
         let peer = peer?;
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
             return Some(key(peer));
         }
-        let mut hops = forwarded_for
-            .iter()
+        let hops: Vec<&str> = forwarded_for
             .flat_map(|h| h.split(','))
             .map(str::trim)
-            .rev();
+            .collect();
+        let mut hops = hops.into_iter().rev();
         let mut last_trusted = peer;
         for hop in hops.by_ref() {
             match hop.parse::<IpAddr>() {
@@ -138,28 +143,31 @@ mod tests {
     fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
         let none = limiter("");
         assert_eq!(
-            none.client(Some(ip("10.0.0.5")), &["1.2.3.4"]),
+            none.client(Some(ip("10.0.0.5")), ["1.2.3.4"].into_iter()),
             Some(ip("10.0.0.5")),
             "X-Forwarded-For from an untrusted peer is ignored"
         );
         let lb = limiter("10.0.0.0/8, 192.168.1.7");
         assert_eq!(
-            lb.client(Some(ip("10.0.0.5")), &["1.2.3.4, 10.1.1.1"]),
+            lb.client(Some(ip("10.0.0.5")), ["1.2.3.4, 10.1.1.1"].into_iter()),
             Some(ip("1.2.3.4")),
             "the rightmost hop that is not a trusted proxy"
         );
         assert_eq!(
-            lb.client(Some(ip("10.0.0.5")), &["9.9.9.9, 1.2.3.4"]),
+            lb.client(Some(ip("10.0.0.5")), ["9.9.9.9, 1.2.3.4"].into_iter()),
             Some(ip("1.2.3.4")),
             "a client cannot prepend an address of its choice"
         );
         assert_eq!(
-            lb.client(Some(ip("10.0.0.5")), &["garbage, 10.1.1.1"]),
+            lb.client(Some(ip("10.0.0.5")), ["garbage, 10.1.1.1"].into_iter()),
             Some(ip("10.1.1.1"))
         );
-        assert_eq!(lb.client(Some(ip("10.0.0.5")), &[]), Some(ip("10.0.0.5")));
         assert_eq!(
-            lb.client(Some(ip("2001:db8:1:2:3:4:5:6")), &[]),
+            lb.client(Some(ip("10.0.0.5")), [].into_iter()),
+            Some(ip("10.0.0.5"))
+        );
+        assert_eq!(
+            lb.client(Some(ip("2001:db8:1:2:3:4:5:6")), [].into_iter()),
             Some(ip("2001:db8:1:2::")),
             "IPv6 by its /64"
         );

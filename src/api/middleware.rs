@@ -90,14 +90,7 @@ pub async fn refuse_while_database_down<E: Endpoint>(
             .data::<crate::state::AppState>()
             .is_some_and(|s| s.breaker.is_open());
     if down {
-        let mut resp = crate::error::problem_response(
-            poem::http::StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "the database is unavailable; retry later",
-        );
-        resp.headers_mut()
-            .insert("retry-after", HeaderValue::from_static("1"));
-        return Ok(resp);
+        return Ok(crate::error::database_down_response());
     }
     next.call(req).await.map(IntoResponse::into_response)
 }

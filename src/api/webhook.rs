@@ -213,12 +213,11 @@ fn refused(seen: &mut Seen, r: Rejection) -> Response {
         Rejection::Unavailable => Some(crate::breaker::PROBE_EVERY),
         _ => None,
     };
-    if let Some(wait) = retry_after {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        if let Ok(v) = secs.max(1).to_string().parse() {
-            resp.headers_mut()
-                .insert(poem::http::header::RETRY_AFTER, v);
-        }
+    if let Some(wait) = retry_after
+        && let Ok(v) = crate::error::retry_after_secs(wait).to_string().parse()
+    {
+        resp.headers_mut()
+            .insert(poem::http::header::RETRY_AFTER, v);
     }
     resp
 }

@@ -117,6 +117,12 @@ async fn every_recorded_event_is_answered_and_recorded_once(app: TestApp) {
     );
 }
 
+/// Delivers `body` and asserts it was processed.
+async fn deliver_processed(app: &TestApp, slug: &str, secret: &str, body: &str) {
+    let (status, word) = deliver_raw(app, slug, secret, body).await;
+    assert_eq!((status, word.as_str()), (200, "processed"), "{body}");
+}
+
 /// A recorded event made to link to `order` (`metadata.order_id`), under a fresh id.
 fn linked(id: &str, new_id: &str, order: &str) -> String {
     let mut e = recorded_event(id);
@@ -131,14 +137,13 @@ async fn legacy_charges_pay_refund_and_authorize(app: TestApp) {
     let captured = "evt_000000000000000000000000_dup2";
     let refunded = "evt_000000000000000000000000_dup6";
     let order = app.order("legacy", "L-1", 100, "usd").await;
-    let (s, w) = deliver_raw(
+    deliver_processed(
         &app,
         "legacy",
         &secret,
         &linked(captured, "evt_l_cap", &order),
     )
     .await;
-    assert_eq!((s, w.as_str()), (200, "processed"));
     let view = app.order_view("legacy", &order).await;
     assert_eq!(view["status"], "PAID", "{view}");
     let payment = &view["payments"][0];
@@ -148,14 +153,13 @@ async fn legacy_charges_pay_refund_and_authorize(app: TestApp) {
     );
     assert!(payment["stripe_payment_intent_id"].is_null(), "{view}");
     assert_eq!(payment["amount"], 100);
-    let (s, w) = deliver_raw(
+    deliver_processed(
         &app,
         "legacy",
         &secret,
         &linked(refunded, "evt_l_ref", &order),
     )
     .await;
-    assert_eq!((s, w.as_str()), (200, "processed"));
     let view = app.order_view("legacy", &order).await;
     assert_eq!(view["status"], "REFUNDED", "{view}");
     assert_eq!(view["amount_refunded"], 100);
@@ -183,8 +187,7 @@ async fn legacy_charges_pay_refund_and_authorize(app: TestApp) {
     // Recorded: a Charges-API charge that only authorized (captured: false). Not a payment yet.
     let order3 = app.order("legacy", "L-3", 100, "eur").await;
     let auth = linked("evt_1LCflrDu4p87RxPw3rxrRLSc", "evt_l3_auth", &order3);
-    let (s, w) = deliver_raw(&app, "legacy", &secret, &auth).await;
-    assert_eq!((s, w.as_str()), (200, "processed"));
+    deliver_processed(&app, "legacy", &secret, &auth).await;
     let view3 = app.order_view("legacy", &order3).await;
     assert_eq!(view3["status"], "PAYMENT_PENDING", "{view3}");
     assert_eq!(view3["payments"][0]["status"], "processing", "{view3}");
@@ -195,7 +198,6 @@ async fn legacy_charges_pay_refund_and_authorize(app: TestApp) {
     capture["created"] = json!(capture["created"].as_i64().unwrap() + 60);
     capture["data"]["object"]["captured"] = json!(true);
     capture["data"]["object"]["amount_captured"] = json!(100);
-    let (s, w) = deliver_raw(&app, "legacy", &secret, &capture.to_string()).await;
-    assert_eq!((s, w.as_str()), (200, "processed"));
+    deliver_processed(&app, "legacy", &secret, &capture.to_string()).await;
     assert_eq!(app.order_status("legacy", &order3).await, "PAID");
 }

@@ -659,18 +659,7 @@ async fn one_reconciliation_per_tenant_at_a_time(app: TestApp) {
             Err(gateway::jobs::reconcile::StartError::AlreadyRunning)
         ));
     }
-    let id = first.json["id"].as_str().unwrap();
-    let mut run = Value::Null;
-    for _ in 0..100 {
-        run = app
-            .get(&format!("/v1/tenants/busy/reconciliations/{id}"), app.op())
-            .await
-            .json;
-        if run["status"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let run = finished(&app, "busy", first.json["id"].as_str().unwrap()).await;
     assert_eq!(run["counts"]["created"], 1, "{run}");
     // Once it ended, the next may start; it applies nothing twice.
     let next = reconcile(&app, "busy").await;
