@@ -112,6 +112,15 @@ pub fn writer_batch(path: &'static str, events: usize) {
     metrics::counter!("gateway_writer_events_total", "path" => path).increment(events as u64);
 }
 
+/// Committed order changes, by status before and after (a refund that keeps the status counts
+/// with `from` = `to`). Statuses are a closed set: bounded labels.
+pub fn order_changes(changes: &[crate::webhooks::merge::OrderChange]) {
+    for c in changes {
+        metrics::counter!("gateway_order_changes_total", "from" => c.from.clone(), "to" => c.to.clone())
+            .increment(1);
+    }
+}
+
 /// The database breaker opened (`true`) or closed.
 pub fn db_breaker(open: bool) {
     metrics::gauge!("gateway_db_breaker_open").set(if open { 1.0 } else { 0.0 });

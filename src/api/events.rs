@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::store::{self, events::EventFilter};
 use crate::webhooks::event::Envelope;
 use crate::webhooks::failures::hour_of;
-use crate::webhooks::writer::Incoming;
+use crate::webhooks::incoming::Incoming;
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::webhook_events::Model;
 use poem::web::Data;

@@ -2,10 +2,10 @@
 //! OpenAPI operation: it must see the raw body bytes and answer Stripe, not generated clients.
 use crate::error::problem_response;
 use crate::state::AppState;
+use crate::webhooks::incoming::Outcome;
 use crate::webhooks::intake::{self, Rejection, refuse};
 use crate::webhooks::signature::SignatureError;
 use crate::webhooks::tenants::TenantRuntime;
-use crate::webhooks::writer::Outcome;
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};

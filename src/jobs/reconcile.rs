@@ -11,7 +11,7 @@ use crate::stripe::StripeCallError;
 use crate::stripe::lists;
 use crate::webhooks::apply::{HANDLED_TYPES, PaymentStatus};
 use crate::webhooks::event::Envelope;
-use crate::webhooks::writer::{Incoming, Outcome};
+use crate::webhooks::incoming::{Incoming, Outcome};
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::reconciliation_runs::Model as Run;
 use sea_orm::DbErr;

@@ -1,8 +1,6 @@
 //! Store: writes to the facts events are applied to — payments, disputes, orders' derived status
 //! (one upsert per table per batch) and scrubbed customers — always scoped to one tenant. The
-//! locked reads live with the write path (`webhooks::batch::load`): every transaction, batched or
-//! per event, locks payments, then orders, then disputes, so replicas applying events about the
-//! same payment serialize instead of losing an update.
+//! locked reads are the write path's storage seam (`store::facts`).
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments, scrubbed_customers};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -105,16 +103,6 @@ pub const ORDER_FIXED: &[&str] = &[
     "currency",
     "metadata",
 ];
-
-/// What a batch's events name, per tenant: the facts to load.
-#[derive(Default)]
-pub struct Keys {
-    pub payment_intents: Vec<(Uuid, String)>,
-    pub charges: Vec<(Uuid, String)>,
-    pub orders: Vec<(Uuid, Uuid)>,
-    pub disputes: Vec<(Uuid, String)>,
-    pub customers: Vec<(Uuid, String)>,
-}
 
 /// `INSERT … ON CONFLICT (id) DO UPDATE` of every column but `fixed`: one statement for a whole
 /// batch, on both backends.

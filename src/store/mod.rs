@@ -2,6 +2,7 @@
 pub mod advisory;
 pub mod api_keys;
 pub mod events;
+pub mod facts;
 pub mod failures;
 pub mod ledger;
 pub mod orders;

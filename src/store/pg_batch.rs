@@ -6,34 +6,15 @@
 //! prepared once per connection, planned generically, every lookup an index probe on
 //! `(tenant_id, key)` whatever the table's statistics say.
 use super::events::EventRow;
-use super::ledger::{self, Keys};
+use super::facts::{EarlierCopy, Keys, Recorded};
+use super::ledger;
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments};
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Connection, PgConnection, PgPool, Postgres};
 use sea_orm::{DbErr, RuntimeErr};
-use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
-
-/// A copy of an event recorded before this batch.
-pub struct EarlierCopy {
-    pub tenant_id: Uuid,
-    pub stripe_event_id: String,
-    pub status: String,
-}
-
-/// What the first statement found.
-#[derive(Default)]
-pub struct Recorded {
-    /// Ids of the rows this batch inserted.
-    pub inserted: HashSet<Uuid>,
-    pub earlier: Vec<EarlierCopy>,
-    pub payments: Vec<payments::Model>,
-    pub orders: Vec<orders::Model>,
-    pub disputes: Vec<disputes::Model>,
-    pub scrubbed: Vec<(Uuid, String)>,
-}
 
 const RECORD_AND_LOAD: &str = r#"
 WITH ins AS (
@@ -220,13 +201,12 @@ fn json_err(e: serde_json::Error) -> DbErr {
 
 /// Inserts the event rows (`ON CONFLICT DO NOTHING`) and loads, locked, every fact `keys`
 /// reach, in one statement.
-pub async fn record_and_load<'r, 'e: 'r>(
+pub async fn record_and_load(
     conn: &mut PgConnection,
-    rows: impl IntoIterator<Item = &'r EventRow<'e>>,
+    rows: &[&EventRow<'_>],
     keys: Keys,
     now: DateTime<Utc>,
 ) -> Result<Recorded, DbErr> {
-    let rows: Vec<&EventRow> = rows.into_iter().collect();
     let (pi_t, pi): (Vec<_>, Vec<_>) = keys.payment_intents.into_iter().unzip();
     let (ch_t, ch): (Vec<_>, Vec<_>) = keys.charges.into_iter().unzip();
     let (or_t, or): (Vec<_>, Vec<_>) = keys.orders.into_iter().unzip();

@@ -1,8 +1,11 @@
 //! Property tests of the apply rules: for any set of events about one order, in any delivery
 //! order, the order converges to one state, never moves backwards, and is never paid with a
-//! mismatched amount. They drive the write path's own in-memory merge (`batch::apply_in_memory`).
+//! mismatched amount; the order changes the merge reports chain from the first state to the last
+//! whatever the delivery order, and an event applied again changes nothing. They drive the write
+//! path's own merge (`merge::Facts::apply`).
 #![allow(clippy::unwrap_used)]
 use super::*;
+use crate::webhooks::merge::OrderChange;
 use proptest::prelude::*;
 
 const ORDER_AMOUNT: i64 = 5000;
@@ -57,7 +60,7 @@ type Facts = (
 /// The books of one tenant with one order, kept by the write path's own in-memory merge
 /// (`batch::apply_in_memory`, which batched and per-event writes both run on loaded facts).
 struct Books {
-    facts: crate::webhooks::batch::Facts,
+    facts: crate::webhooks::merge::Facts,
 }
 
 fn ctx(created: i64) -> EventCtx {
@@ -89,7 +92,7 @@ impl Books {
             created_at: now,
             updated_at: now,
         };
-        let mut facts = crate::webhooks::batch::Facts::default();
+        let mut facts = crate::webhooks::merge::Facts::default();
         facts.orders.insert((Uuid::nil(), ORDER_ID), order);
         Self { facts }
     }
@@ -98,7 +101,7 @@ impl Books {
         &self.facts.orders[&(Uuid::nil(), ORDER_ID)]
     }
 
-    fn apply(&mut self, e: &Ev, created: i64) {
+    fn apply(&mut self, e: &Ev, created: i64) -> Option<OrderChange> {
         let payment = |pi: &u8, status, amount, currency: &str, refunded| {
             Observation::Payment(PaymentObs {
                 payment_intent: format!("pi_{pi}"),
@@ -142,7 +145,8 @@ impl Books {
                 order_refs: vec![ORDER_ID],
             },
         };
-        crate::webhooks::batch::apply_in_memory(&mut self.facts, &ctx(created), &obs);
+        self.facts
+            .apply(&ctx(created), &obs, &format!("evt_{created}"))
     }
 
     fn payments(&self) -> Vec<&payments::Model> {
@@ -182,6 +186,19 @@ impl Books {
     }
 }
 
+/// `events` in another order, drawn from `seed`.
+fn shuffle(events: &[(Ev, i64)], seed: u64) -> Vec<(Ev, i64)> {
+    let mut shuffled = events.to_vec();
+    let mut s = seed;
+    for i in (1..shuffled.len()).rev() {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        shuffled.swap(i, (s >> 33) as usize % (i + 1));
+    }
+    shuffled
+}
+
 /// Money was taken: nothing can make the order pending, failed or expired again.
 fn paid_family(s: &str) -> bool {
     !matches!(s, "PAYMENT_PENDING" | "PAYMENT_FAILED" | "EXPIRED")
@@ -208,17 +225,12 @@ proptest! {
         let stamped: Vec<(Ev, i64)> = events.iter().cloned().zip(1000i64..).collect();
         let mut books = Books::new();
         for (e, t) in &stamped {
-            books.apply(e, *t);
+            let _ = books.apply(e, *t);
         }
-        let mut shuffled = stamped.clone();
-        let mut s = seed;
-        for i in (1..shuffled.len()).rev() {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            shuffled.swap(i, (s >> 33) as usize % (i + 1));
-        }
+        let shuffled = shuffle(&stamped, seed);
         let mut other = Books::new();
         for (e, t) in &shuffled {
-            other.apply(e, *t);
+            let _ = other.apply(e, *t);
         }
         prop_assert_eq!(books.facts(), other.facts());
     }
@@ -229,7 +241,7 @@ proptest! {
         let mut refunded = 0;
         for (e, t) in events.iter().zip(1000i64..) {
             let before = books.order().status.clone();
-            books.apply(e, t);
+            let _ = books.apply(e, t);
             let after = books.order().status.clone();
             prop_assert!(allowed(&before, &after), "{} -> {} after {:?}", before, after, e);
             prop_assert!(books.order().amount_refunded >= refunded, "refunds never shrink");
@@ -244,5 +256,43 @@ proptest! {
             prop_assert_eq!(succeeded.len(), 1);
             prop_assert_eq!(succeeded[0].amount, ORDER_AMOUNT);
         }
+    }
+
+    #[test]
+    fn changes_chain_to_the_same_final_state(events in prop::collection::vec(ev(), 1..10), seed in any::<u64>()) {
+        let stamped: Vec<(Ev, i64)> = events.iter().cloned().zip(1000i64..).collect();
+        let shuffled = shuffle(&stamped, seed);
+        let mut finals = Vec::new();
+        for delivery in [&stamped, &shuffled] {
+            let mut books = Books::new();
+            // Folding the reported changes from the initial state gives the order's state.
+            let mut state = (books.order().status.clone(), books.order().amount_refunded);
+            for (e, t) in delivery {
+                if let Some(c) = books.apply(e, *t) {
+                    prop_assert_eq!((&c.from, c.refunded_from), (&state.0, state.1), "a change starts where the last ended");
+                    prop_assert!(c.from != c.to || c.refunded_from != c.refunded_to, "a change changes something");
+                    prop_assert_eq!(c.order_id, ORDER_ID);
+                    prop_assert_eq!(&c.cause, &format!("evt_{t}"));
+                    prop_assert_eq!((c.amount, c.currency.as_str()), (ORDER_AMOUNT, "usd"));
+                    state = (c.to.clone(), c.refunded_to);
+                }
+                prop_assert_eq!(&state, &(books.order().status.clone(), books.order().amount_refunded));
+            }
+            finals.push(state);
+        }
+        prop_assert_eq!(&finals[0], &finals[1]);
+    }
+
+    #[test]
+    fn an_event_applied_again_changes_nothing(events in prop::collection::vec(ev(), 1..10), pick in any::<prop::sample::Index>()) {
+        let stamped: Vec<(Ev, i64)> = events.iter().cloned().zip(1000i64..).collect();
+        let mut books = Books::new();
+        for (e, t) in &stamped {
+            let _ = books.apply(e, *t);
+        }
+        let before = books.facts();
+        let (e, t) = pick.get(&stamped);
+        prop_assert_eq!(books.apply(e, *t), None);
+        prop_assert_eq!(books.facts(), before);
     }
 }

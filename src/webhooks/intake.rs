@@ -3,9 +3,10 @@
 //! limit, parsed, and handed to the writer. No step before the writer touches the database
 //! except a cache miss. Every refusal is counted per tenant, hour and reason.
 use super::failures::FailureReason;
+use super::incoming::{Incoming, Outcome};
 use super::signature::{self, SignatureError};
 use super::tenants::TenantRuntime;
-use super::writer::{Incoming, Outcome, WriteError};
+use super::writer::WriteError;
 use crate::state::AppState;
 use chrono::Utc;
 use std::sync::Arc;

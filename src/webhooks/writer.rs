@@ -3,16 +3,17 @@
 //! failing event rolls back only its own effects), commits, and only then answers each sender.
 //! The same path serves webhooks, replays and reconciliation.
 use super::apply::{self, Observation};
-use super::event::Envelope;
+use super::batch::{Committed, Fallback};
+use super::incoming::{Incoming, Outcome, mode_mismatch};
+use super::merge::OrderChange;
 use crate::breaker::{Breaker, Failure};
-use crate::store::events::{self, NewEvent};
+use crate::store::events;
 use crate::store::pg_batch::Writer as PgWriter;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
 const MAX_BATCH: usize = 64;
 const QUEUE: usize = 4096;
@@ -24,30 +25,6 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// minutes later). Its senders have had their 503 by then; a batch cut off mid-commit may or
 /// may not have committed, and Stripe's retry finds out (`duplicate` or processed).
 const BATCH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A verified event, ready to record.
-pub struct Incoming {
-    pub tenant_id: Uuid,
-    /// The tenant's configured mode; an event whose `livemode` differs is ignored.
-    pub tenant_livemode: bool,
-    pub envelope: Envelope,
-    /// The raw body as received.
-    pub payload: String,
-    /// Process again even if already completed (operator or tenant asked for a replay).
-    pub replay: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Recorded and applied.
-    Processed,
-    /// Already recorded and finished; nothing changed.
-    Duplicate,
-    /// Recorded with no effect, for this reason.
-    Ignored(String),
-    /// Recorded as failed with this reason; its effects were rolled back. Stripe should retry.
-    Failed(String),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
@@ -158,7 +135,10 @@ async fn write_batch(
     jobs: Vec<Job>,
 ) -> Result<(), Failure> {
     let (results, written) = match commit_batch(db, pg, more_pending, &jobs).await {
-        Ok(outcomes) => (outcomes.into_iter().map(Ok).collect(), Ok(())),
+        Ok(committed) => {
+            crate::telemetry::order_changes(&committed.changes);
+            (committed.outcomes.into_iter().map(Ok).collect(), Ok(()))
+        }
         Err(e) => {
             tracing::error!(error = %e, events = jobs.len(), "webhook batch not committed");
             (
@@ -173,72 +153,59 @@ async fn write_batch(
     written
 }
 
+/// Commits the jobs' events, batched or (when the batch cannot take them) event by event, and
+/// returns what became of each and the order changes they made.
 async fn commit_batch(
     db: &DatabaseConnection,
     pg: Option<&mut PgWriter>,
     more_pending: &(dyn Fn() -> bool + Sync),
     jobs: &[Job],
-) -> Result<Vec<Outcome>, DbErr> {
+) -> Result<Committed, DbErr> {
     let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
     match super::batch::commit(db, pg, more_pending, &incoming, Utc::now()).await {
-        Ok(Ok(outcomes)) => {
+        Ok(Ok(committed)) => {
             crate::telemetry::writer_batch("batched", jobs.len());
-            return Ok(outcomes);
+            return Ok(committed);
         }
-        Ok(Err(super::batch::Fallback)) => {}
+        Ok(Err(Fallback)) => {}
         Err(e) => tracing::debug!(error = %e, "batched write failed; retrying event by event"),
     }
     let txn = crate::db::begin_write(db).await?;
-    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut committed = Committed {
+        outcomes: Vec::with_capacity(jobs.len()),
+        changes: Vec::new(),
+    };
     for job in jobs {
-        outcomes.push(record_one(&txn, &job.incoming).await?);
+        let (outcome, changes) = record_one(&txn, &job.incoming).await?;
+        committed.outcomes.push(outcome);
+        committed.changes.extend(changes);
     }
     txn.commit().await?;
     crate::telemetry::writer_batch("per_event", jobs.len());
-    Ok(outcomes)
-}
-
-/// The reason recorded for an event whose mode is not the tenant's.
-pub(super) fn mode_mismatch(event_live: bool, tenant_live: bool) -> String {
-    let mode = |live| if live { "live" } else { "test" };
-    format!(
-        "event is {}mode but the tenant's Stripe config is {}mode",
-        mode(event_live),
-        mode(tenant_live)
-    )
-}
-
-pub(super) fn new_event<'a>(i: &'a Incoming, now: chrono::DateTime<Utc>) -> NewEvent<'a> {
-    NewEvent {
-        tenant_id: i.tenant_id,
-        stripe_event_id: &i.envelope.id,
-        event_type: &i.envelope.event_type,
-        api_version: i.envelope.api_version.as_deref(),
-        livemode: i.envelope.livemode,
-        stripe_created: i.envelope.created,
-        payload: &i.payload,
-        received_at: now,
-    }
+    Ok(committed)
 }
 
 /// Records one event inside the batch transaction. Errors inside the event's own savepoint
 /// become a `failed` event; only errors outside it (the connection) fail the batch.
-async fn record_one<T: TransactionTrait>(txn: &T, incoming: &Incoming) -> Result<Outcome, DbErr> {
+async fn record_one<T: TransactionTrait>(
+    txn: &T,
+    incoming: &Incoming,
+) -> Result<(Outcome, Vec<OrderChange>), DbErr> {
     let now = Utc::now();
     let sp = txn.begin().await?;
     match process(&sp, incoming, now).await {
-        Ok(outcome) => {
+        Ok(done) => {
             sp.commit().await?;
-            Ok(outcome)
+            Ok(done)
         }
         Err(e) => {
             sp.rollback().await?;
             let reason = e.to_string();
             tracing::warn!(tenant = %incoming.tenant_id, event = %incoming.envelope.id, error = %reason, "webhook event failed");
             let sp = txn.begin().await?;
-            events::record_failure(&sp, &new_event(incoming, now), &reason, now).await?;
+            events::record_failure(&sp, &incoming.new_event(now), &reason, now).await?;
             sp.commit().await?;
-            Ok(Outcome::Failed(reason))
+            Ok((Outcome::Failed(reason), Vec::new()))
         }
     }
 }
@@ -251,29 +218,30 @@ enum ProcessError {
     Unusable(String),
 }
 
-async fn process<C: sea_orm::ConnectionTrait>(
+async fn process<C: sea_orm::ConnectionTrait + Sync>(
     db: &C,
     i: &Incoming,
     now: chrono::DateTime<Utc>,
-) -> Result<Outcome, ProcessError> {
+) -> Result<(Outcome, Vec<OrderChange>), ProcessError> {
     let env = &i.envelope;
-    let new = new_event(i, now);
+    let new = i.new_event(now);
     if !events::insert_new(db, &new).await? {
         let Some(known) = events::find(db, i.tenant_id, &env.id).await? else {
             return Err(DbErr::RecordNotFound("event vanished".into()).into());
         };
         let retryable = known.status == "failed" || known.status == "processing";
         if !(retryable || i.replay) || !events::claim(db, known.id, &known.status).await? {
-            return Ok(Outcome::Duplicate);
+            return Ok((Outcome::Duplicate, Vec::new()));
         }
     }
+    let mut changes = Vec::new();
     let outcome = if env.livemode != i.tenant_livemode {
         Outcome::Ignored(mode_mismatch(env.livemode, i.tenant_livemode))
     } else {
         match apply::observe(&env.event_type, &env.data.object).map_err(ProcessError::Unusable)? {
             Observation::Ignored(reason) => Outcome::Ignored(reason),
             obs => {
-                super::batch::apply_one(db, i, obs, now).await?;
+                changes = super::batch::apply_one(db, i, obs, now).await?;
                 Outcome::Processed
             }
         }
@@ -283,5 +251,5 @@ async fn process<C: sea_orm::ConnectionTrait>(
         _ => ("completed", None),
     };
     events::finish(db, i.tenant_id, &env.id, status, reason, now).await?;
-    Ok(outcome)
+    Ok((outcome, changes))
 }

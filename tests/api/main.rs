@@ -21,6 +21,7 @@ mod races;
 mod recorded;
 mod secrets_at_rest;
 mod startup;
+mod store_conformance;
 mod stripe_config;
 mod tenant_scale;
 mod tenants;

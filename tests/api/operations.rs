@@ -8,6 +8,7 @@ use std::time::Duration;
 crate::backend_tests!(
     metrics_move_after_events,
     deliveries_take_the_batched_path_and_replays_the_per_event_one,
+    order_changes_are_counted,
     request_ids_are_echoed_or_generated,
     retention_removes_old_payloads_and_counters,
 );
@@ -440,4 +441,42 @@ async fn deliveries_take_the_batched_path_and_replays_the_per_event_one(app: Tes
     let payments = app.get("/v1/tenants/paths/payments", app.op()).await.json;
     assert_eq!(payments["data"][0]["status"], "succeeded", "{payments}");
     assert_eq!(payments["data"][0]["amount"], 100);
+}
+
+/// The write path says what changed: each order status move is counted by its statuses.
+async fn order_changes_are_counted(app: TestApp) {
+    let secret = app.restaurant("changes").await;
+    let order = app.order("changes", "C-1", 900, "usd").await;
+    let paid = &[r#"from="PAYMENT_PENDING""#, r#"to="PAID""#];
+    let refunded = &[r#"from="PAID""#, r#"to="PARTIALLY_REFUNDED""#];
+    let (p0, r0) = (
+        metric(&app, "gateway_order_changes_total", paid).await,
+        metric(&app, "gateway_order_changes_total", refunded).await,
+    );
+    let pay = event(
+        "evt_changes_pay",
+        "payment_intent.succeeded",
+        now(),
+        payment_intent("pi_changes", 900, "usd", "succeeded", Some(&order)),
+    );
+    assert_eq!(
+        app.deliver("changes", &secret, &pay).await.json["status"],
+        "processed"
+    );
+    assert!(metric(&app, "gateway_order_changes_total", paid).await >= p0 + 1.0);
+    let refund = event(
+        "evt_changes_refund",
+        "charge.refunded",
+        now(),
+        charge("pi_changes", 900, "usd", 300, Some(&order)),
+    );
+    assert_eq!(
+        app.deliver("changes", &secret, &refund).await.json["status"],
+        "processed"
+    );
+    assert_eq!(
+        app.order_status("changes", &order).await,
+        "PARTIALLY_REFUNDED"
+    );
+    assert!(metric(&app, "gateway_order_changes_total", refunded).await >= r0 + 1.0);
 }

@@ -1,0 +1,278 @@
+//! The write path's storage seam (`store::facts::FactStore`): the same cases against every
+//! implementation — sea-orm's statements on SQLite and on PostgreSQL, and PostgreSQL's
+//! two-statement batch — must record, find earlier copies, load (through every key) and write
+//! the same facts. The tenant and its order are made through the HTTP API.
+use crate::helpers::TestApp;
+use chrono::{SubsecRound, Utc};
+use entity::{orders, payments};
+use gateway::store::events::{EventRow, NewEvent};
+use gateway::store::facts::{FactStore, Keys, PgFacts, Recorded, SeaFacts};
+use sea_orm::{DatabaseConnection, DbBackend, TransactionTrait};
+use uuid::Uuid;
+
+crate::backend_tests!(every_fact_store_records_loads_and_writes_alike);
+
+/// Which implementation a case runs against.
+#[derive(Clone, Copy, Debug)]
+enum Impl {
+    Sea,
+    Pg,
+}
+
+/// What a store answered, without the ids it generated.
+#[derive(Clone, Debug, PartialEq)]
+struct Seen {
+    inserted: usize,
+    earlier: Vec<(String, String)>,
+    payments: Vec<(String, Option<String>, String, i64)>,
+    orders: Vec<(Uuid, String)>,
+    disputes: usize,
+}
+
+fn seen(r: &Recorded) -> Seen {
+    let mut earlier: Vec<_> = r
+        .earlier
+        .iter()
+        .map(|e| (e.stripe_event_id.clone(), e.status.clone()))
+        .collect();
+    earlier.sort();
+    let mut payments: Vec<_> = r
+        .payments
+        .iter()
+        .map(|p| {
+            let charge = p.stripe_charge_id.clone();
+            (
+                p.stripe_payment_intent_id.clone(),
+                charge,
+                p.status.clone(),
+                p.amount,
+            )
+        })
+        .collect();
+    payments.sort();
+    let mut orders: Vec<_> = r.orders.iter().map(|o| (o.id, o.status.clone())).collect();
+    orders.sort();
+    Seen {
+        inserted: r.inserted.len(),
+        earlier,
+        payments,
+        orders,
+        disputes: r.disputes.len(),
+    }
+}
+
+fn row<'a>(tenant: Uuid, event: &'a str, now: chrono::DateTime<Utc>) -> EventRow<'a> {
+    EventRow {
+        id: Uuid::now_v7(),
+        event: NewEvent {
+            tenant_id: tenant,
+            stripe_event_id: event,
+            event_type: "payment_intent.succeeded",
+            api_version: None,
+            livemode: false,
+            stripe_created: now.timestamp(),
+            payload: "{}",
+            received_at: now,
+        },
+        status: "completed",
+        last_error: None,
+    }
+}
+
+/// One step in one transaction: record `events`, load `keys`, write `payments` and `orders`.
+async fn step(
+    db: &DatabaseConnection,
+    which: Impl,
+    events: &[EventRow<'_>],
+    keys: Keys,
+    payments: &[payments::Model],
+    orders: &[orders::Model],
+) -> Recorded {
+    let now = Utc::now();
+    let rows: Vec<&EventRow> = events.iter().collect();
+    match which {
+        Impl::Sea => {
+            let txn = db.begin().await.unwrap();
+            let mut store = SeaFacts(&txn);
+            let found = store.record_and_load(&rows, keys, now).await.unwrap();
+            store.write(payments, &[], orders).await.unwrap();
+            txn.commit().await.unwrap();
+            found
+        }
+        Impl::Pg => {
+            let mut conn = db.get_postgres_connection_pool().acquire().await.unwrap();
+            sea_orm::sqlx::raw_sql("BEGIN")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let mut store = PgFacts(&mut conn);
+            let found = store.record_and_load(&rows, keys, now).await.unwrap();
+            store.write(payments, &[], orders).await.unwrap();
+            sea_orm::sqlx::raw_sql("COMMIT")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            found
+        }
+    }
+}
+
+/// The cases, against one implementation, on a fresh tenant; returns what the store answered.
+async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen> {
+    let slug = format!("conform-{}", format!("{which:?}").to_lowercase());
+    let tenant: Uuid = app.create_tenant(&slug).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let order = app
+        .post(
+            &format!("/v1/tenants/{slug}/orders"),
+            app.op(),
+            serde_json::json!({"reference": "R-1", "amount": 700, "currency": "eur"}),
+        )
+        .await;
+    let order_id: Uuid = order.json["id"].as_str().unwrap().parse().unwrap();
+    // Both databases keep microseconds.
+    let now = Utc::now().trunc_subsecs(6);
+    let mut out = Vec::new();
+
+    // 1. Two new events and the order they name: both recorded, the order loaded.
+    let keys = Keys {
+        orders: vec![(tenant, order_id)],
+        ..Keys::default()
+    };
+    let first = step(
+        db,
+        which,
+        &[row(tenant, "evt_1", now), row(tenant, "evt_2", now)],
+        keys,
+        &[],
+        &[],
+    )
+    .await;
+    let mut order_row = first.orders[0].clone();
+    out.push(seen(&first));
+
+    // 2. A payment for it and the order paid, written.
+    let payment = payments::Model {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        order_id: Some(order_id),
+        stripe_payment_intent_id: "pi_c".into(),
+        stripe_charge_id: Some("ch_c".into()),
+        amount: 700,
+        amount_refunded: 0,
+        amount_conflict: false,
+        currency: "eur".into(),
+        status: "succeeded".into(),
+        customer_id: None,
+        customer_email: None,
+        customer_name: None,
+        livemode: false,
+        failure_reason: None,
+        last_event_created: now.timestamp(),
+        created_at: now,
+        updated_at: now,
+    };
+    order_row.status = "PAID".into();
+    out.push(seen(
+        &step(
+            db,
+            which,
+            &[],
+            Keys::default(),
+            std::slice::from_ref(&payment),
+            &[order_row],
+        )
+        .await,
+    ));
+
+    // 3. A redelivery and a new event, keyed by the payment intent: one recorded, the earlier
+    //    copy found; the payment and, through it, its order loaded.
+    let keys = Keys {
+        payment_intents: vec![(tenant, "pi_c".into())],
+        ..Keys::default()
+    };
+    out.push(seen(
+        &step(
+            db,
+            which,
+            &[row(tenant, "evt_1", now), row(tenant, "evt_3", now)],
+            keys,
+            &[],
+            &[],
+        )
+        .await,
+    ));
+
+    // 4. Keyed by the charge only, then by the order only: the same facts.
+    let keys = Keys {
+        charges: vec![(tenant, "ch_c".into())],
+        ..Keys::default()
+    };
+    out.push(seen(&step(db, which, &[], keys, &[], &[]).await));
+    let keys = Keys {
+        orders: vec![(tenant, order_id)],
+        ..Keys::default()
+    };
+    let by_order = step(db, which, &[], keys, &[], &[]).await;
+    assert_eq!(
+        by_order.payments,
+        vec![payment],
+        "{which:?}: written whole, read back whole"
+    );
+    out.push(seen(&by_order));
+
+    // 5. Keys naming nothing of this tenant (another tenant's id): nothing.
+    let keys = Keys {
+        payment_intents: vec![(Uuid::now_v7(), "pi_c".into())],
+        ..Keys::default()
+    };
+    out.push(seen(&step(db, which, &[], keys, &[], &[]).await));
+    // Order ids differ per tenant: compare them as "the tenant's order".
+    for s in &mut out {
+        for o in &mut s.orders {
+            assert_eq!(o.0, order_id);
+            o.0 = Uuid::nil();
+        }
+    }
+    out
+}
+
+async fn every_fact_store_records_loads_and_writes_alike(app: TestApp) {
+    let db = app.sql().await;
+    let sea = cases(&app, &db, Impl::Sea).await;
+    let nothing = Seen {
+        inserted: 0,
+        earlier: vec![],
+        payments: vec![],
+        orders: vec![],
+        disputes: 0,
+    };
+    let paid = || Seen {
+        payments: vec![("pi_c".into(), Some("ch_c".into()), "succeeded".into(), 700)],
+        orders: vec![(Uuid::nil(), "PAID".into())],
+        ..nothing.clone()
+    };
+    let expected = vec![
+        Seen {
+            inserted: 2,
+            orders: vec![(Uuid::nil(), "PAYMENT_PENDING".into())],
+            ..nothing.clone()
+        },
+        nothing.clone(),
+        Seen {
+            inserted: 1,
+            earlier: vec![("evt_1".into(), "completed".into())],
+            ..paid()
+        },
+        paid(),
+        paid(),
+        nothing.clone(),
+    ];
+    assert_eq!(sea, expected);
+    if db.get_database_backend() == DbBackend::Postgres {
+        assert_eq!(cases(&app, &db, Impl::Pg).await, expected);
+    }
+}
