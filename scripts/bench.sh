@@ -7,7 +7,8 @@
 #   EVENTS=10000 scripts/bench.sh   (BACKENDS, IN_FLIGHT, DUPLICATES narrow the matrix;
 #   SOCKET_ROWS=0 skips the Unix-socket footnote; TENANT_SCALE="1 16 1000 10000" and
 #   PAYLOAD_SCALE="2000 3000 4000" add the scaling runs at 32 in flight; SKIP_MATRIX=1 runs only
-#   those; GATEWAY_WRITER_SHARDS is passed through)
+#   those; GATEWAY_WRITER_SHARDS is passed through; GW=path (and LOAD=path) run binaries built
+#   before, without building: to alternate a before and an after build in one sitting)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
@@ -16,9 +17,11 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 TCP_DB="$PG/gateway_bench"
 SOCKET_DB="postgres://postgres@localhost/gateway_bench?host=/var/run/postgresql"
 BENCH_SQL=${BENCH_SQL:-../shared/bench}
-cargo build -q --release --bin gateway --example loadgen
-GW=target/release/gateway
-LOAD=target/release/examples/loadgen
+if [ -z "${GW:-}" ]; then
+  cargo build -q --release --bin gateway --example loadgen
+  GW=target/release/gateway LOAD=target/release/examples/loadgen
+fi
+LOAD=${LOAD:-target/release/examples/loadgen}
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(psql "$PG/postgres" -Atc 'select version()' | cut -d, -f1)"
 if [ -f "$BENCH_SQL/pg_limit.sql" ] && [ -z "${SKIP_BASELINE:-}" ]; then

@@ -196,7 +196,7 @@ async fn reconcile(
                 d["detail"].as_str().unwrap_or("")
             );
         }
-        all_ok &= done.status == "succeeded";
+        all_ok &= done.status == entity::status::RunStatus::Succeeded;
     }
     Ok(all_ok)
 }

@@ -116,7 +116,7 @@ pub fn writer_batch(path: &'static str, events: usize) {
 /// with `from` = `to`). Statuses are a closed set: bounded labels.
 pub fn order_changes(changes: &[crate::webhooks::merge::OrderChange]) {
     for c in changes {
-        metrics::counter!("gateway_order_changes_total", "from" => c.from.clone(), "to" => c.to.clone())
+        metrics::counter!("gateway_order_changes_total", "from" => c.from.as_str(), "to" => c.to.as_str())
             .increment(1);
     }
 }

@@ -15,7 +15,7 @@ pub struct Model {
     pub amount: i64,
     pub currency: String,
     pub reason: Option<String>,
-    pub status: String,
+    pub status: crate::status::DisputeStatus,
     /// Stripe `created` (unix seconds) of the newest event applied.
     pub last_event_created: i64,
     pub created_at: DateTimeUtc,

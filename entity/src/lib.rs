@@ -7,6 +7,7 @@ pub mod orders;
 pub mod payments;
 pub mod reconciliation_runs;
 pub mod scrubbed_customers;
+pub mod status;
 pub mod stripe_configs;
 pub mod tenants;
 pub mod webhook_events;

@@ -10,7 +10,7 @@ pub struct Model {
     pub reference: String,
     pub amount: i64,
     pub currency: String,
-    pub status: String,
+    pub status: crate::status::OrderStatus,
     pub amount_refunded: i64,
     pub customer_email: Option<String>,
     /// JSON object as text.

@@ -15,7 +15,7 @@ pub struct Model {
     /// Two successful observations disagreed on amount or currency.
     pub amount_conflict: bool,
     pub currency: String,
-    pub status: String,
+    pub status: crate::status::PaymentStatus,
     pub customer_id: Option<String>,
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,

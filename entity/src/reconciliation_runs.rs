@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub status: String,
+    pub status: crate::status::RunStatus,
     pub window_start: DateTimeUtc,
     pub window_end: DateTimeUtc,
     pub created_count: i64,

@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub slug: String,
     pub name: String,
-    pub status: String,
+    pub status: crate::status::TenantStatus,
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
     pub stripe_account_id: Option<String>,

@@ -13,7 +13,7 @@ pub struct Model {
     pub livemode: bool,
     /// Stripe `created` (unix seconds).
     pub stripe_created: i64,
-    pub status: String,
+    pub status: crate::status::EventStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     /// Raw body as received; cleared by retention.

@@ -84,7 +84,7 @@ impl CheckoutApi {
         let order = store::orders::get(&state.db, tenant.id, order_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
-        if order.status != "PAYMENT_PENDING" {
+        if order.status != entity::status::OrderStatus::PaymentPending {
             return Err(ApiError::conflict(
                 "order_not_payable",
                 format!(

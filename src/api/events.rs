@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase", remote = "entity::status::EventStatus")]
 pub enum EventStatus {
     /// Recorded and applied.
     Completed,
@@ -29,25 +29,6 @@ pub enum EventStatus {
     Ignored,
     /// Being processed.
     Processing,
-}
-
-impl EventStatus {
-    fn from_db(s: &str) -> Self {
-        match s {
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "ignored" => Self::Ignored,
-            _ => Self::Processing,
-        }
-    }
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Ignored => "ignored",
-            Self::Processing => "processing",
-        }
-    }
 }
 
 /// A Stripe event the tenant received.
@@ -79,7 +60,7 @@ impl From<Model> for WebhookEventOut {
             event_type: m.event_type,
             api_version: m.api_version,
             livemode: m.livemode,
-            status: EventStatus::from_db(&m.status),
+            status: m.status.into(),
             attempts: m.attempts,
             last_error: m.last_error,
             received_at: m.received_at,
@@ -142,7 +123,7 @@ impl EventsApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         let filter = EventFilter {
-            status: status.0.map(|s| s.as_str().to_owned()),
+            status: status.0.map(Into::into),
             event_type: event_type.0,
         };
         let p = store::events::list(&state.db, tenant.id, filter, page).await?;
@@ -257,6 +238,7 @@ impl EventsApi {
             events_by_status: store::events::counts_by_status(&state.db, tenant.id)
                 .await?
                 .into_iter()
+                .map(|(status, n)| (status.as_str().to_owned(), n))
                 .collect(),
         }))
     }

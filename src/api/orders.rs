@@ -18,7 +18,10 @@ use uuid::Uuid;
 
 /// Derived from the order's payments and disputes; never moves backwards.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[oai(
+    rename_all = "SCREAMING_SNAKE_CASE",
+    remote = "entity::status::OrderStatus"
+)]
 pub enum OrderStatus {
     PaymentPending,
     Paid,
@@ -29,22 +32,6 @@ pub enum OrderStatus {
     Refunded,
     Disputed,
     DisputeLost,
-}
-
-impl OrderStatus {
-    fn from_db(s: &str) -> Self {
-        match s {
-            "PAID" => Self::Paid,
-            "PAYMENT_FAILED" => Self::PaymentFailed,
-            "EXPIRED" => Self::Expired,
-            "NEEDS_REVIEW" => Self::NeedsReview,
-            "PARTIALLY_REFUNDED" => Self::PartiallyRefunded,
-            "REFUNDED" => Self::Refunded,
-            "DISPUTED" => Self::Disputed,
-            "DISPUTE_LOST" => Self::DisputeLost,
-            _ => Self::PaymentPending,
-        }
-    }
 }
 
 /// An order to create.
@@ -93,7 +80,7 @@ impl From<Model> for OrderOut {
             reference: m.reference,
             amount: m.amount,
             currency: m.currency,
-            status: OrderStatus::from_db(&m.status),
+            status: m.status.into(),
             amount_refunded: m.amount_refunded,
             customer_email: m.customer_email,
             metadata: m

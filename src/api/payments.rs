@@ -14,25 +14,13 @@ use poem_openapi::{Enum, Object, OpenApi};
 use uuid::Uuid;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase", remote = "entity::status::PaymentStatus")]
 pub enum PaymentStatus {
     Pending,
     Processing,
     Failed,
     Canceled,
     Succeeded,
-}
-
-impl PaymentStatus {
-    fn from_db(s: &str) -> Self {
-        match s {
-            "processing" => Self::Processing,
-            "failed" => Self::Failed,
-            "canceled" => Self::Canceled,
-            "succeeded" => Self::Succeeded,
-            _ => Self::Pending,
-        }
-    }
 }
 
 /// What the gateway knows of one Stripe PaymentIntent.
@@ -76,7 +64,7 @@ impl From<payments::Model> for PaymentOut {
             amount: m.amount,
             amount_refunded: m.amount_refunded,
             currency: m.currency,
-            status: PaymentStatus::from_db(&m.status),
+            status: m.status.into(),
             customer_id: m.customer_id,
             customer_email: m.customer_email,
             livemode: m.livemode,
@@ -116,7 +104,7 @@ impl From<disputes::Model> for DisputeOut {
             amount: m.amount,
             currency: m.currency,
             reason: m.reason,
-            status: m.status,
+            status: m.status.as_str().to_owned(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

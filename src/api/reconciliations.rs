@@ -16,7 +16,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase", remote = "entity::status::RunStatus")]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -67,11 +67,7 @@ impl From<Run> for ReconciliationRunOut {
     fn from(r: Run) -> Self {
         Self {
             id: r.id,
-            status: match r.status.as_str() {
-                "succeeded" => RunStatus::Succeeded,
-                "failed" => RunStatus::Failed,
-                _ => RunStatus::Running,
-            },
+            status: r.status.into(),
             window_start: r.window_start,
             window_end: r.window_end,
             counts: ReconciliationCounts {

@@ -16,7 +16,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase", remote = "entity::status::TenantStatus")]
 pub enum TenantStatus {
     Active,
     Suspended,
@@ -47,11 +47,7 @@ impl From<Model> for TenantOut {
             id: m.id,
             slug: m.slug,
             name: m.name,
-            status: if m.status == "suspended" {
-                TenantStatus::Suspended
-            } else {
-                TenantStatus::Active
-            },
+            status: m.status.into(),
             rate_limit_per_second: m.rate_limit_per_second,
             rate_limit_burst: m.rate_limit_burst,
             stripe_account_id: m.stripe_account_id,
@@ -255,10 +251,7 @@ impl TenantsApi {
         }
         let changes = TenantChanges {
             name: body.name.as_deref().map(domain::parse_name).transpose()?,
-            status: body.status.map(|s| match s {
-                TenantStatus::Active => domain::TenantStatus::Active.as_str(),
-                TenantStatus::Suspended => domain::TenantStatus::Suspended.as_str(),
-            }),
+            status: body.status.map(Into::into),
             rate_limit_per_second: body
                 .rate_limit_per_second
                 .map(domain::parse_rate)

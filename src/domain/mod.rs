@@ -8,8 +8,8 @@ pub use order::{parse_amount, parse_currency, parse_email, parse_metadata, parse
 
 pub use stripe::{StripeMode, parse_secret_key, parse_webhook_secret};
 pub use tenant::{
-    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, TenantStatus, parse_account_id, parse_burst,
-    parse_key_name, parse_name, parse_rate, parse_slug,
+    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, parse_account_id, parse_burst, parse_key_name,
+    parse_name, parse_rate, parse_slug,
 };
 
 /// A value that breaks a rule; `field` is the JSON field name.

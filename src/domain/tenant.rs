@@ -80,21 +80,6 @@ pub fn parse_account_id(raw: &str) -> Result<String, Invalid> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TenantStatus {
-    Active,
-    Suspended,
-}
-
-impl TenantStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TenantStatus::Active => "active",
-            TenantStatus::Suspended => "suspended",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use crate::webhooks::event::Envelope;
 use crate::webhooks::incoming::{Incoming, Outcome};
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::reconciliation_runs::Model as Run;
+use entity::status::{EventStatus, RunStatus};
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -103,14 +104,14 @@ pub async fn execute(
     let kinds: Vec<&'static str> = discrepancies.iter().map(|d| d.kind).collect();
     run.finished_at = Some(Utc::now());
     match outcome {
-        Ok(()) => run.status = "succeeded".into(),
+        Ok(()) => run.status = RunStatus::Succeeded,
         Err(e) => {
             tracing::warn!(tenant = %run.tenant_id, run = %run.id, error = %e, "reconciliation failed");
-            run.status = "failed".into();
+            run.status = RunStatus::Failed;
             run.error = Some(e.to_string());
         }
     }
-    crate::telemetry::reconciliation(&run.status, &kinds);
+    crate::telemetry::reconciliation(run.status.as_str(), &kinds);
     let saved = reconciliations::save(&state.db, run).await;
     guard.release().await;
     saved
@@ -222,7 +223,7 @@ async fn apply_event(
     let known = events::find(&state.db, run.tenant_id, &event.id).await?;
     if known
         .as_ref()
-        .is_some_and(|k| k.status == "completed" || k.status == "ignored")
+        .is_some_and(|k| matches!(k.status, EventStatus::Completed | EventStatus::Ignored))
     {
         run.unchanged_count += 1;
         return Ok(());
@@ -283,7 +284,7 @@ async fn compare_intent(
         }
         return Ok(());
     };
-    let local = PaymentStatus::parse(&ours.status);
+    let local = ours.status;
     if theirs > local {
         found.push(Discrepancy {
             kind: "status_mismatch",

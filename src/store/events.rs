@@ -1,6 +1,7 @@
 //! Store: the webhook event log. (tenant, Stripe event id) is unique: the idempotency key.
 use super::{Page, PageRequest, paginate};
 use chrono::{DateTime, Utc};
+use entity::status::EventStatus;
 use entity::webhook_events::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -10,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// The status nearly every event ends in; the only one not in the partial status index.
-const COMPLETED: &str = "completed";
+const COMPLETED: EventStatus = EventStatus::Completed;
 
 /// What is known of an event when it arrives.
 #[derive(Clone, Copy)]
@@ -42,7 +43,7 @@ pub async fn find<C: ConnectionTrait>(
 pub struct EventRow<'a> {
     pub id: Uuid,
     pub event: NewEvent<'a>,
-    pub status: &'static str,
+    pub status: EventStatus,
     pub last_error: Option<&'a str>,
 }
 
@@ -58,12 +59,12 @@ impl EventRow<'_> {
             api_version: Set(e.api_version.map(str::to_owned)),
             livemode: Set(e.livemode),
             stripe_created: Set(e.stripe_created),
-            status: Set(self.status.to_owned()),
+            status: Set(self.status),
             attempts: Set(1),
             last_error: Set(self.last_error.map(str::to_owned)),
             payload: Set(Some(e.payload.to_owned())),
             received_at: Set(e.received_at),
-            processed_at: Set((self.status != "processing").then_some(e.received_at)),
+            processed_at: Set((self.status != EventStatus::Processing).then_some(e.received_at)),
         }
     }
 }
@@ -73,7 +74,7 @@ pub async fn insert_new<C: ConnectionTrait>(db: &C, e: &NewEvent<'_>) -> Result<
     let row = EventRow {
         id: Uuid::now_v7(),
         event: *e,
-        status: "processing",
+        status: EventStatus::Processing,
         last_error: None,
     }
     .active_model();
@@ -89,11 +90,11 @@ pub async fn insert_new<C: ConnectionTrait>(db: &C, e: &NewEvent<'_>) -> Result<
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
-    expected_status: &str,
+    expected_status: EventStatus,
 ) -> Result<bool, DbErr> {
     let res = Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
-        .col_expr(Column::Status, Expr::value("processing"))
+        .col_expr(Column::Status, Expr::value(EventStatus::Processing))
         .filter(Column::Id.eq(id))
         .filter(Column::Status.eq(expected_status))
         .exec(db)
@@ -106,7 +107,7 @@ pub async fn finish<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
     stripe_event_id: &str,
-    status: &str,
+    status: EventStatus,
     last_error: Option<String>,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -140,7 +141,7 @@ pub async fn record_failure<C: ConnectionTrait>(
         db,
         e.tenant_id,
         e.stripe_event_id,
-        "failed",
+        EventStatus::Failed,
         Some(reason.to_owned()),
         at,
     )
@@ -150,7 +151,7 @@ pub async fn record_failure<C: ConnectionTrait>(
 /// Filters for the event list.
 #[derive(Default)]
 pub struct EventFilter {
-    pub status: Option<String>,
+    pub status: Option<EventStatus>,
     pub event_type: Option<String>,
 }
 
@@ -193,7 +194,7 @@ pub async fn get<C: ConnectionTrait>(
 
 #[derive(FromQueryResult)]
 struct StatusCount {
-    status: String,
+    status: EventStatus,
     n: i64,
 }
 
@@ -202,7 +203,7 @@ struct StatusCount {
 pub async fn counts_by_status<C: ConnectionTrait>(
     db: &C,
     tenant_id: Uuid,
-) -> Result<Vec<(String, i64)>, DbErr> {
+) -> Result<Vec<(EventStatus, i64)>, DbErr> {
     let mut rows = Entity::find()
         .select_only()
         .column(Column::Status)
@@ -224,7 +225,7 @@ pub async fn counts_by_status<C: ConnectionTrait>(
     let completed = total.unwrap_or(0) - others;
     if completed > 0 {
         rows.push(StatusCount {
-            status: COMPLETED.to_owned(),
+            status: COMPLETED,
             n: completed,
         });
     }

@@ -8,6 +8,7 @@
 use super::events::EventRow;
 use super::{ledger, pg_batch};
 use chrono::{DateTime, Utc};
+use entity::status::EventStatus;
 use entity::{disputes, orders, payments, scrubbed_customers, webhook_events};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::sqlx::PgConnection;
@@ -33,7 +34,7 @@ pub struct Keys {
 pub struct EarlierCopy {
     pub tenant_id: Uuid,
     pub stripe_event_id: String,
-    pub status: String,
+    pub status: EventStatus,
 }
 
 /// What recording and loading found.
@@ -163,7 +164,7 @@ async fn record<C: ConnectionTrait>(
         .iter()
         .map(|r| (r.event.tenant_id, r.event.stripe_event_id.to_owned()))
         .collect();
-    let found: Vec<(Uuid, Uuid, String, String)> = webhook_events::Entity::find()
+    let found: Vec<(Uuid, Uuid, String, EventStatus)> = webhook_events::Entity::find()
         .select_only()
         .columns([E::Id, E::TenantId, E::StripeEventId, E::Status])
         .filter(pairs(E::TenantId, E::StripeEventId, keys))

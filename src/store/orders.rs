@@ -27,7 +27,7 @@ pub async fn create<C: ConnectionTrait>(
         reference: Set(new.reference),
         amount: Set(new.amount),
         currency: Set(new.currency),
-        status: Set("PAYMENT_PENDING".to_owned()),
+        status: Set(entity::status::OrderStatus::PaymentPending),
         amount_refunded: Set(0),
         customer_email: Set(new.customer_email),
         metadata: Set(new.metadata),

@@ -228,7 +228,7 @@ pub async fn record_and_load(
                 .map(|r| r.event.stripe_created)
                 .collect::<Vec<_>>(),
         )
-        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.last_error).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.event.payload).collect::<Vec<_>>())
         .bind(now)

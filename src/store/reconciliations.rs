@@ -2,6 +2,7 @@
 use super::{Page, PageRequest, paginate};
 use chrono::{DateTime, Utc};
 use entity::reconciliation_runs::{ActiveModel, Column, Entity, Model};
+use entity::status::RunStatus;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, Set,
@@ -17,7 +18,7 @@ pub async fn create<C: ConnectionTrait>(
     ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
-        status: Set("running".to_owned()),
+        status: Set(RunStatus::Running),
         window_start: Set(window_start),
         window_end: Set(window_end),
         created_count: Set(0),
@@ -72,7 +73,7 @@ pub async fn last_succeeded<C: ConnectionTrait>(
 ) -> Result<Option<Model>, DbErr> {
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::Status.eq("succeeded"))
+        .filter(Column::Status.eq(RunStatus::Succeeded))
         .order_by_desc(Column::WindowEnd)
         .one(db)
         .await
@@ -86,13 +87,13 @@ pub async fn fail_abandoned<C: ConnectionTrait>(
 ) -> Result<u64, DbErr> {
     use sea_orm::sea_query::Expr;
     Ok(Entity::update_many()
-        .col_expr(Column::Status, Expr::value("failed"))
+        .col_expr(Column::Status, Expr::value(RunStatus::Failed))
         .col_expr(
             Column::Error,
             Expr::value(Some("the gateway stopped during this run".to_owned())),
         )
         .col_expr(Column::FinishedAt, Expr::value(Some(Utc::now())))
-        .filter(Column::Status.eq("running"))
+        .filter(Column::Status.eq(RunStatus::Running))
         .filter(Column::StartedAt.lt(before))
         .exec(db)
         .await?

@@ -1,6 +1,7 @@
 //! Store: tenants.
 use super::{Page, PageRequest, paginate};
 use chrono::Utc;
+use entity::status::TenantStatus;
 use entity::tenants::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -20,7 +21,7 @@ pub struct NewTenant {
 #[derive(Default)]
 pub struct TenantChanges {
     pub name: Option<String>,
-    pub status: Option<&'static str>,
+    pub status: Option<TenantStatus>,
     pub rate_limit_per_second: Option<i64>,
     pub rate_limit_burst: Option<i64>,
     pub stripe_account_id: Option<Option<String>>,
@@ -32,7 +33,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model,
         id: Set(Uuid::now_v7()),
         slug: Set(new.slug),
         name: Set(new.name),
-        status: Set("active".to_owned()),
+        status: Set(TenantStatus::Active),
         rate_limit_per_second: Set(new.rate_limit_per_second),
         rate_limit_burst: Set(new.rate_limit_burst),
         stripe_account_id: Set(new.stripe_account_id),
@@ -70,7 +71,7 @@ pub async fn update<C: ConnectionTrait>(
         active.name = Set(name);
     }
     if let Some(status) = changes.status {
-        active.status = Set(status.to_owned());
+        active.status = Set(status);
     }
     if let Some(rate) = changes.rate_limit_per_second {
         active.rate_limit_per_second = Set(rate);
@@ -110,7 +111,7 @@ pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>,
         .map(|c| c.tenant_id)
         .collect();
     Ok(Entity::find()
-        .filter(Column::Status.eq("active"))
+        .filter(Column::Status.eq(TenantStatus::Active))
         .filter(Column::Id.is_in(configured))
         .all(db)
         .await?

@@ -2,10 +2,11 @@
 //! (`observe`); observations merge into the stored facts (payments, disputes) by rules that make every
 //! delivery order of the same events converge; an order's status is derived from its facts.
 pub use super::observe::{
-    DisputeObs, HANDLED_TYPES, Observation, PaymentObs, PaymentStatus, is_legacy_charge_key,
-    observe,
+    DisputeObs, DisputeStatus, HANDLED_TYPES, Observation, PaymentObs, PaymentStatus,
+    is_legacy_charge_key, observe,
 };
 use chrono::{DateTime, Utc};
+use entity::status::OrderStatus;
 use entity::{disputes, orders, payments};
 use uuid::Uuid;
 
@@ -43,7 +44,7 @@ pub fn merge_payment(
         amount_refunded: 0,
         amount_conflict: false,
         currency: String::new(),
-        status: PaymentStatus::Pending.as_str().to_owned(),
+        status: PaymentStatus::Pending,
         customer_id: None,
         customer_email: None,
         customer_name: None,
@@ -54,11 +55,11 @@ pub fn merge_payment(
         updated_at: ctx.now,
     });
     let first = existing.is_none();
-    let current = PaymentStatus::parse(&p.status);
+    let current = p.status;
     let is_newer = newer(ctx.created, p.last_event_created);
     let rises = obs.status > current;
     if rises || first {
-        p.status = obs.status.as_str().to_owned();
+        p.status = obs.status;
     }
     // Amounts come from the highest-ranked observation; between observations of the same rank
     // the larger wins (so every delivery order agrees). A successful PaymentIntent's amount
@@ -133,10 +134,6 @@ fn touch_if_changed<M: Clone + PartialEq>(
     merged
 }
 
-fn dispute_closed(status: &str) -> bool {
-    matches!(status, "won" | "lost" | "warning_closed" | "prevented")
-}
-
 /// Merges what an event says into a dispute's facts: the newest event's status wins, and at the
 /// same instant a closed status beats an open one.
 pub fn merge_dispute(
@@ -156,7 +153,7 @@ pub fn merge_dispute(
         amount: obs.amount,
         currency: obs.currency.clone(),
         reason: None,
-        status: obs.status.clone(),
+        status: obs.status,
         last_event_created: ctx.created,
         created_at: ctx.now,
         updated_at: ctx.now,
@@ -164,18 +161,18 @@ pub fn merge_dispute(
     // The status is a lattice, so every delivery order agrees: open < closed (won, …) < lost
     // (a closed dispute is final, and a loss is never undone); among equals the newest event
     // wins, then the greater name. `last_event_created` is the event that set the status.
-    let class = |status: &str| {
-        if status == "lost" {
+    let class = |status: DisputeStatus| {
+        if status == DisputeStatus::Lost {
             2
         } else {
-            u8::from(dispute_closed(status))
+            u8::from(status.is_closed())
         }
     };
-    let rank = |status: &str, created: i64| (class(status), created, status.to_owned());
-    let takes = existing.is_none()
-        || rank(&obs.status, ctx.created) > rank(&d.status, d.last_event_created);
+    let rank = |status: DisputeStatus, created: i64| (class(status), created, status.as_str());
+    let takes =
+        existing.is_none() || rank(obs.status, ctx.created) > rank(d.status, d.last_event_created);
     if takes {
-        d.status = obs.status.clone();
+        d.status = obs.status;
         d.amount = obs.amount;
         d.currency = obs.currency.clone();
         d.reason = obs.reason.clone().or(d.reason);
@@ -198,30 +195,25 @@ pub fn derive_order(
     order: &orders::Model,
     payments: &[payments::Model],
     disputes: &[disputes::Model],
-) -> (&'static str, i64) {
+) -> (OrderStatus, i64) {
     let succeeded: Vec<&payments::Model> = payments
         .iter()
-        .filter(|p| PaymentStatus::parse(&p.status) == PaymentStatus::Succeeded)
+        .filter(|p| p.status == PaymentStatus::Succeeded)
         .collect();
     let refunded: i64 = succeeded.iter().map(|p| p.amount_refunded).sum();
     let status = match succeeded.as_slice() {
         [] => {
-            let canceled = payments
-                .iter()
-                .any(|p| PaymentStatus::parse(&p.status) == PaymentStatus::Canceled);
+            let canceled = payments.iter().any(|p| p.status == PaymentStatus::Canceled);
             if order.expired_at.is_some() || canceled {
-                "EXPIRED"
-            } else if payments
-                .iter()
-                .any(|p| PaymentStatus::parse(&p.status) == PaymentStatus::Failed)
-            {
-                "PAYMENT_FAILED"
+                OrderStatus::Expired
+            } else if payments.iter().any(|p| p.status == PaymentStatus::Failed) {
+                OrderStatus::PaymentFailed
             } else {
-                "PAYMENT_PENDING"
+                OrderStatus::PaymentPending
             }
         }
         [p] if p.amount_conflict || p.amount != order.amount || p.currency != order.currency => {
-            "NEEDS_REVIEW"
+            OrderStatus::NeedsReview
         }
         [p] => {
             let mine: Vec<&disputes::Model> = disputes
@@ -234,20 +226,20 @@ pub fn derive_order(
                             && d.stripe_charge_id == p.stripe_charge_id)
                 })
                 .collect();
-            if mine.iter().any(|d| d.status == "lost") {
-                "DISPUTE_LOST"
-            } else if mine.iter().any(|d| !dispute_closed(&d.status)) {
-                "DISPUTED"
+            if mine.iter().any(|d| d.status == DisputeStatus::Lost) {
+                OrderStatus::DisputeLost
+            } else if mine.iter().any(|d| !d.status.is_closed()) {
+                OrderStatus::Disputed
             } else if p.amount_refunded >= p.amount && p.amount > 0 {
-                "REFUNDED"
+                OrderStatus::Refunded
             } else if p.amount_refunded > 0 {
-                "PARTIALLY_REFUNDED"
+                OrderStatus::PartiallyRefunded
             } else {
-                "PAID"
+                OrderStatus::Paid
             }
         }
         // A second successful payment for one order: a double charge to refund.
-        _ => "NEEDS_REVIEW",
+        _ => OrderStatus::NeedsReview,
     };
     (status, refunded)
 }

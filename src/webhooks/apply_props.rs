@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::webhooks::merge::OrderChange;
+use entity::status::OrderStatus;
 use proptest::prelude::*;
 
 const ORDER_AMOUNT: i64 = 5000;
@@ -25,7 +26,7 @@ enum Ev {
     Dispute {
         du: u8,
         pi: u8,
-        status: &'static str,
+        status: DisputeStatus,
     },
     Expire,
 }
@@ -42,7 +43,7 @@ fn ev() -> impl Strategy<Value = Ev> {
     prop_oneof![
         4 => (0u8..2, status, amount, currency).prop_map(|(pi, status, amount, currency)| Ev::Pay { pi, status, amount, currency }),
         2 => (0u8..2, 0i64..=ORDER_AMOUNT).prop_map(|(pi, refunded)| Ev::Refund { pi, refunded }),
-        2 => (0u8..2, 0u8..2, prop_oneof![Just("needs_response"), Just("under_review"), Just("won"), Just("lost")])
+        2 => (0u8..2, 0u8..2, prop_oneof![Just(DisputeStatus::NeedsResponse), Just(DisputeStatus::UnderReview), Just(DisputeStatus::Won), Just(DisputeStatus::Lost)])
             .prop_map(|(du, pi, status)| Ev::Dispute { du, pi, status }),
         1 => Just(Ev::Expire),
     ]
@@ -51,10 +52,10 @@ fn ev() -> impl Strategy<Value = Ev> {
 /// Order status and refunded amount; per payment: intent, status, amount, refunded, currency;
 /// per dispute: id and status.
 type Facts = (
-    String,
+    OrderStatus,
     i64,
-    Vec<(String, String, i64, i64, String)>,
-    Vec<(String, String)>,
+    Vec<(String, PaymentStatus, i64, i64, String)>,
+    Vec<(String, DisputeStatus)>,
 );
 
 /// The books of one tenant with one order, kept by the write path's own in-memory merge
@@ -83,7 +84,7 @@ impl Books {
             reference: "o".into(),
             amount: ORDER_AMOUNT,
             currency: "usd".into(),
-            status: "PAYMENT_PENDING".into(),
+            status: OrderStatus::PaymentPending,
             amount_refunded: 0,
             customer_email: None,
             metadata: None,
@@ -139,7 +140,7 @@ impl Books {
                 amount: ORDER_AMOUNT,
                 currency: "usd".into(),
                 reason: None,
-                status: (*status).into(),
+                status: *status,
             }),
             Ev::Expire => Observation::CheckoutExpired {
                 order_refs: vec![ORDER_ID],
@@ -163,7 +164,7 @@ impl Books {
             .map(|p| {
                 (
                     p.stripe_payment_intent_id.clone(),
-                    p.status.clone(),
+                    p.status,
                     p.amount,
                     p.amount_refunded,
                     p.currency.clone(),
@@ -174,11 +175,11 @@ impl Books {
             .facts
             .disputes
             .values()
-            .map(|d| (d.stripe_dispute_id.clone(), d.status.clone()))
+            .map(|d| (d.stripe_dispute_id.clone(), d.status))
             .collect();
         disputes.sort();
         (
-            self.order().status.clone(),
+            self.order().status,
             self.order().amount_refunded,
             payments,
             disputes,
@@ -240,14 +241,14 @@ proptest! {
         let mut books = Books::new();
         let mut refunded = 0;
         for (e, t) in events.iter().zip(1000i64..) {
-            let before = books.order().status.clone();
+            let before = books.order().status;
             let _ = books.apply(e, t);
-            let after = books.order().status.clone();
-            prop_assert!(allowed(&before, &after), "{} -> {} after {:?}", before, after, e);
+            let after = books.order().status;
+            prop_assert!(allowed(before.as_str(), after.as_str()), "{} -> {} after {:?}", before, after, e);
             prop_assert!(books.order().amount_refunded >= refunded, "refunds never shrink");
             refunded = books.order().amount_refunded;
         }
-        let succeeded: Vec<_> = books.payments().into_iter().filter(|p| p.status == "succeeded").collect();
+        let succeeded: Vec<_> = books.payments().into_iter().filter(|p| p.status == PaymentStatus::Succeeded).collect();
         let mismatch = succeeded.iter().any(|p| p.amount != ORDER_AMOUNT || p.currency != "usd");
         if mismatch || succeeded.len() > 1 {
             prop_assert_eq!(books.order().status.as_str(), "NEEDS_REVIEW");
@@ -266,7 +267,7 @@ proptest! {
         for delivery in [&stamped, &shuffled] {
             let mut books = Books::new();
             // Folding the reported changes from the initial state gives the order's state.
-            let mut state = (books.order().status.clone(), books.order().amount_refunded);
+            let mut state = (books.order().status, books.order().amount_refunded);
             for (e, t) in delivery {
                 if let Some(c) = books.apply(e, *t) {
                     prop_assert_eq!((&c.from, c.refunded_from), (&state.0, state.1), "a change starts where the last ended");
@@ -274,9 +275,9 @@ proptest! {
                     prop_assert_eq!(c.order_id, ORDER_ID);
                     prop_assert_eq!(&c.cause, &format!("evt_{t}"));
                     prop_assert_eq!((c.amount, c.currency.as_str()), (ORDER_AMOUNT, "usd"));
-                    state = (c.to.clone(), c.refunded_to);
+                    state = (c.to, c.refunded_to);
                 }
-                prop_assert_eq!(&state, &(books.order().status.clone(), books.order().amount_refunded));
+                prop_assert_eq!(&state, &(books.order().status, books.order().amount_refunded));
             }
             finals.push(state);
         }

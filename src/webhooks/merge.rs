@@ -4,6 +4,7 @@
 //! Every way an event arrives (webhook batch, single event, replay, failed-event retry,
 //! reconciliation) merges here, and every consumer of "what changed" reads [`OrderChange`].
 use super::apply::{self, EventCtx, Observation};
+use entity::status::OrderStatus;
 use entity::{disputes, orders, payments};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -31,8 +32,8 @@ pub struct OrderChange {
     pub order_id: Uuid,
     pub reference: String,
     /// Status before and after the event.
-    pub from: String,
-    pub to: String,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
     /// The order's amount and currency (they never change).
     pub amount: i64,
     pub currency: String,
@@ -192,11 +193,11 @@ impl Facts {
             .collect();
         let before = self.orders.get(&key);
         let (from, refunded_from) = before.map_or_else(
-            || (order.status.clone(), order.amount_refunded),
-            |b| (b.status.clone(), b.amount_refunded),
+            || (order.status, order.amount_refunded),
+            |b| (b.status, b.amount_refunded),
         );
         let (status, refunded) = apply::derive_order(&order, &payments, &disputes);
-        order.status = status.to_owned();
+        order.status = status;
         order.amount_refunded = refunded;
         if before == Some(&order) {
             return None;
@@ -207,7 +208,7 @@ impl Facts {
             order_id: order.id,
             reference: order.reference.clone(),
             from,
-            to: order.status.clone(),
+            to: order.status,
             amount: order.amount,
             currency: order.currency.clone(),
             refunded_from,

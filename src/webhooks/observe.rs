@@ -6,37 +6,7 @@ use super::event::{self, id_of};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-/// A payment's status. The rank only rises: a late, lower-ranked event never regresses it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PaymentStatus {
-    Pending,
-    Processing,
-    Failed,
-    Canceled,
-    Succeeded,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Processing => "processing",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::Canceled => "canceled",
-            PaymentStatus::Succeeded => "succeeded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "processing" => PaymentStatus::Processing,
-            "failed" => PaymentStatus::Failed,
-            "canceled" => PaymentStatus::Canceled,
-            "succeeded" => PaymentStatus::Succeeded,
-            _ => PaymentStatus::Pending,
-        }
-    }
-}
+pub use entity::status::{DisputeStatus, PaymentStatus};
 
 /// What one event says about one payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +37,7 @@ pub struct DisputeObs {
     pub amount: i64,
     pub currency: String,
     pub reason: Option<String>,
-    pub status: String,
+    pub status: DisputeStatus,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,6 +217,11 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
         }
         "charge.dispute.created" | "charge.dispute.closed" => {
             let d: event::Dispute = parse(object, "dispute")?;
+            let status = match d.status.as_deref() {
+                None => DisputeStatus::NeedsResponse,
+                Some(s) => DisputeStatus::parse(s)
+                    .ok_or_else(|| format!("dispute status {s:?} is not one the gateway knows"))?,
+            };
             Observation::Dispute(DisputeObs {
                 dispute_id: d.id,
                 charge_id: id_of(&d.charge),
@@ -254,7 +229,7 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
                 amount: d.amount.unwrap_or(0),
                 currency: lower(d.currency).unwrap_or_default(),
                 reason: d.reason,
-                status: d.status.unwrap_or_else(|| "needs_response".to_owned()),
+                status,
             })
         }
         "customer.deleted" => {

@@ -6,6 +6,7 @@ use super::incoming::Incoming;
 use crate::store::events::EventRow;
 use crate::store::facts::{Keys, Recorded};
 use chrono::{DateTime, Utc};
+use entity::status::EventStatus;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -58,8 +59,8 @@ pub fn event_rows<'a>(
         .filter_map(|(at, (i, plan))| {
             let (status, last_error) = match plan {
                 Plan::Duplicate => return None,
-                Plan::Ignored(r) => ("ignored", Some(r.as_str())),
-                Plan::Apply(_) => ("completed", None),
+                Plan::Ignored(r) => (EventStatus::Ignored, Some(r.as_str())),
+                Plan::Apply(_) => (EventStatus::Completed, None),
             };
             let row = EventRow {
                 id: Uuid::now_v7(),
@@ -76,16 +77,20 @@ pub fn event_rows<'a>(
 /// (those events are duplicates); `None` when such a copy failed, is unfinished, or was committed
 /// by another replica too late to be seen: then the batch needs the per-event path.
 pub fn duplicates(rows: &[(usize, EventRow<'_>)], found: &Recorded) -> Option<Vec<usize>> {
-    let earlier: HashMap<(Uuid, &str), &str> = found
+    let earlier: HashMap<(Uuid, &str), EventStatus> = found
         .earlier
         .iter()
-        .map(|e| ((e.tenant_id, e.stripe_event_id.as_str()), e.status.as_str()))
+        .map(|e| ((e.tenant_id, e.stripe_event_id.as_str()), e.status))
         .collect();
     rows.iter()
         .filter(|(_, row)| !found.inserted.contains(&row.id))
         .map(|(at, row)| {
             let key = (row.event.tenant_id, row.event.stripe_event_id);
-            matches!(earlier.get(&key), Some(&("completed" | "ignored"))).then_some(*at)
+            matches!(
+                earlier.get(&key),
+                Some(EventStatus::Completed | EventStatus::Ignored)
+            )
+            .then_some(*at)
         })
         .collect()
 }

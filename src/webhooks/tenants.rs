@@ -178,7 +178,7 @@ async fn load(
     Ok(Some(TenantRuntime {
         id: tenant.id,
         slug: tenant.slug,
-        suspended: tenant.status == "suspended",
+        suspended: tenant.status == entity::status::TenantStatus::Suspended,
         rate_limit_per_second: tenant.rate_limit_per_second,
         rate_limit_burst: tenant.rate_limit_burst,
         livemode,

@@ -10,6 +10,7 @@ use crate::breaker::{Breaker, Failure};
 use crate::store::events;
 use crate::store::pg_batch::Writer as PgWriter;
 use chrono::Utc;
+use entity::status::EventStatus;
 use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
 use std::sync::Arc;
 use std::time::Duration;
@@ -229,8 +230,8 @@ async fn process<C: sea_orm::ConnectionTrait + Sync>(
         let Some(known) = events::find(db, i.tenant_id, &env.id).await? else {
             return Err(DbErr::RecordNotFound("event vanished".into()).into());
         };
-        let retryable = known.status == "failed" || known.status == "processing";
-        if !(retryable || i.replay) || !events::claim(db, known.id, &known.status).await? {
+        let retryable = matches!(known.status, EventStatus::Failed | EventStatus::Processing);
+        if !(retryable || i.replay) || !events::claim(db, known.id, known.status).await? {
             return Ok((Outcome::Duplicate, Vec::new()));
         }
     }
@@ -247,8 +248,8 @@ async fn process<C: sea_orm::ConnectionTrait + Sync>(
         }
     };
     let (status, reason) = match &outcome {
-        Outcome::Ignored(r) => ("ignored", Some(r.clone())),
-        _ => ("completed", None),
+        Outcome::Ignored(r) => (EventStatus::Ignored, Some(r.clone())),
+        _ => (EventStatus::Completed, None),
     };
     events::finish(db, i.tenant_id, &env.id, status, reason, now).await?;
     Ok((outcome, changes))

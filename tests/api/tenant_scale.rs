@@ -22,7 +22,7 @@ async fn known_tenants_skip_the_lookup_budget_after_a_restart(app: TestApp) {
             id: Set(uuid::Uuid::now_v7()),
             slug: Set(slug.clone()),
             name: Set(slug.clone()),
-            status: Set("active".into()),
+            status: Set(entity::status::TenantStatus::Active),
             rate_limit_per_second: Set(100),
             rate_limit_burst: Set(200),
             stripe_account_id: Set(None),

@@ -1,0 +1,121 @@
+//! Entity: the statuses stored in text columns, as enums (sea-orm active enums over the existing
+//! columns: no data migration). A stored value outside the enum is an error when read, never a
+//! silent default. Each status serializes as its stored text, so a row read as JSON (PostgreSQL's
+//! batch) reads the same as one read by sea-orm.
+use sea_orm::entity::prelude::*;
+
+/// An enum over a text column: each variant's stored text, `as_str`, `parse` and `Display`.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $text)] #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// The text stored (and answered by the API).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// The status this text names, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// An order's status, derived from its payments and disputes.
+    OrderStatus {
+        PaymentPending = "PAYMENT_PENDING",
+        Paid = "PAID",
+        PaymentFailed = "PAYMENT_FAILED",
+        Expired = "EXPIRED",
+        NeedsReview = "NEEDS_REVIEW",
+        PartiallyRefunded = "PARTIALLY_REFUNDED",
+        Refunded = "REFUNDED",
+        Disputed = "DISPUTED",
+        DisputeLost = "DISPUTE_LOST",
+    }
+}
+
+text_enum! {
+    /// A payment's status. Declared in rank order: a payment's status only rises, so a late,
+    /// lower-ranked event never regresses it.
+    PaymentStatus {
+        Pending = "pending",
+        Processing = "processing",
+        Failed = "failed",
+        Canceled = "canceled",
+        Succeeded = "succeeded",
+    }
+}
+
+text_enum! {
+    /// A dispute's status, as Stripe names it.
+    DisputeStatus {
+        WarningNeedsResponse = "warning_needs_response",
+        WarningUnderReview = "warning_under_review",
+        WarningClosed = "warning_closed",
+        NeedsResponse = "needs_response",
+        UnderReview = "under_review",
+        Won = "won",
+        Lost = "lost",
+        Prevented = "prevented",
+    }
+}
+
+impl DisputeStatus {
+    /// Decided: won, lost, or closed without a chargeback.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            Self::Won | Self::Lost | Self::WarningClosed | Self::Prevented
+        )
+    }
+}
+
+text_enum! {
+    /// Where a webhook event is in its processing.
+    EventStatus {
+        Processing = "processing",
+        Completed = "completed",
+        Ignored = "ignored",
+        Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// Whether a tenant is served.
+    TenantStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
+
+text_enum! {
+    /// A reconciliation run's status.
+    RunStatus {
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
+}
