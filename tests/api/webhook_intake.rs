@@ -13,6 +13,7 @@ crate::backend_tests!(
     two_api_versions,
     livemode_mismatch_is_ignored,
     failed_event_is_processed_again_on_redelivery,
+    a_dispute_status_the_gateway_does_not_know_fails_the_event,
     events_list_get_and_replay,
 );
 
@@ -498,4 +499,30 @@ async fn events_list_get_and_replay(app: TestApp) {
         .await;
     assert_eq!(again.json["status"], "failed");
     assert_eq!(again.json["attempts"], 2);
+}
+
+/// Dispute statuses are a closed set: one Stripe adds later is not stored as some text the
+/// books cannot read, nor guessed: the event fails (kept, visible, replayable after an upgrade).
+async fn a_dispute_status_the_gateway_does_not_know_fails_the_event(app: TestApp) {
+    let secret = app.restaurant("du-new").await;
+    let e = event(
+        "evt_du_new",
+        "charge.dispute.created",
+        now(),
+        dispute("du_new", "pi_du_new", 500, "usd", "pending_arbitration"),
+    );
+    app.deliver("du-new", &secret, &e)
+        .await
+        .assert_problem(500, "processing_failed");
+    let recorded = &app.events("du-new").await[0];
+    assert_eq!(recorded["status"], "failed");
+    assert!(
+        recorded["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("dispute status \"pending_arbitration\""),
+        "{recorded}"
+    );
+    let disputes = app.get("/v1/tenants/du-new/disputes", app.op()).await;
+    assert_eq!(disputes.json["data"], json!([]));
 }
