@@ -32,6 +32,19 @@ pub enum Failure {
     Failed,
 }
 
+impl Failure {
+    /// How a failed database call failed: waiting out the pool's acquire timeout means the
+    /// database is not answering.
+    pub fn of(err: &sea_orm::DbErr) -> Self {
+        match err {
+            sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => {
+                Failure::TimedOut
+            }
+            _ => Failure::Failed,
+        }
+    }
+}
+
 impl Breaker {
     /// True while requests that need the database should be refused at once.
     pub fn is_open(&self) -> bool {

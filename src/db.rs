@@ -108,20 +108,15 @@ pub async fn probe(db: &DatabaseConnection) -> Result<(), DbErr> {
         let options = db.get_postgres_connection_pool().connect_options();
         let mut conn = sea_orm::sqlx::PgConnection::connect_with(&options)
             .await
-            .map_err(crate::store::pg_batch::db_err)?;
-        conn.ping().await.map_err(crate::store::pg_batch::db_err)?;
+            .map_err(db_err)?;
+        conn.ping().await.map_err(db_err)?;
         let _ = conn.close().await;
         return Ok(());
     }
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
-/// How a failed database call failed, for the breaker: waiting out the pool's acquire timeout
-/// means the database is not answering.
-pub fn failure_kind(err: &DbErr) -> crate::breaker::Failure {
-    use crate::breaker::Failure;
-    match err {
-        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => Failure::TimedOut,
-        _ => Failure::Failed,
-    }
+/// A driver error as sea-orm's.
+pub fn db_err(e: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)))
 }

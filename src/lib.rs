@@ -1,6 +1,7 @@
 //! The multi-tenant Stripe webhook gateway: `app(state)` is the whole HTTP surface,
 //! `api_service()` its OpenAPI description, `serve()` runs it until shutdown.
 pub mod api;
+pub mod auth_limit;
 pub mod breaker;
 pub mod config;
 pub mod crypto;

@@ -1,6 +1,6 @@
 //! Shared state handed to every request: the pool, the keyring, the operator token's digest, and
 //! the webhook machinery (tenant cache, limiters, failure counters, the writer task).
-use crate::api::auth_limit::AuthLimiter;
+use crate::auth_limit::AuthLimiter;
 use crate::breaker::Breaker;
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
@@ -108,6 +108,20 @@ impl AppState {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What webhook intake uses of the state.
+    pub fn intake(&self) -> crate::webhooks::intake::Intake<'_> {
+        crate::webhooks::intake::Intake {
+            db: &self.db,
+            keyring: &self.keyring,
+            tenants: &self.tenants,
+            limiters: &self.limiters,
+            failures: &self.failures,
+            breaker: &self.breaker,
+            writer: &self.writer,
+            signature_tolerance_secs: self.config.signature_tolerance_secs,
+        }
     }
 
     /// Drops everything cached about a tenant after it or its Stripe config changed.

@@ -1,7 +1,6 @@
 //! Telemetry: Prometheus metrics (names from the design) and the one place that records them.
 //! Labels are bounded: event types outside the handled set are `other`, and the per-tenant label
 //! exists only when `GATEWAY_METRICS_TENANT_LABEL=true`.
-use crate::webhooks::apply::HANDLED_TYPES;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -29,15 +28,6 @@ pub fn install() -> PrometheusHandle {
             handle
         })
         .clone()
-}
-
-/// The `type` label of an event: one of the handled types, else `other` (bounded cardinality).
-pub fn type_label(event_type: &str) -> &'static str {
-    HANDLED_TYPES
-        .iter()
-        .find(|h| **h == event_type)
-        .copied()
-        .unwrap_or("other")
 }
 
 /// One webhook delivery's outcome and how long it took; `tenant` only when the tenant label is on.
@@ -112,13 +102,10 @@ pub fn writer_batch(path: &'static str, events: usize) {
     metrics::counter!("gateway_writer_events_total", "path" => path).increment(events as u64);
 }
 
-/// Committed order changes, by status before and after (a refund that keeps the status counts
+/// A committed order change, by status before and after (a refund that keeps the status counts
 /// with `from` = `to`). Statuses are a closed set: bounded labels.
-pub fn order_changes(changes: &[crate::webhooks::merge::OrderChange]) {
-    for c in changes {
-        metrics::counter!("gateway_order_changes_total", "from" => c.from.as_str(), "to" => c.to.as_str())
-            .increment(1);
-    }
+pub fn order_change(from: &'static str, to: &'static str) {
+    metrics::counter!("gateway_order_changes_total", "from" => from, "to" => to).increment(1);
 }
 
 /// The database breaker opened (`true`) or closed.

@@ -2,7 +2,6 @@
 mod allow;
 mod api_keys;
 mod auth;
-pub mod auth_limit;
 mod checkout;
 mod events;
 pub mod middleware;

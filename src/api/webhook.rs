@@ -3,7 +3,7 @@
 use crate::error::problem_response;
 use crate::state::AppState;
 use crate::webhooks::incoming::Outcome;
-use crate::webhooks::intake::{self, Rejection, refuse};
+use crate::webhooks::intake::{self, Intake, Rejection, refuse};
 use crate::webhooks::signature::SignatureError;
 use crate::webhooks::tenants::TenantRuntime;
 use poem::http::StatusCode;
@@ -54,7 +54,8 @@ async fn handle(
     state: &AppState,
     seen: &mut Seen,
 ) -> Response {
-    let tenant = match intake::resolve(state, reference).await {
+    let intake = state.intake();
+    let tenant = match intake::resolve(&intake, reference).await {
         Ok(t) => t,
         Err(r) => return refused(seen, r),
     };
@@ -67,17 +68,19 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return too_large(state, &tenant, seen);
+        return too_large(&intake, &tenant, seen);
     }
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(b) => b,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(state, &tenant, seen),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return too_large(&intake, &tenant, seen);
+        }
         Err(poem::error::ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
             return closing(refused(seen, Rejection::TooSlow));
         }
         Err(_) => {
             let r = refuse(
-                state,
+                &intake,
                 Some(&tenant),
                 Rejection::Malformed("body could not be read".into()),
             );
@@ -88,7 +91,7 @@ async fn handle(
         .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    match intake::accept(state, &tenant, signature, &bytes, &mut seen.event_type).await {
+    match intake::accept(&intake, &tenant, signature, &bytes, &mut seen.event_type).await {
         Ok(outcome) => accepted(seen, outcome),
         Err(r) => refused(seen, r),
     }
@@ -113,10 +116,10 @@ fn accepted(seen: &mut Seen, outcome: Outcome) -> Response {
 }
 
 /// 413, closing the connection.
-fn too_large(state: &AppState, tenant: &TenantRuntime, seen: &mut Seen) -> Response {
+fn too_large(intake: &Intake, tenant: &TenantRuntime, seen: &mut Seen) -> Response {
     closing(refused(
         seen,
-        refuse(state, Some(tenant), Rejection::TooLarge),
+        refuse(intake, Some(tenant), Rejection::TooLarge),
     ))
 }
 

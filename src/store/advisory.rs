@@ -1,5 +1,5 @@
 //! Store: PostgreSQL session advisory locks, each held on a connection of its own.
-use super::pg_batch::db_err;
+use crate::db::db_err;
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Postgres};
 use sea_orm::{DatabaseConnection, DbErr};

@@ -8,12 +8,13 @@
 use super::events::EventRow;
 use super::facts::{EarlierCopy, Keys, Recorded};
 use super::ledger;
+use crate::db::db_err;
 use chrono::{DateTime, Utc};
 use entity::{disputes, orders, payments};
+use sea_orm::DbErr;
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Connection, PgConnection, PgPool, Postgres};
-use sea_orm::{DbErr, RuntimeErr};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use uuid::Uuid;
 
 const RECORD_AND_LOAD: &str = r#"
@@ -188,11 +189,6 @@ impl Writer {
         }
         self.begun = false;
     }
-}
-
-/// A driver error as sea-orm's.
-pub fn db_err(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 fn json_err(e: serde_json::Error) -> DbErr {

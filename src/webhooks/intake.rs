@@ -2,13 +2,16 @@
 //! config, size), verified against the tenant's current secrets, charged to the tenant's rate
 //! limit, parsed, and handed to the writer. No step before the writer touches the database
 //! except a cache miss. Every refusal is counted per tenant, hour and reason.
-use super::failures::FailureReason;
+use super::failures::{FailureCounter, FailureReason};
 use super::incoming::{Incoming, Outcome};
+use super::limiter::Limiters;
 use super::signature::{self, SignatureError};
-use super::tenants::TenantRuntime;
-use super::writer::WriteError;
-use crate::state::AppState;
+use super::tenants::{TenantCache, TenantRuntime};
+use super::writer::{WriteError, Writer};
+use crate::breaker::Breaker;
+use crate::crypto::Keyring;
 use chrono::Utc;
+use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,8 +47,21 @@ impl Rejection {
     }
 }
 
+/// What intake uses, borrowed from the application state: nothing else is reachable from here.
+pub struct Intake<'a> {
+    pub db: &'a DatabaseConnection,
+    pub keyring: &'a Keyring,
+    pub tenants: &'a TenantCache,
+    pub limiters: &'a Limiters,
+    pub failures: &'a FailureCounter,
+    pub breaker: &'a Breaker,
+    pub writer: &'a Writer,
+    /// How far a signature's timestamp may be from now.
+    pub signature_tolerance_secs: u64,
+}
+
 /// Counts a refusal for `tenant` and returns it.
-pub fn refuse(state: &AppState, tenant: Option<&TenantRuntime>, rejection: Rejection) -> Rejection {
+pub fn refuse(state: &Intake, tenant: Option<&TenantRuntime>, rejection: Rejection) -> Rejection {
     if let Rejection::RateLimited(_) = rejection {
         crate::telemetry::rate_limited(if tenant.is_some() { "tenant" } else { "lookup" });
     }
@@ -56,7 +72,7 @@ pub fn refuse(state: &AppState, tenant: Option<&TenantRuntime>, rejection: Rejec
 }
 
 /// Step 1: the tenant named in the path, ready to receive (not suspended, configured).
-pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRuntime>, Rejection> {
+pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRuntime>, Rejection> {
     if state.tenants.known_missing(reference).await {
         return Err(refuse(state, None, Rejection::UnknownTenant));
     }
@@ -72,10 +88,7 @@ pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRunt
             if state.breaker.is_open() {
                 return Err(Rejection::Unavailable);
             }
-            state
-                .tenants
-                .load(&state.db, &state.keyring, reference)
-                .await
+            state.tenants.load(state.db, state.keyring, reference).await
         }
     };
     let tenant = match loaded {
@@ -83,7 +96,7 @@ pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRunt
         Ok(None) => return Err(refuse(state, None, Rejection::UnknownTenant)),
         Err(super::tenants::LoadError::Db(e)) => {
             tracing::error!(error = %e, "tenant lookup failed");
-            state.breaker.failure(crate::db::failure_kind(&e));
+            state.breaker.failure(crate::breaker::Failure::of(&e));
             return Err(Rejection::Unavailable);
         }
         Err(e) => {
@@ -102,7 +115,7 @@ pub async fn resolve(state: &AppState, reference: &str) -> Result<Arc<TenantRunt
 
 /// Step 2: verify, limit, parse and record a delivery's body for `tenant`.
 pub async fn accept(
-    state: &AppState,
+    state: &Intake<'_>,
     tenant: &TenantRuntime,
     signature_header: Option<&str>,
     body: &[u8],
@@ -114,7 +127,7 @@ pub async fn accept(
         body,
         tenant.current_secrets(now),
         now.timestamp(),
-        state.config.signature_tolerance_secs,
+        state.signature_tolerance_secs,
     )
     .map_err(|e| refuse(state, Some(tenant), Rejection::Signature(e)))?;
     state
@@ -137,7 +150,7 @@ pub async fn accept(
     let span = tracing::Span::current();
     span.record("event_id", envelope.id.as_str());
     span.record("event_type", envelope.event_type.as_str());
-    *event_type = Some(crate::telemetry::type_label(&envelope.event_type));
+    *event_type = Some(super::observe::type_label(&envelope.event_type));
     if state.breaker.is_open() {
         return Err(Rejection::Unavailable);
     }

@@ -245,3 +245,12 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
 pub fn is_legacy_charge_key(key: &str) -> bool {
     !key.starts_with("pi_")
 }
+
+/// The `type` label of an event: one of the handled types, else `other` (bounded cardinality).
+pub fn type_label(event_type: &str) -> &'static str {
+    HANDLED_TYPES
+        .iter()
+        .find(|h| **h == event_type)
+        .copied()
+        .unwrap_or("other")
+}

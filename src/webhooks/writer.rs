@@ -137,14 +137,16 @@ async fn write_batch(
 ) -> Result<(), Failure> {
     let (results, written) = match commit_batch(db, pg, more_pending, &jobs).await {
         Ok(committed) => {
-            crate::telemetry::order_changes(&committed.changes);
+            for c in &committed.changes {
+                crate::telemetry::order_change(c.from.as_str(), c.to.as_str());
+            }
             (committed.outcomes.into_iter().map(Ok).collect(), Ok(()))
         }
         Err(e) => {
             tracing::error!(error = %e, events = jobs.len(), "webhook batch not committed");
             (
                 vec![Err(WriteError::Unavailable); jobs.len()],
-                Err(crate::db::failure_kind(&e)),
+                Err(Failure::of(&e)),
             )
         }
     };

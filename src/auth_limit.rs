@@ -1,4 +1,4 @@
-//! API: failed authentications limited per client address (DESIGN.md "Admin API abuse").
+//! Failed admin-API authentications limited per client address (DESIGN.md "Admin API abuse").
 //!
 //! Each address has a budget of failed bearer checks (default 20 per minute, burst 40); a
 //! success costs nothing. Once an address has spent it, every authenticated request from it is
