@@ -124,12 +124,6 @@ impl AppState {
         }
     }
 
-    /// Drops everything cached about a tenant after it or its Stripe config changed.
-    pub async fn forget_tenant(&self, tenant_id: uuid::Uuid, slug: &str) {
-        self.tenants.invalidate(tenant_id, slug).await;
-        self.stripe.invalidate(tenant_id).await;
-    }
-
     /// Constant-time check of the operator token.
     pub fn is_operator_token(&self, token: &str) -> bool {
         token_digest(token).ct_eq(&self.admin_token_digest).into()

@@ -1,6 +1,7 @@
 //! API: a tenant's Stripe secrets — `/v1/tenants/{tenant}/stripe-config`.
 use super::patterns::{Matches, Matching, SecretKey, WebhookSecret};
 use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
+use crate::admin;
 use crate::crypto::{Field, SecretText, hint};
 use crate::domain;
 use crate::error::ApiError;
@@ -172,8 +173,7 @@ impl StripeConfigApi {
             mode: mode.as_str(),
         };
         let secret = seal_webhook_secret(&state, tenant.id, &webhook_secret);
-        let view = stripe_config::put(&state.db, tenant.id, config, secret).await?;
-        state.forget_tenant(tenant.id, &tenant.slug).await;
+        let view = admin::put_stripe_config(&state, &tenant, config, secret).await?;
         tracing::info!(tenant = %tenant.slug, mode = mode.as_str(), "Stripe config replaced");
         Ok(Json(view.into()))
     }
@@ -232,9 +232,7 @@ impl StripeConfigApi {
             }
         };
         let sealed = seal_webhook_secret(&state, tenant.id, &secret);
-        let added =
-            stripe_config::add_webhook_secret(&state.db, tenant.id, sealed, expire_at).await?;
-        state.forget_tenant(tenant.id, &tenant.slug).await;
+        let added = admin::add_webhook_secret(&state, &tenant, sealed, expire_at).await?;
         match added {
             Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
             None => Err(ApiError::conflict(
@@ -262,9 +260,7 @@ impl StripeConfigApi {
         secret_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        let deleted =
-            stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id.0).await?;
-        state.forget_tenant(tenant.id, &tenant.slug).await;
+        let deleted = admin::delete_webhook_secret(&state, &tenant, secret_id.0).await?;
         match deleted {
             DeleteSecret::Deleted => Ok(NoContent::NoContent),
             DeleteSecret::NotFound => Err(ApiError::not_found("webhook secret")),

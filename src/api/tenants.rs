@@ -2,6 +2,7 @@
 use super::pagination::page_request;
 use super::patterns::{AccountId, Cursor, Label, Matches, Matching, Slug};
 use super::{ApiTags, BearerAuth, NoContent, Principal, tenant_in_scope};
+use crate::admin;
 use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -169,11 +170,9 @@ impl TenantsApi {
                 .map(domain::parse_account_id)
                 .transpose()?,
         };
-        let created = store::tenants::create(&state.db, new)
+        let created = admin::create_tenant(&state, new)
             .await
             .map_err(conflict_or)?;
-        state.forget_tenant(created.id, &created.slug).await;
-        state.tenants.introduce(created.id, &created.slug).await;
         tracing::info!(tenant = %created.slug, "tenant created");
         Ok(TenantCreated::Created(Json(created.into())))
     }
@@ -263,10 +262,9 @@ impl TenantsApi {
                 MaybeUndefined::Value(v) => Some(Some(domain::parse_account_id(&v)?)),
             },
         };
-        let updated = store::tenants::update(&state.db, current, changes)
+        let updated = admin::update_tenant(&state, current, changes)
             .await
             .map_err(conflict_or)?;
-        state.forget_tenant(updated.id, &updated.slug).await;
         Ok(Json(updated.into()))
     }
 
@@ -289,9 +287,7 @@ impl TenantsApi {
     ) -> Result<NoContent, ApiError> {
         let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         auth.0.require_operator("delete tenants")?;
-        let deleted = store::tenants::delete(&state.db, current.id).await?;
-        state.forget_tenant(current.id, &current.slug).await;
-        state.tenants.removed(current.id, &current.slug).await;
+        let deleted = admin::delete_tenant(&state, &current).await?;
         if !deleted {
             return Err(ApiError::not_found("tenant"));
         }

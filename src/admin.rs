@@ -1,0 +1,90 @@
+//! Admin changes: what an operator or a tenant admin changes about a tenant's row (create,
+//! rename, suspend, limits, delete) or its Stripe secrets (config, webhook secrets added or
+//! deleted). Each goes through here: the write, then [`announce`], which makes every cache that
+//! holds the tenant forget it — this process's caches today; with replicas, the broadcast to the
+//! other processes starts in `announce`. The API calls these, never the store's writes, so no
+//! change can skip the announcement. (API keys are looked up on every request, never cached.)
+use crate::state::AppState;
+use crate::store::stripe_config::{
+    self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
+};
+use crate::store::tenants::{self, NewTenant, TenantChanges};
+use chrono::{DateTime, Utc};
+use entity::tenants::Model as Tenant;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+/// What a change did to the tenant, for the caches.
+enum Change {
+    Created,
+    Changed,
+    Removed,
+}
+
+/// Every cache holding the tenant forgets it (and learns its name, when it was created).
+async fn announce(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
+    state.tenants.invalidate(tenant_id, slug).await;
+    state.stripe.invalidate(tenant_id).await;
+    match change {
+        Change::Created => state.tenants.introduce(tenant_id, slug).await,
+        Change::Removed => state.tenants.removed(tenant_id, slug).await,
+        Change::Changed => {}
+    }
+}
+
+pub async fn create_tenant(state: &AppState, new: NewTenant) -> Result<Tenant, DbErr> {
+    let created = tenants::create(&state.db, new).await?;
+    announce(state, created.id, &created.slug, Change::Created).await;
+    Ok(created)
+}
+
+pub async fn update_tenant(
+    state: &AppState,
+    current: Tenant,
+    changes: TenantChanges,
+) -> Result<Tenant, DbErr> {
+    let updated = tenants::update(&state.db, current, changes).await?;
+    announce(state, updated.id, &updated.slug, Change::Changed).await;
+    Ok(updated)
+}
+
+/// Deletes the tenant with all its data; `false` if it was gone already.
+pub async fn delete_tenant(state: &AppState, current: &Tenant) -> Result<bool, DbErr> {
+    let deleted = tenants::delete(&state.db, current.id).await?;
+    announce(state, current.id, &current.slug, Change::Removed).await;
+    Ok(deleted)
+}
+
+pub async fn put_stripe_config(
+    state: &AppState,
+    tenant: &Tenant,
+    config: SealedConfig,
+    secret: SealedWebhookSecret,
+) -> Result<ConfigView, DbErr> {
+    let view = stripe_config::put(&state.db, tenant.id, config, secret).await?;
+    announce(state, tenant.id, &tenant.slug, Change::Changed).await;
+    Ok(view)
+}
+
+/// Adds a webhook secret; `None` when the tenant has no Stripe config to add it to.
+pub async fn add_webhook_secret(
+    state: &AppState,
+    tenant: &Tenant,
+    secret: SealedWebhookSecret,
+    expire_others_at: Option<DateTime<Utc>>,
+) -> Result<Option<ConfigView>, DbErr> {
+    let added =
+        stripe_config::add_webhook_secret(&state.db, tenant.id, secret, expire_others_at).await?;
+    announce(state, tenant.id, &tenant.slug, Change::Changed).await;
+    Ok(added)
+}
+
+pub async fn delete_webhook_secret(
+    state: &AppState,
+    tenant: &Tenant,
+    secret_id: Uuid,
+) -> Result<DeleteSecret, DbErr> {
+    let deleted = stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id).await?;
+    announce(state, tenant.id, &tenant.slug, Change::Changed).await;
+    Ok(deleted)
+}
