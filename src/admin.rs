@@ -5,6 +5,7 @@
 //! other processes starts in `announce`. The API calls these, never the store's writes, so no
 //! change can skip the announcement. (API keys are looked up on every request, never cached.)
 use crate::state::AppState;
+use crate::store::scope::ScopedTenant;
 use crate::store::stripe_config::{
     self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
 };
@@ -40,7 +41,7 @@ pub async fn create_tenant(state: &AppState, new: NewTenant) -> Result<Tenant, D
 
 pub async fn update_tenant(
     state: &AppState,
-    current: Tenant,
+    current: ScopedTenant,
     changes: TenantChanges,
 ) -> Result<Tenant, DbErr> {
     let updated = tenants::update(&state.db, current, changes).await?;
@@ -49,19 +50,19 @@ pub async fn update_tenant(
 }
 
 /// Deletes the tenant with all its data; `false` if it was gone already.
-pub async fn delete_tenant(state: &AppState, current: &Tenant) -> Result<bool, DbErr> {
-    let deleted = tenants::delete(&state.db, current.id).await?;
+pub async fn delete_tenant(state: &AppState, current: &ScopedTenant) -> Result<bool, DbErr> {
+    let deleted = tenants::delete(&state.db, current).await?;
     announce(state, current.id, &current.slug, Change::Removed).await;
     Ok(deleted)
 }
 
 pub async fn put_stripe_config(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &ScopedTenant,
     config: SealedConfig,
     secret: SealedWebhookSecret,
 ) -> Result<ConfigView, DbErr> {
-    let view = stripe_config::put(&state.db, tenant.id, config, secret).await?;
+    let view = stripe_config::put(&state.db, tenant, config, secret).await?;
     announce(state, tenant.id, &tenant.slug, Change::Changed).await;
     Ok(view)
 }
@@ -69,22 +70,22 @@ pub async fn put_stripe_config(
 /// Adds a webhook secret; `None` when the tenant has no Stripe config to add it to.
 pub async fn add_webhook_secret(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &ScopedTenant,
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
 ) -> Result<Option<ConfigView>, DbErr> {
     let added =
-        stripe_config::add_webhook_secret(&state.db, tenant.id, secret, expire_others_at).await?;
+        stripe_config::add_webhook_secret(&state.db, tenant, secret, expire_others_at).await?;
     announce(state, tenant.id, &tenant.slug, Change::Changed).await;
     Ok(added)
 }
 
 pub async fn delete_webhook_secret(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &ScopedTenant,
     secret_id: Uuid,
 ) -> Result<DeleteSecret, DbErr> {
-    let deleted = stripe_config::delete_webhook_secret(&state.db, tenant.id, secret_id).await?;
+    let deleted = stripe_config::delete_webhook_secret(&state.db, tenant, secret_id).await?;
     announce(state, tenant.id, &tenant.slug, Change::Changed).await;
     Ok(deleted)
 }

@@ -141,20 +141,18 @@ async fn reconcile(
     let state = startup::prepare(config).await?.state;
     let tenants = match tenant {
         Some(reference) => {
-            let t = store::tenants::find(&state.db, &reference)
+            let t = store::tenants::for_operator(&state.db, &reference)
                 .await?
                 .with_context(|| format!("no tenant {reference}"))?;
-            vec![t.id]
+            vec![t]
         }
         None if all => store::tenants::active_with_config(&state.db).await?,
         None => Vec::new(),
     };
     let mut all_ok = true;
-    for tenant_id in tenants {
-        let slug = store::tenants::find(&state.db, &tenant_id.to_string())
-            .await?
-            .map_or_else(|| tenant_id.to_string(), |t| t.slug);
-        let (run, guard) = match jobs::reconcile::begin(&state, tenant_id, since).await {
+    for tenant in tenants {
+        let slug = &tenant.slug;
+        let (run, guard) = match jobs::reconcile::begin(&state, &tenant, since).await {
             Ok(started) => started,
             Err(e) => {
                 println!("{slug}: not started: {e}");
@@ -215,7 +213,7 @@ async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
         println!("{}: no Stripe config", tenant.slug);
         return Ok(false);
     };
-    let (_, hint) = store::stripe_config::get(&state.db, tenant.id)
+    let (_, hint) = store::stripe_config::load(&state.db, tenant.id)
         .await?
         .map(|(c, _)| ((), c.secret_key_hint))
         .unwrap_or_default();

@@ -115,7 +115,7 @@ impl ApiKeysApi {
         let key = random_token(KEY_PREFIX, 32);
         let prefix: String = key.expose().chars().take(SHOWN_PREFIX_LEN).collect();
         let hash = hex::encode(token_digest(key.expose()));
-        let created = store::api_keys::create(&state.db, tenant.id, name, prefix, hash).await?;
+        let created = store::api_keys::create(&state.db, &tenant, name, prefix, hash).await?;
         tracing::info!(tenant = %tenant.slug, key_id = %created.id, "API key issued");
         Ok(ApiKeyCreated::Created(Json(ApiKeyCreatedOut {
             id: created.id,
@@ -148,7 +148,7 @@ impl ApiKeysApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(
-            store::api_keys::list(&state.db, tenant.id, page)
+            store::api_keys::list(&state.db, &tenant, page)
                 .await?
                 .into(),
         ))
@@ -173,7 +173,7 @@ impl ApiKeysApi {
     ) -> Result<NoContent, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         auth.0.require_operator("revoke API keys")?;
-        match store::api_keys::revoke(&state.db, tenant.id, key_id.0).await? {
+        match store::api_keys::revoke(&state.db, &tenant, key_id.0).await? {
             Some(_) => Ok(NoContent::NoContent),
             None => Err(ApiError::not_found("API key")),
         }

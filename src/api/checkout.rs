@@ -81,7 +81,7 @@ impl CheckoutApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let success = parse_url("success_url", &body.0.success_url)?;
         let cancel = parse_url("cancel_url", &body.0.cancel_url)?;
-        let order = store::orders::get(&state.db, tenant.id, order_id.0)
+        let order = store::orders::get(&state.db, &tenant, order_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
         if order.status != entity::status::OrderStatus::PaymentPending {
@@ -108,7 +108,7 @@ impl CheckoutApi {
             crate::stripe::checkout::create_session(&client.stripe, &order, &success, &cancel)
                 .await?;
         let url = session.url.clone().unwrap_or_default();
-        store::orders::set_checkout_session(&state.db, tenant.id, order.id, &session.id).await?;
+        store::orders::set_checkout_session(&state.db, &tenant, order.id, &session.id).await?;
         tracing::info!(tenant = %tenant.slug, order = %order.id, session = %session.id, "checkout session created");
         Ok(CheckoutCreated::Created(Json(CheckoutSessionOut {
             session_id: session.id,

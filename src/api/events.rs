@@ -126,7 +126,7 @@ impl EventsApi {
             status: status.0.map(Into::into),
             event_type: event_type.0,
         };
-        let p = store::events::list(&state.db, tenant.id, filter, page).await?;
+        let p = store::events::list(&state.db, &tenant, filter, page).await?;
         Ok(Json(WebhookEventPage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,
@@ -149,7 +149,7 @@ impl EventsApi {
         event_id: Path<String>,
     ) -> Result<Json<WebhookEventOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        match store::events::get(&state.db, tenant.id, &event_id.0).await? {
+        match store::events::get(&state.db, &tenant, &event_id.0).await? {
             Some(e) => Ok(Json(e.into())),
             None => Err(ApiError::not_found("webhook event")),
         }
@@ -175,7 +175,7 @@ impl EventsApi {
         event_id: Path<String>,
     ) -> Result<Json<WebhookEventOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        let event = store::events::get(&state.db, tenant.id, &event_id.0)
+        let event = store::events::get(&state.db, &tenant, &event_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("webhook event"))?;
         let payload = event.payload.ok_or_else(|| {
@@ -184,7 +184,7 @@ impl EventsApi {
                 "the event's payload is past retention; it cannot be replayed",
             )
         })?;
-        let (config, _) = store::stripe_config::get(&state.db, tenant.id)
+        let (config, _) = store::stripe_config::get(&state.db, &tenant)
             .await?
             .ok_or_else(|| {
                 ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
@@ -205,7 +205,7 @@ impl EventsApi {
             .submit(incoming)
             .await
             .map_err(|_| ApiError::unavailable())?;
-        let after = store::events::get(&state.db, tenant.id, &event.id.to_string())
+        let after = store::events::get(&state.db, &tenant, &event.id.to_string())
             .await?
             .ok_or_else(|| ApiError::not_found("webhook event"))?;
         Ok(Json(after.into()))
@@ -230,12 +230,12 @@ impl EventsApi {
         state.failures.flush(&state.db).await?;
         let since = hour_of(Utc::now() - TimeDelta::hours(1));
         Ok(Json(WebhookHealthOut {
-            last_successful_webhook_at: store::events::last_success(&state.db, tenant.id).await?,
-            recent_failures: store::failures::since(&state.db, tenant.id, since)
+            last_successful_webhook_at: store::events::last_success(&state.db, &tenant).await?,
+            recent_failures: store::failures::since(&state.db, &tenant, since)
                 .await?
                 .into_iter()
                 .collect(),
-            events_by_status: store::events::counts_by_status(&state.db, tenant.id)
+            events_by_status: store::events::counts_by_status(&state.db, &tenant)
                 .await?
                 .into_iter()
                 .map(|(status, n)| (status.as_str().to_owned(), n))

@@ -29,7 +29,7 @@ pub use tenants::TenantsApi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use entity::tenants as tenant;
+use crate::store::scope::ScopedTenant;
 use poem_openapi::{ApiResponse, Tags};
 
 #[derive(Tags)]
@@ -66,7 +66,7 @@ pub(crate) async fn tenant_in_scope(
     state: &AppState,
     principal: &Principal,
     reference: &str,
-) -> Result<tenant::Model, ApiError> {
+) -> Result<ScopedTenant, ApiError> {
     let found = crate::store::tenants::find(&state.db, reference).await?;
     let visible = match (found, principal) {
         (Some(t), Principal::Operator) => t,
@@ -74,5 +74,5 @@ pub(crate) async fn tenant_in_scope(
         _ => return Err(ApiError::not_found("tenant")),
     };
     middleware::record_tenant(&visible.slug);
-    Ok(visible)
+    Ok(ScopedTenant::checked(visible))
 }

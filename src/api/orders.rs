@@ -161,7 +161,7 @@ impl OrdersApi {
                 .transpose()?,
             metadata: metadata.map(|m| serde_json::to_string(&m).unwrap_or_default()),
         };
-        match store::orders::create(&state.db, tenant.id, new).await {
+        match store::orders::create(&state.db, &tenant, new).await {
             Ok(order) => Ok(OrderCreated::Created(Json(order.into()))),
             Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
                 "reference_taken",
@@ -193,9 +193,7 @@ impl OrdersApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(
-            store::orders::list(&state.db, tenant.id, page)
-                .await?
-                .into(),
+            store::orders::list(&state.db, &tenant, page).await?.into(),
         ))
     }
 
@@ -215,10 +213,10 @@ impl OrdersApi {
         order_id: Path<Uuid>,
     ) -> Result<Json<OrderDetailOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        let order = store::orders::get(&state.db, tenant.id, order_id.0)
+        let order = store::orders::get(&state.db, &tenant, order_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
-        let payments = store::payments::of_order(&state.db, tenant.id, order.id).await?;
+        let payments = store::payments::of_order(&state.db, &tenant, order.id).await?;
         Ok(Json(OrderDetailOut {
             order: order.into(),
             payments: payments.into_iter().map(Into::into).collect(),

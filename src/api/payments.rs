@@ -162,7 +162,7 @@ impl PaymentsApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(payment_page(
-            store::payments::list(&state.db, tenant.id, page).await?,
+            store::payments::list(&state.db, &tenant, page).await?,
         )))
     }
 
@@ -182,7 +182,7 @@ impl PaymentsApi {
         payment_id: Path<Uuid>,
     ) -> Result<Json<PaymentOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        match store::payments::get(&state.db, tenant.id, payment_id.0).await? {
+        match store::payments::get(&state.db, &tenant, payment_id.0).await? {
             Some(p) => Ok(Json(p.into())),
             None => Err(ApiError::not_found("payment")),
         }
@@ -214,7 +214,7 @@ impl DisputesApi {
     ) -> Result<Json<DisputePage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
-        let p = store::payments::list_disputes(&state.db, tenant.id, page).await?;
+        let p = store::payments::list_disputes(&state.db, &tenant, page).await?;
         Ok(Json(DisputePage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,

@@ -153,7 +153,7 @@ impl ReconciliationsApi {
                 .map_err(|why| ApiError::unprocessable("validation_failed", why))?,
             None => reconcile::Since::LastRun,
         };
-        let run = reconcile::spawn(&state, tenant.id, since)
+        let run = reconcile::spawn(&state, &tenant, since)
             .await
             .map_err(start_error)?;
         Ok(RunStarted::Accepted(Json(run.into())))
@@ -176,7 +176,7 @@ impl ReconciliationsApi {
         run_id: Path<Uuid>,
     ) -> Result<Json<ReconciliationRunOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        match store::reconciliations::get(&state.db, tenant.id, run_id.0).await? {
+        match store::reconciliations::get(&state.db, &tenant, run_id.0).await? {
             Some(run) => Ok(Json(run.into())),
             None => Err(ApiError::not_found("reconciliation run")),
         }
@@ -204,7 +204,7 @@ impl ReconciliationsApi {
     ) -> Result<Json<ReconciliationRunPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
-        let p = store::reconciliations::list(&state.db, tenant.id, page).await?;
+        let p = store::reconciliations::list(&state.db, &tenant, page).await?;
         Ok(Json(ReconciliationRunPage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,

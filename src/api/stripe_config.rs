@@ -192,7 +192,7 @@ impl StripeConfigApi {
         tenant: Path<String>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        match stripe_config::get(&state.db, tenant.id).await? {
+        match stripe_config::get(&state.db, &tenant).await? {
             Some(view) => Ok(Json(view.into())),
             None => Err(ApiError::not_found("Stripe config")),
         }

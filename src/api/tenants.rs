@@ -220,7 +220,10 @@ impl TenantsApi {
         tenant: Path<String>,
     ) -> Result<Json<TenantOut>, ApiError> {
         Ok(Json(
-            tenant_in_scope(&state, &auth.0, &tenant.0).await?.into(),
+            tenant_in_scope(&state, &auth.0, &tenant.0)
+                .await?
+                .into_model()
+                .into(),
         ))
     }
 

@@ -6,6 +6,7 @@
 //! guard, and on PostgreSQL a session advisory lock, so replicas never run a tenant together.
 use super::reconcile_lock::RunLock;
 use crate::state::AppState;
+use crate::store::scope::ScopedTenant;
 use crate::store::{events, payments, reconciliations};
 use crate::stripe::StripeCallError;
 use crate::stripe::lists;
@@ -59,16 +60,16 @@ pub fn check_since(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Since, Strin
 /// Takes the tenant's lock and records a new run for its window (see [`Since`]).
 pub async fn begin(
     state: &AppState,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     since: Since,
 ) -> Result<(Run, RunLock), StartError> {
-    if crate::store::stripe_config::get(&state.db, tenant_id)
+    if crate::store::stripe_config::get(&state.db, tenant)
         .await?
         .is_none()
     {
         return Err(StartError::NoConfig);
     }
-    let guard = super::reconcile_lock::lock(state, tenant_id)
+    let guard = super::reconcile_lock::lock(state, tenant.id)
         .await?
         .ok_or(StartError::AlreadyRunning)?;
     let now = Utc::now();
@@ -78,13 +79,13 @@ pub async fn begin(
     let overlap = TimeDelta::from_std(state.config.reconcile_overlap).unwrap_or_default();
     let start = match since {
         Since::At(at) => at,
-        Since::LastRun => match reconciliations::last_succeeded(&state.db, tenant_id).await? {
+        Since::LastRun => match reconciliations::last_succeeded(&state.db, tenant).await? {
             Some(last) => last.window_end - overlap,
             None => first,
         },
     }
     .max(oldest);
-    let run = reconciliations::create(&state.db, tenant_id, start, now).await?;
+    let run = reconciliations::create(&state.db, tenant, start, now).await?;
     Ok((run, guard))
 }
 
@@ -311,8 +312,12 @@ async fn compare_intent(
 }
 
 /// Starts a run in the background and returns it at once (for the API).
-pub async fn spawn(state: &AppState, tenant_id: Uuid, since: Since) -> Result<Run, StartError> {
-    let (run, guard) = begin(state, tenant_id, since).await?;
+pub async fn spawn(
+    state: &AppState,
+    tenant: &ScopedTenant,
+    since: Since,
+) -> Result<Run, StartError> {
+    let (run, guard) = begin(state, tenant, since).await?;
     let (task_state, task_run) = (state.clone(), run.clone());
     tokio::spawn(async move {
         if let Err(e) = execute(&task_state, task_run, guard, &|_, _| {}).await {
@@ -335,11 +340,11 @@ pub async fn schedule(state: AppState, interval: std::time::Duration) {
                 continue;
             }
         };
-        for tenant_id in tenants {
+        for tenant in tenants {
             if state.is_shutting_down() {
                 return;
             }
-            match begin(&state, tenant_id, Since::LastRun).await {
+            match begin(&state, &tenant, Since::LastRun).await {
                 Ok((run, guard)) => {
                     if let Err(e) = execute(&state, run, guard, &|_, _| {}).await {
                         tracing::warn!(error = %e, "scheduled reconciliation not saved");
@@ -347,7 +352,7 @@ pub async fn schedule(state: AppState, interval: std::time::Duration) {
                 }
                 Err(StartError::AlreadyRunning) => {}
                 Err(e) => {
-                    tracing::warn!(tenant = %tenant_id, error = %e, "scheduled reconciliation not started")
+                    tracing::warn!(tenant = %tenant.slug, error = %e, "scheduled reconciliation not started")
                 }
             }
         }

@@ -1,4 +1,5 @@
 //! Store: tenant API keys (hashes only).
+use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use chrono::Utc;
 use entity::api_keys::{ActiveModel, Column, Entity, Model};
@@ -9,11 +10,12 @@ use uuid::Uuid;
 
 pub async fn create<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     name: String,
     prefix: String,
     key_hash: String,
 ) -> Result<Model, DbErr> {
+    let tenant_id = tenant.id;
     ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
@@ -29,9 +31,10 @@ pub async fn create<C: ConnectionTrait>(
 
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<Model>, DbErr> {
+    let tenant_id = tenant.id;
     let select = Entity::find().filter(Column::TenantId.eq(tenant_id));
     paginate(db, select, Column::Id, page, |m| m.id).await
 }
@@ -39,9 +42,10 @@ pub async fn list<C: ConnectionTrait>(
 /// Marks the key revoked; `None` when the tenant has no such key. Revoking twice is harmless.
 pub async fn revoke<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     key_id: Uuid,
 ) -> Result<Option<Model>, DbErr> {
+    let tenant_id = tenant.id;
     let Some(key) = Entity::find_by_id(key_id)
         .filter(Column::TenantId.eq(tenant_id))
         .one(db)

@@ -1,4 +1,5 @@
 //! Store: the webhook event log. (tenant, Stripe event id) is unique: the idempotency key.
+use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use chrono::{DateTime, Utc};
 use entity::status::EventStatus;
@@ -157,10 +158,11 @@ pub struct EventFilter {
 
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     filter: EventFilter,
     page: PageRequest,
 ) -> Result<Page<Model>, DbErr> {
+    let tenant_id = tenant.id;
     let mut q = Entity::find().filter(Column::TenantId.eq(tenant_id));
     if let Some(s) = filter.status {
         if s != COMPLETED {
@@ -178,9 +180,10 @@ pub async fn list<C: ConnectionTrait>(
 /// An event by the gateway's id or by Stripe's `evt_…` id.
 pub async fn get<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     reference: &str,
 ) -> Result<Option<Model>, DbErr> {
+    let tenant_id = tenant.id;
     match Uuid::parse_str(reference) {
         Ok(id) => {
             Entity::find_by_id(id)
@@ -202,8 +205,9 @@ struct StatusCount {
 /// index, `completed` as the rest of the tenant's total.
 pub async fn counts_by_status<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
 ) -> Result<Vec<(EventStatus, i64)>, DbErr> {
+    let tenant_id = tenant.id;
     let mut rows = Entity::find()
         .select_only()
         .column(Column::Status)
@@ -236,8 +240,9 @@ pub async fn counts_by_status<C: ConnectionTrait>(
 /// events from the newest, so it stops at the first completed one.
 pub async fn last_success<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let tenant_id = tenant.id;
     Ok(Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Status.eq(COMPLETED))

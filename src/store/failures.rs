@@ -1,4 +1,5 @@
 //! Store: refused-delivery counters, one row per (tenant or `unknown`, hour, reason).
+use super::scope::ScopedTenant;
 use chrono::{DateTime, Utc};
 use entity::delivery_failures::{ActiveModel, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -46,9 +47,10 @@ struct ReasonCount {
 /// The tenant's refused deliveries by reason, in the hour buckets starting at or after `since`.
 pub async fn since<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     since: DateTime<Utc>,
 ) -> Result<Vec<(String, i64)>, DbErr> {
+    let tenant_id = tenant.id;
     let rows = Entity::find()
         .select_only()
         .column(Column::Reason)

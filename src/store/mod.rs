@@ -10,6 +10,7 @@ pub mod payments;
 pub mod pg_batch;
 pub mod reconciliations;
 pub mod retention;
+pub mod scope;
 pub mod secrets;
 pub mod stripe_config;
 pub mod tenants;

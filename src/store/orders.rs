@@ -1,4 +1,5 @@
 //! Store: a tenant's orders.
+use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use chrono::Utc;
 use entity::orders;
@@ -17,9 +18,10 @@ pub struct NewOrder {
 
 pub async fn create<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     new: NewOrder,
 ) -> Result<orders::Model, DbErr> {
+    let tenant_id = tenant.id;
     let now = Utc::now();
     orders::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -42,18 +44,20 @@ pub async fn create<C: ConnectionTrait>(
 
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<orders::Model>, DbErr> {
+    let tenant_id = tenant.id;
     let q = orders::Entity::find().filter(orders::Column::TenantId.eq(tenant_id));
     paginate(db, q, orders::Column::Id, page, |m| m.id).await
 }
 
 pub async fn get<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     id: Uuid,
 ) -> Result<Option<orders::Model>, DbErr> {
+    let tenant_id = tenant.id;
     orders::Entity::find_by_id(id)
         .filter(orders::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -63,10 +67,11 @@ pub async fn get<C: ConnectionTrait>(
 /// Records the Checkout Session created for an order.
 pub async fn set_checkout_session<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     order_id: Uuid,
     session_id: &str,
 ) -> Result<(), DbErr> {
+    let tenant_id = tenant.id;
     use sea_orm::sea_query::Expr;
     orders::Entity::update_many()
         .col_expr(

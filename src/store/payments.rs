@@ -1,4 +1,5 @@
 //! Store: a tenant's payments and disputes as the API and the apply path read them.
+use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use entity::{disputes, payments};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -7,9 +8,10 @@ use uuid::Uuid;
 /// All payments linked to an order, oldest first.
 pub async fn of_order<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     order_id: Uuid,
 ) -> Result<Vec<payments::Model>, DbErr> {
+    let tenant_id = tenant.id;
     payments::Entity::find()
         .filter(payments::Column::TenantId.eq(tenant_id))
         .filter(payments::Column::OrderId.eq(order_id))
@@ -33,18 +35,20 @@ pub async fn by_intent<C: ConnectionTrait>(
 
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<payments::Model>, DbErr> {
+    let tenant_id = tenant.id;
     let q = payments::Entity::find().filter(payments::Column::TenantId.eq(tenant_id));
     paginate(db, q, payments::Column::Id, page, |m| m.id).await
 }
 
 pub async fn get<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     id: Uuid,
 ) -> Result<Option<payments::Model>, DbErr> {
+    let tenant_id = tenant.id;
     payments::Entity::find_by_id(id)
         .filter(payments::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -53,9 +57,10 @@ pub async fn get<C: ConnectionTrait>(
 
 pub async fn list_disputes<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<disputes::Model>, DbErr> {
+    let tenant_id = tenant.id;
     let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant_id));
     paginate(db, q, disputes::Column::Id, page, |m| m.id).await
 }

@@ -1,4 +1,5 @@
 //! Store: reconciliation runs — window, counts, discrepancies, progress, outcome.
+use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use chrono::{DateTime, Utc};
 use entity::reconciliation_runs::{ActiveModel, Column, Entity, Model};
@@ -11,10 +12,11 @@ use uuid::Uuid;
 
 pub async fn create<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
 ) -> Result<Model, DbErr> {
+    let tenant_id = tenant.id;
     ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
@@ -42,9 +44,10 @@ pub async fn save<C: ConnectionTrait>(db: &C, run: Model) -> Result<Model, DbErr
 
 pub async fn get<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     id: Uuid,
 ) -> Result<Option<Model>, DbErr> {
+    let tenant_id = tenant.id;
     Entity::find_by_id(id)
         .filter(Column::TenantId.eq(tenant_id))
         .one(db)
@@ -53,9 +56,10 @@ pub async fn get<C: ConnectionTrait>(
 
 pub async fn list<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<Model>, DbErr> {
+    let tenant_id = tenant.id;
     paginate(
         db,
         Entity::find().filter(Column::TenantId.eq(tenant_id)),
@@ -69,8 +73,9 @@ pub async fn list<C: ConnectionTrait>(
 /// The tenant's newest successful run: the next run starts where its window ended.
 pub async fn last_succeeded<C: ConnectionTrait>(
     db: &C,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
 ) -> Result<Option<Model>, DbErr> {
+    let tenant_id = tenant.id;
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Status.eq(RunStatus::Succeeded))

@@ -1,4 +1,5 @@
 //! Store: a tenant's Stripe config (encrypted key) and webhook secrets (encrypted), changed together.
+use super::scope::ScopedTenant;
 use chrono::{DateTime, Utc};
 use entity::{stripe_configs, webhook_secrets};
 use sea_orm::sea_query::Expr;
@@ -31,7 +32,20 @@ pub enum DeleteSecret {
     LastCurrent,
 }
 
-pub async fn get<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> Result<Option<ConfigView>, DbErr> {
+/// The tenant's Stripe config and webhook secrets, if it has a config.
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    tenant: &ScopedTenant,
+) -> Result<Option<ConfigView>, DbErr> {
+    load(db, tenant.id).await
+}
+
+/// [`get`] by id, for the paths that act for a tenant a verified signature or a stored row
+/// names: the webhook tenant cache, the Stripe client cache, reconciliation runs.
+pub async fn load<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+) -> Result<Option<ConfigView>, DbErr> {
     let Some(config) = stripe_configs::Entity::find_by_id(tenant_id)
         .one(db)
         .await?
@@ -64,10 +78,11 @@ fn secret_row(
 /// Replaces the key and makes `secret` the tenant's only webhook secret, in one transaction.
 pub async fn put(
     db: &DatabaseConnection,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     config: SealedConfig,
     secret: SealedWebhookSecret,
 ) -> Result<ConfigView, DbErr> {
+    let tenant_id = tenant.id;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let existing = stripe_configs::Entity::find_by_id(tenant_id)
@@ -91,7 +106,7 @@ pub async fn put(
         .exec(&txn)
         .await?;
     secret_row(tenant_id, secret, now).insert(&txn).await?;
-    let view = get(&txn, tenant_id).await?;
+    let view = load(&txn, tenant_id).await?;
     txn.commit().await?;
     view.ok_or_else(|| DbErr::RecordNotFound("stripe config vanished".into()))
 }
@@ -100,10 +115,11 @@ pub async fn put(
 /// `None` when the tenant has no Stripe config yet.
 pub async fn add_webhook_secret(
     db: &DatabaseConnection,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
 ) -> Result<Option<ConfigView>, DbErr> {
+    let tenant_id = tenant.id;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let Some(mut config) = stripe_configs::Entity::find_by_id(tenant_id)
@@ -126,7 +142,7 @@ pub async fn add_webhook_secret(
     }
     secret_row(tenant_id, secret, now).insert(&txn).await?;
     config = touch(&txn, config, now).await?;
-    let secrets = get(&txn, tenant_id)
+    let secrets = load(&txn, tenant_id)
         .await?
         .map(|(_, s)| s)
         .unwrap_or_default();
@@ -147,9 +163,10 @@ async fn touch<C: ConnectionTrait>(
 /// Deletes one webhook secret unless it is the last one still current.
 pub async fn delete_webhook_secret(
     db: &DatabaseConnection,
-    tenant_id: Uuid,
+    tenant: &ScopedTenant,
     secret_id: Uuid,
 ) -> Result<DeleteSecret, DbErr> {
+    let tenant_id = tenant.id;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     // Two deletes at once must not both see the other's secret as the one that stays: the

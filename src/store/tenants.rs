@@ -1,4 +1,5 @@
 //! Store: tenants.
+use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use chrono::Utc;
 use entity::status::TenantStatus;
@@ -63,10 +64,10 @@ pub async fn list<C: ConnectionTrait>(db: &C, page: PageRequest) -> Result<Page<
 
 pub async fn update<C: ConnectionTrait>(
     db: &C,
-    tenant: Model,
+    tenant: ScopedTenant,
     changes: TenantChanges,
 ) -> Result<Model, DbErr> {
-    let mut active: ActiveModel = tenant.into();
+    let mut active: ActiveModel = tenant.into_model().into();
     if let Some(name) = changes.name {
         active.name = Set(name);
     }
@@ -97,13 +98,23 @@ pub async fn references<C: ConnectionTrait>(db: &C) -> Result<Vec<(Uuid, String)
 }
 
 /// Removes the tenant and, by cascade, every row it owns; false when it was already gone.
-pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<bool, DbErr> {
-    let deleted = tenants::Entity::delete_by_id(id).exec(db).await?;
+pub async fn delete<C: ConnectionTrait>(db: &C, tenant: &ScopedTenant) -> Result<bool, DbErr> {
+    let deleted = tenants::Entity::delete_by_id(tenant.id).exec(db).await?;
     Ok(deleted.rows_affected > 0)
 }
 
-/// Ids of active tenants that have a Stripe config (the scheduled reconciliation's list).
-pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>, DbErr> {
+/// The tenant `reference` (slug or id) names, for the operator's command line (whoever can run
+/// it holds the database and the master keys).
+pub async fn for_operator<C: ConnectionTrait>(
+    db: &C,
+    reference: &str,
+) -> Result<Option<ScopedTenant>, DbErr> {
+    Ok(find(db, reference).await?.map(ScopedTenant::checked))
+}
+
+/// Active tenants that have a Stripe config: the scheduled reconciliation's list, in the scope
+/// of the job that acts for every tenant.
+pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<ScopedTenant>, DbErr> {
     let configured: Vec<Uuid> = entity::stripe_configs::Entity::find()
         .all(db)
         .await?
@@ -116,6 +127,6 @@ pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>,
         .all(db)
         .await?
         .into_iter()
-        .map(|t| t.id)
+        .map(ScopedTenant::checked)
         .collect())
 }

@@ -57,7 +57,7 @@ impl StripeClients {
         if let Some(hit) = self.cache.get(&tenant_id).await {
             return Ok(Some(hit));
         }
-        let Some((config, _)) = crate::store::stripe_config::get(db, tenant_id).await? else {
+        let Some((config, _)) = crate::store::stripe_config::load(db, tenant_id).await? else {
             return Ok(None);
         };
         let secret = keyring.open(

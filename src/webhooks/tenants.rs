@@ -158,7 +158,7 @@ async fn load(
     let Some(tenant) = crate::store::tenants::find(db, reference).await? else {
         return Ok(None);
     };
-    let (livemode, secrets) = match crate::store::stripe_config::get(db, tenant.id).await? {
+    let (livemode, secrets) = match crate::store::stripe_config::load(db, tenant.id).await? {
         Some((config, rows)) => {
             let mut secrets = Vec::with_capacity(rows.len());
             for row in rows {

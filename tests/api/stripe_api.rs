@@ -643,16 +643,14 @@ async fn one_reconciliation_per_tenant_at_a_time(app: TestApp) {
             .await
             .unwrap()
             .state;
-        let tenant_id = uuid::Uuid::parse_str(
-            app.get("/v1/tenants/busy", app.op()).await.json["id"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
+        let tenant = gateway::store::tenants::for_operator(&other.db, "busy")
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(
             gateway::jobs::reconcile::begin(
                 &other,
-                tenant_id,
+                &tenant,
                 gateway::jobs::reconcile::Since::LastRun
             )
             .await,
