@@ -4,7 +4,6 @@ use crate::error::problem_response;
 use crate::state::AppState;
 use crate::webhooks::incoming::Outcome;
 use crate::webhooks::intake::{self, Intake, Rejection, refuse};
-use crate::webhooks::signature::SignatureError;
 use crate::webhooks::tenants::TenantRuntime;
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path};
@@ -134,89 +133,11 @@ fn closing(mut resp: Response) -> Response {
 }
 
 fn refused(seen: &mut Seen, r: Rejection) -> Response {
-    seen.outcome = match &r {
-        Rejection::UnknownTenant => "unknown_tenant",
-        Rejection::Suspended => "suspended",
-        Rejection::NoConfig => "no_config",
-        Rejection::TooLarge => "too_large",
-        Rejection::RateLimited(_) => "rate_limited",
-        Rejection::Signature(SignatureError::Stale) => "stale_timestamp",
-        Rejection::Signature(_) => "bad_signature",
-        Rejection::Malformed(_) => "malformed",
-        Rejection::TooSlow => "too_slow",
-        Rejection::Unavailable => "unavailable",
-        Rejection::Internal => "failed",
-    };
-    let (status, code, detail): (StatusCode, &str, String) = match &r {
-        Rejection::UnknownTenant => (
-            StatusCode::NOT_FOUND,
-            "unknown_tenant",
-            "no such tenant".into(),
-        ),
-        Rejection::Suspended => (
-            StatusCode::LOCKED,
-            "tenant_suspended",
-            "the tenant is suspended".into(),
-        ),
-        Rejection::NoConfig => (
-            StatusCode::CONFLICT,
-            "no_stripe_config",
-            "the tenant has no Stripe config yet".into(),
-        ),
-        Rejection::TooLarge => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the body is larger than the limit".into(),
-        ),
-        Rejection::RateLimited(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "the tenant's webhook rate limit is exceeded".into(),
-        ),
-        Rejection::Signature(SignatureError::Missing) => (
-            StatusCode::BAD_REQUEST,
-            "missing_signature",
-            "no Stripe-Signature header".into(),
-        ),
-        Rejection::Signature(SignatureError::Malformed) => (
-            StatusCode::BAD_REQUEST,
-            "malformed_signature",
-            "the Stripe-Signature header is not t=…,v1=…".into(),
-        ),
-        Rejection::Signature(SignatureError::Stale) => (
-            StatusCode::BAD_REQUEST,
-            "stale_timestamp",
-            "the signature timestamp is outside the tolerance".into(),
-        ),
-        Rejection::Signature(SignatureError::Mismatch) => (
-            StatusCode::BAD_REQUEST,
-            "bad_signature",
-            "no signature matches a current webhook secret of this tenant".into(),
-        ),
-        Rejection::Malformed(why) => (StatusCode::BAD_REQUEST, "malformed_event", why.clone()),
-        Rejection::TooSlow => (
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the body did not arrive within the body timeout".into(),
-        ),
-        Rejection::Unavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "the database is unavailable; retry later".into(),
-        ),
-        Rejection::Internal => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see the gateway log".into(),
-        ),
-    };
-    let mut resp = problem_response(status, code, detail);
-    let retry_after = match r {
-        Rejection::RateLimited(wait) => Some(wait),
-        Rejection::Unavailable => Some(crate::breaker::PROBE_EVERY),
-        _ => None,
-    };
-    if let Some(wait) = retry_after
+    let refusal = r.refusal();
+    seen.outcome = refusal.label;
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = problem_response(status, refusal.code, refusal.detail);
+    if let Some(wait) = refusal.retry_after
         && let Ok(v) = crate::error::retry_after_secs(wait).to_string().parse()
     {
         resp.headers_mut()

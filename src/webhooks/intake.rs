@@ -31,19 +31,127 @@ pub enum Rejection {
     Internal,
 }
 
+/// How a refusal is answered and counted, all decided here: the HTTP status and problem code,
+/// its detail, the `outcome` label of `gateway_webhooks_total`, the per-tenant failure reason
+/// (webhook-health) if it counts as one, and how long the sender should wait before retrying.
+pub struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub detail: String,
+    pub label: &'static str,
+    pub reason: Option<FailureReason>,
+    pub retry_after: Option<Duration>,
+}
+
 impl Rejection {
-    fn reason(&self) -> Option<FailureReason> {
-        Some(match self {
-            Rejection::UnknownTenant => FailureReason::UnknownTenant,
-            Rejection::Suspended => FailureReason::Suspended,
-            Rejection::NoConfig => FailureReason::NoConfig,
-            Rejection::TooLarge => FailureReason::TooLarge,
-            Rejection::RateLimited(_) => FailureReason::RateLimited,
-            Rejection::Signature(SignatureError::Stale) => FailureReason::StaleTimestamp,
-            Rejection::Signature(_) => FailureReason::BadSignature,
-            Rejection::Malformed(_) => FailureReason::Malformed,
-            Rejection::TooSlow | Rejection::Unavailable | Rejection::Internal => return None,
-        })
+    pub fn refusal(&self) -> Refusal {
+        use FailureReason as F;
+        let (status, code, detail, label, reason) = match self {
+            Rejection::UnknownTenant => (
+                404,
+                "unknown_tenant",
+                "no such tenant".into(),
+                "unknown_tenant",
+                Some(F::UnknownTenant),
+            ),
+            Rejection::Suspended => (
+                423,
+                "tenant_suspended",
+                "the tenant is suspended".into(),
+                "suspended",
+                Some(F::Suspended),
+            ),
+            Rejection::NoConfig => (
+                409,
+                "no_stripe_config",
+                "the tenant has no Stripe config yet".into(),
+                "no_config",
+                Some(F::NoConfig),
+            ),
+            Rejection::TooLarge => (
+                413,
+                "payload_too_large",
+                "the body is larger than the limit".into(),
+                "too_large",
+                Some(F::TooLarge),
+            ),
+            Rejection::RateLimited(_) => (
+                429,
+                "rate_limited",
+                "the tenant's webhook rate limit is exceeded".into(),
+                "rate_limited",
+                Some(F::RateLimited),
+            ),
+            Rejection::Signature(SignatureError::Missing) => (
+                400,
+                "missing_signature",
+                "no Stripe-Signature header".into(),
+                "bad_signature",
+                Some(F::BadSignature),
+            ),
+            Rejection::Signature(SignatureError::Malformed) => (
+                400,
+                "malformed_signature",
+                "the Stripe-Signature header is not t=…,v1=…".into(),
+                "bad_signature",
+                Some(F::BadSignature),
+            ),
+            Rejection::Signature(SignatureError::Stale) => (
+                400,
+                "stale_timestamp",
+                "the signature timestamp is outside the tolerance".into(),
+                "stale_timestamp",
+                Some(F::StaleTimestamp),
+            ),
+            Rejection::Signature(SignatureError::Mismatch) => (
+                400,
+                "bad_signature",
+                "no signature matches a current webhook secret of this tenant".into(),
+                "bad_signature",
+                Some(F::BadSignature),
+            ),
+            Rejection::Malformed(why) => (
+                400,
+                "malformed_event",
+                why.clone(),
+                "malformed",
+                Some(F::Malformed),
+            ),
+            Rejection::TooSlow => (
+                408,
+                "request_timeout",
+                "the body did not arrive within the body timeout".into(),
+                "too_slow",
+                None,
+            ),
+            Rejection::Unavailable => (
+                503,
+                "database_unavailable",
+                "the database is unavailable; retry later".into(),
+                "unavailable",
+                None,
+            ),
+            Rejection::Internal => (
+                500,
+                "internal",
+                "internal error; see the gateway log".into(),
+                "failed",
+                None,
+            ),
+        };
+        let retry_after = match self {
+            Rejection::RateLimited(wait) => Some(*wait),
+            Rejection::Unavailable => Some(crate::breaker::PROBE_EVERY),
+            _ => None,
+        };
+        Refusal {
+            status,
+            code,
+            detail,
+            label,
+            reason,
+            retry_after,
+        }
     }
 }
 
@@ -65,7 +173,7 @@ pub fn refuse(state: &Intake, tenant: Option<&TenantRuntime>, rejection: Rejecti
     if let Rejection::RateLimited(_) = rejection {
         crate::telemetry::rate_limited(if tenant.is_some() { "tenant" } else { "lookup" });
     }
-    if let Some(reason) = rejection.reason() {
+    if let Some(reason) = rejection.refusal().reason {
         state.failures.record(tenant.map(|t| t.id), reason);
     }
     rejection
