@@ -15,10 +15,9 @@ pub async fn create<C: ConnectionTrait>(
     prefix: String,
     key_hash: String,
 ) -> Result<Model, DbErr> {
-    let tenant_id = tenant.id;
     ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(tenant.id),
         name: Set(name),
         prefix: Set(prefix),
         key_hash: Set(key_hash),
@@ -34,8 +33,7 @@ pub async fn list<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<Model>, DbErr> {
-    let tenant_id = tenant.id;
-    let select = Entity::find().filter(Column::TenantId.eq(tenant_id));
+    let select = Entity::find().filter(Column::TenantId.eq(tenant.id));
     paginate(db, select, Column::Id, page, |m| m.id).await
 }
 
@@ -45,9 +43,8 @@ pub async fn revoke<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     key_id: Uuid,
 ) -> Result<Option<Model>, DbErr> {
-    let tenant_id = tenant.id;
     let Some(key) = Entity::find_by_id(key_id)
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .one(db)
         .await?
     else {

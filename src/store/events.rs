@@ -162,8 +162,7 @@ pub async fn list<C: ConnectionTrait>(
     filter: EventFilter,
     page: PageRequest,
 ) -> Result<Page<Model>, DbErr> {
-    let tenant_id = tenant.id;
-    let mut q = Entity::find().filter(Column::TenantId.eq(tenant_id));
+    let mut q = Entity::find().filter(Column::TenantId.eq(tenant.id));
     if let Some(s) = filter.status {
         if s != COMPLETED {
             // Spelled out so SQLite, too, reads the partial index of unfinished events.
@@ -183,15 +182,14 @@ pub async fn get<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     reference: &str,
 ) -> Result<Option<Model>, DbErr> {
-    let tenant_id = tenant.id;
     match Uuid::parse_str(reference) {
         Ok(id) => {
             Entity::find_by_id(id)
-                .filter(Column::TenantId.eq(tenant_id))
+                .filter(Column::TenantId.eq(tenant.id))
                 .one(db)
                 .await
         }
-        Err(_) => find(db, tenant_id, reference).await,
+        Err(_) => find(db, tenant.id, reference).await,
     }
 }
 
@@ -207,12 +205,11 @@ pub async fn counts_by_status<C: ConnectionTrait>(
     db: &C,
     tenant: &ScopedTenant,
 ) -> Result<Vec<(EventStatus, i64)>, DbErr> {
-    let tenant_id = tenant.id;
     let mut rows = Entity::find()
         .select_only()
         .column(Column::Status)
         .column_as(Expr::col(Column::Id).count(), "n")
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .filter(Column::Status.ne(COMPLETED))
         .group_by(Column::Status)
         .into_model::<StatusCount>()
@@ -221,7 +218,7 @@ pub async fn counts_by_status<C: ConnectionTrait>(
     let total: Option<i64> = Entity::find()
         .select_only()
         .column_as(Expr::col(Column::Id).count(), "n")
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .into_tuple()
         .one(db)
         .await?;
@@ -242,9 +239,8 @@ pub async fn last_success<C: ConnectionTrait>(
     db: &C,
     tenant: &ScopedTenant,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let tenant_id = tenant.id;
     Ok(Entity::find()
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .filter(Column::Status.eq(COMPLETED))
         .order_by_desc(Column::Id)
         .one(db)

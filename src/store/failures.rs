@@ -50,12 +50,11 @@ pub async fn since<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     since: DateTime<Utc>,
 ) -> Result<Vec<(String, i64)>, DbErr> {
-    let tenant_id = tenant.id;
     let rows = Entity::find()
         .select_only()
         .column(Column::Reason)
         .column_as(Expr::cust("CAST(SUM(count) AS BIGINT)"), "n")
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .filter(Column::Hour.gte(since))
         .group_by(Column::Reason)
         .into_model::<ReasonCount>()

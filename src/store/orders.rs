@@ -21,11 +21,10 @@ pub async fn create<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     new: NewOrder,
 ) -> Result<orders::Model, DbErr> {
-    let tenant_id = tenant.id;
     let now = Utc::now();
     orders::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(tenant.id),
         reference: Set(new.reference),
         amount: Set(new.amount),
         currency: Set(new.currency),
@@ -47,8 +46,7 @@ pub async fn list<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<orders::Model>, DbErr> {
-    let tenant_id = tenant.id;
-    let q = orders::Entity::find().filter(orders::Column::TenantId.eq(tenant_id));
+    let q = orders::Entity::find().filter(orders::Column::TenantId.eq(tenant.id));
     paginate(db, q, orders::Column::Id, page, |m| m.id).await
 }
 
@@ -57,9 +55,8 @@ pub async fn get<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     id: Uuid,
 ) -> Result<Option<orders::Model>, DbErr> {
-    let tenant_id = tenant.id;
     orders::Entity::find_by_id(id)
-        .filter(orders::Column::TenantId.eq(tenant_id))
+        .filter(orders::Column::TenantId.eq(tenant.id))
         .one(db)
         .await
 }
@@ -71,7 +68,6 @@ pub async fn set_checkout_session<C: ConnectionTrait>(
     order_id: Uuid,
     session_id: &str,
 ) -> Result<(), DbErr> {
-    let tenant_id = tenant.id;
     use sea_orm::sea_query::Expr;
     orders::Entity::update_many()
         .col_expr(
@@ -79,7 +75,7 @@ pub async fn set_checkout_session<C: ConnectionTrait>(
             Expr::value(Some(session_id.to_owned())),
         )
         .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(orders::Column::TenantId.eq(tenant_id))
+        .filter(orders::Column::TenantId.eq(tenant.id))
         .filter(orders::Column::Id.eq(order_id))
         .exec(db)
         .await?;

@@ -11,9 +11,8 @@ pub async fn of_order<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     order_id: Uuid,
 ) -> Result<Vec<payments::Model>, DbErr> {
-    let tenant_id = tenant.id;
     payments::Entity::find()
-        .filter(payments::Column::TenantId.eq(tenant_id))
+        .filter(payments::Column::TenantId.eq(tenant.id))
         .filter(payments::Column::OrderId.eq(order_id))
         .order_by_asc(payments::Column::Id)
         .all(db)
@@ -38,8 +37,7 @@ pub async fn list<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<payments::Model>, DbErr> {
-    let tenant_id = tenant.id;
-    let q = payments::Entity::find().filter(payments::Column::TenantId.eq(tenant_id));
+    let q = payments::Entity::find().filter(payments::Column::TenantId.eq(tenant.id));
     paginate(db, q, payments::Column::Id, page, |m| m.id).await
 }
 
@@ -48,9 +46,8 @@ pub async fn get<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     id: Uuid,
 ) -> Result<Option<payments::Model>, DbErr> {
-    let tenant_id = tenant.id;
     payments::Entity::find_by_id(id)
-        .filter(payments::Column::TenantId.eq(tenant_id))
+        .filter(payments::Column::TenantId.eq(tenant.id))
         .one(db)
         .await
 }
@@ -60,7 +57,6 @@ pub async fn list_disputes<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<disputes::Model>, DbErr> {
-    let tenant_id = tenant.id;
-    let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant_id));
+    let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant.id));
     paginate(db, q, disputes::Column::Id, page, |m| m.id).await
 }

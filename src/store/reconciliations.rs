@@ -16,10 +16,9 @@ pub async fn create<C: ConnectionTrait>(
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
 ) -> Result<Model, DbErr> {
-    let tenant_id = tenant.id;
     ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(tenant.id),
         status: Set(RunStatus::Running),
         window_start: Set(window_start),
         window_end: Set(window_end),
@@ -47,9 +46,8 @@ pub async fn get<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     id: Uuid,
 ) -> Result<Option<Model>, DbErr> {
-    let tenant_id = tenant.id;
     Entity::find_by_id(id)
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .one(db)
         .await
 }
@@ -59,10 +57,9 @@ pub async fn list<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     page: PageRequest,
 ) -> Result<Page<Model>, DbErr> {
-    let tenant_id = tenant.id;
     paginate(
         db,
-        Entity::find().filter(Column::TenantId.eq(tenant_id)),
+        Entity::find().filter(Column::TenantId.eq(tenant.id)),
         Column::Id,
         page,
         |m| m.id,
@@ -75,9 +72,8 @@ pub async fn last_succeeded<C: ConnectionTrait>(
     db: &C,
     tenant: &ScopedTenant,
 ) -> Result<Option<Model>, DbErr> {
-    let tenant_id = tenant.id;
     Entity::find()
-        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::TenantId.eq(tenant.id))
         .filter(Column::Status.eq(RunStatus::Succeeded))
         .order_by_desc(Column::WindowEnd)
         .one(db)

@@ -82,14 +82,13 @@ pub async fn put(
     config: SealedConfig,
     secret: SealedWebhookSecret,
 ) -> Result<ConfigView, DbErr> {
-    let tenant_id = tenant.id;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
-    let existing = stripe_configs::Entity::find_by_id(tenant_id)
+    let existing = stripe_configs::Entity::find_by_id(tenant.id)
         .one(&txn)
         .await?;
     let row = stripe_configs::ActiveModel {
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(tenant.id),
         secret_key_ciphertext: Set(config.secret_key_ciphertext),
         secret_key_hint: Set(config.secret_key_hint),
         mode: Set(config.mode.to_owned()),
@@ -102,11 +101,11 @@ pub async fn put(
         row.insert(&txn).await?;
     }
     webhook_secrets::Entity::delete_many()
-        .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
+        .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
         .exec(&txn)
         .await?;
-    secret_row(tenant_id, secret, now).insert(&txn).await?;
-    let view = load(&txn, tenant_id).await?;
+    secret_row(tenant.id, secret, now).insert(&txn).await?;
+    let view = load(&txn, tenant.id).await?;
     txn.commit().await?;
     view.ok_or_else(|| DbErr::RecordNotFound("stripe config vanished".into()))
 }
@@ -119,10 +118,9 @@ pub async fn add_webhook_secret(
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
 ) -> Result<Option<ConfigView>, DbErr> {
-    let tenant_id = tenant.id;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
-    let Some(mut config) = stripe_configs::Entity::find_by_id(tenant_id)
+    let Some(mut config) = stripe_configs::Entity::find_by_id(tenant.id)
         .one(&txn)
         .await?
     else {
@@ -131,7 +129,7 @@ pub async fn add_webhook_secret(
     if let Some(at) = expire_others_at {
         webhook_secrets::Entity::update_many()
             .col_expr(webhook_secrets::Column::ExpiresAt, Expr::value(at))
-            .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
+            .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
             .filter(
                 Condition::any()
                     .add(webhook_secrets::Column::ExpiresAt.is_null())
@@ -140,9 +138,9 @@ pub async fn add_webhook_secret(
             .exec(&txn)
             .await?;
     }
-    secret_row(tenant_id, secret, now).insert(&txn).await?;
+    secret_row(tenant.id, secret, now).insert(&txn).await?;
     config = touch(&txn, config, now).await?;
-    let secrets = load(&txn, tenant_id)
+    let secrets = load(&txn, tenant.id)
         .await?
         .map(|(_, s)| s)
         .unwrap_or_default();
@@ -166,17 +164,16 @@ pub async fn delete_webhook_secret(
     tenant: &ScopedTenant,
     secret_id: Uuid,
 ) -> Result<DeleteSecret, DbErr> {
-    let tenant_id = tenant.id;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     // Two deletes at once must not both see the other's secret as the one that stays: the
     // config row is locked first (PostgreSQL; SQLite's write transaction is exclusive anyway).
-    let config = stripe_configs::Entity::find_by_id(tenant_id)
+    let config = stripe_configs::Entity::find_by_id(tenant.id)
         .lock_exclusive()
         .one(&txn)
         .await?;
     let secrets = webhook_secrets::Entity::find()
-        .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
+        .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
         .all(&txn)
         .await?;
     if !secrets.iter().any(|s| s.id == secret_id) {
@@ -193,7 +190,7 @@ pub async fn delete_webhook_secret(
         return Ok(DeleteSecret::LastCurrent);
     }
     let deleted = webhook_secrets::Entity::delete_many()
-        .filter(webhook_secrets::Column::TenantId.eq(tenant_id))
+        .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
         .filter(webhook_secrets::Column::Id.eq(secret_id))
         .exec(&txn)
         .await?;
