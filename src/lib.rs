@@ -16,6 +16,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stripe;
+pub mod tasks;
 pub mod telemetry;
 pub mod webhooks;
 
@@ -118,35 +119,29 @@ pub async fn serve(
         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
     };
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
-    let mut jobs = vec![tokio::spawn(jobs::retention::run(state.clone()))];
+    state
+        .tasks
+        .spawn_until_stopped(jobs::retention::run(state.clone()));
     let interval = state.config.reconcile_interval;
     if !interval.is_zero() {
-        jobs.push(tokio::spawn(jobs::reconcile::schedule(
-            state.clone(),
-            interval,
-        )));
+        state
+            .tasks
+            .spawn(jobs::reconcile::schedule(state.clone(), interval));
     }
     let flag = state.clone();
     let signalled = async move {
         shutdown.await;
-        flag.shutting_down
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        flag.tasks.stop();
         tracing::info!("shutting down: refusing new connections, finishing in-flight requests");
     };
     let served = server::run(listener, app(state.clone()), signalled, grace, limits).await;
-    // Let running reconciliations reach their next page boundary and save their progress.
-    let deadline = tokio::time::Instant::now() + grace;
-    while tokio::time::Instant::now() < deadline
-        && state
-            .reconciling
-            .lock()
-            .map(|r| !r.is_empty())
-            .unwrap_or(false)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Running reconciliations reach their next page boundary and save their progress.
+    if !state.tasks.wait(grace).await {
+        tracing::warn!("background tasks still running after the grace period; stopping anyway");
     }
-    for job in jobs {
-        job.abort();
+    // Refusals counted since the flusher's last round.
+    if let Err(e) = state.failures.flush(&state.db).await {
+        tracing::warn!(error = %e, "refused-delivery counts not flushed at shutdown");
     }
     tracing::info!("gateway stopped");
     served

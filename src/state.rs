@@ -5,6 +5,7 @@ use crate::breaker::Breaker;
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
 use crate::stripe::{StripeCallError, StripeClients};
+use crate::tasks::Tasks;
 use crate::webhooks::{
     failures::FailureCounter, limiter::Limiters, tenants::TenantCache, writer::Writer,
 };
@@ -30,8 +31,9 @@ pub struct Inner {
     pub breaker: Arc<Breaker>,
     pub stripe: StripeClients,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// Set when shutdown began: `/ready` answers 503, jobs stop at their next safe point.
-    pub shutting_down: std::sync::atomic::AtomicBool,
+    /// The background tasks' owner. Stopping (shutdown began): `/ready` answers 503, jobs stop at
+    /// their next safe point.
+    pub tasks: Tasks,
     /// Tenants with a reconciliation running in this process.
     pub reconciling: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
     admin_token_digest: [u8; 32],
@@ -62,10 +64,11 @@ impl AppState {
         admin_token: &SecretText,
     ) -> Result<Self, StripeCallError> {
         let stripe = StripeClients::new(&config.stripe_api_base)?;
+        let tasks = Tasks::default();
         let failures = Arc::new(FailureCounter::default());
         let flusher = Arc::downgrade(&failures);
         let flush_db = db.clone();
-        tokio::spawn(async move {
+        tasks.spawn_until_stopped(async move {
             let mut tick = tokio::time::interval(FAILURE_FLUSH);
             loop {
                 tick.tick().await;
@@ -83,7 +86,7 @@ impl AppState {
             config.trusted_proxies.0.clone(),
         );
         let breaker = Arc::new(Breaker::default());
-        tokio::spawn(crate::breaker::probe_while_open(
+        tasks.spawn_until_stopped(crate::breaker::probe_while_open(
             Arc::downgrade(&breaker),
             db.clone(),
         ));
@@ -92,7 +95,7 @@ impl AppState {
             breaker,
             stripe,
             metrics: crate::telemetry::install(),
-            shutting_down: Default::default(),
+            tasks,
             reconciling: Default::default(),
             db,
             keyring,
@@ -106,8 +109,7 @@ impl AppState {
     }
 
     pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.tasks.is_stopping()
     }
 
     /// What webhook intake uses of the state.

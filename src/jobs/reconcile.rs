@@ -319,7 +319,7 @@ pub async fn spawn(
 ) -> Result<Run, StartError> {
     let (run, guard) = begin(state, tenant, since).await?;
     let (task_state, task_run) = (state.clone(), run.clone());
-    tokio::spawn(async move {
+    state.tasks.spawn(async move {
         if let Err(e) = execute(&task_state, task_run, guard, &|_, _| {}).await {
             tracing::error!(error = %e, "reconciliation result not saved");
         }
@@ -332,7 +332,10 @@ pub async fn schedule(state: AppState, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await; // the first tick is immediate: wait a whole interval after start-up
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.tasks.stopped() => return,
+        }
         let tenants = match crate::store::tenants::active_with_config(&state.db).await {
             Ok(t) => t,
             Err(e) => {

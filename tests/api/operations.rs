@@ -9,6 +9,7 @@ crate::backend_tests!(
     metrics_move_after_events,
     deliveries_take_the_batched_path_and_replays_the_per_event_one,
     order_changes_are_counted,
+    refusals_counted_just_before_shutdown_are_kept,
     request_ids_are_echoed_or_generated,
     retention_removes_old_payloads_and_counters,
 );
@@ -479,4 +480,28 @@ async fn order_changes_are_counted(app: TestApp) {
         "PARTIALLY_REFUNDED"
     );
     assert!(metric(&app, "gateway_order_changes_total", refunded).await >= r0 + 1.0);
+}
+
+/// Shutdown stops the background tasks through their owner and then flushes what the refused-
+/// delivery counter holds: a refusal counted a moment before shutdown (the flusher runs every 2 s)
+/// is in webhook-health after a restart.
+async fn refusals_counted_just_before_shutdown_are_kept(app: TestApp) {
+    app.restaurant("last-words").await;
+    let e = event(
+        "evt_last",
+        "payment_intent.succeeded",
+        now(),
+        payment_intent("pi_last", 100, "usd", "succeeded", None),
+    );
+    app.deliver("last-words", "whsec_notTheRightOne1", &e)
+        .await
+        .assert_problem(400, "bad_signature");
+    let app = app.restart(|_| {}).await;
+    let health = app
+        .get("/v1/tenants/last-words/webhook-health", app.op())
+        .await;
+    assert_eq!(
+        health.json["recent_failures"]["bad_signature"], 1,
+        "{health:?}"
+    );
 }
