@@ -59,7 +59,7 @@ type Facts = (
 );
 
 /// The books of one tenant with one order, kept by the write path's own in-memory merge
-/// (`batch::apply_in_memory`, which batched and per-event writes both run on loaded facts).
+/// (`merge::Facts::apply`, which batched and per-event writes both run on loaded facts).
 struct Books {
     facts: crate::webhooks::merge::Facts,
 }
