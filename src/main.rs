@@ -311,7 +311,7 @@ async fn main() -> anyhow::Result<()> {
                     let tenant = store::tenants::create(
                         &db,
                         store::tenants::NewTenant {
-                            slug: gateway::domain::parse_slug(&slug)?,
+                            slug: gateway::domain::Slug::parse(&slug)?,
                             name: gateway::domain::parse_name(&name)?,
                             rate_limit_per_second: gateway::domain::DEFAULT_RATE_PER_SECOND,
                             rate_limit_burst: gateway::domain::DEFAULT_RATE_BURST,

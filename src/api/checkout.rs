@@ -45,11 +45,10 @@ fn parse_url(field: &'static str, raw: &str) -> Result<String, ApiError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(crate::domain::Invalid {
-            field,
-            rule: "must be an http(s) URL of at most 2048 characters",
-        }
-        .into())
+        Err(
+            crate::domain::invalid(field, "must be an http(s) URL of at most 2048 characters")
+                .into(),
+        )
     }
 }
 

@@ -151,9 +151,9 @@ impl OrdersApi {
         let body = body.0;
         let metadata = body.metadata.map(domain::parse_metadata).transpose()?;
         let new = NewOrder {
-            reference: domain::parse_reference(&body.reference)?,
-            amount: domain::parse_amount(body.amount)?,
-            currency: domain::parse_currency(&body.currency)?,
+            reference: domain::OrderReference::parse(&body.reference)?,
+            amount: domain::Amount::parse(body.amount)?,
+            currency: domain::Currency::parse(&body.currency)?,
             customer_email: body
                 .customer_email
                 .as_deref()

@@ -12,11 +12,7 @@ pub fn page_request(
 ) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(crate::domain::Invalid {
-            field: "limit",
-            rule: "must be between 1 and 100",
-        }
-        .into());
+        return Err(crate::domain::invalid("limit", "must be between 1 and 100").into());
     }
     let after = match cursor.as_deref() {
         None | Some("") => None,

@@ -224,10 +224,10 @@ impl StripeConfigApi {
                 Some(Utc::now() + Duration::seconds(s))
             }
             Some(_) => {
-                return Err(domain::Invalid {
-                    field: "expire_others_in_seconds",
-                    rule: "must be between 0 and 604800",
-                }
+                return Err(crate::domain::invalid(
+                    "expire_others_in_seconds",
+                    "must be between 0 and 604800",
+                )
                 .into());
             }
         };

@@ -155,7 +155,7 @@ impl TenantsApi {
         auth.0.require_operator("create tenants")?;
         let body = body.0;
         let new = NewTenant {
-            slug: domain::parse_slug(&body.slug)?,
+            slug: domain::Slug::parse(&body.slug)?,
             name: domain::parse_name(&body.name)?,
             rate_limit_per_second: domain::parse_rate(
                 body.rate_limit_per_second

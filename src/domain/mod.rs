@@ -1,25 +1,43 @@
 //! Domain layer: validated values. `parse()` returns a value that cannot be invalid, or a
 //! [`Invalid`] naming the field and the rule, which the API answers as 422 problem+json.
 mod order;
+pub mod rules;
 mod stripe;
 mod tenant;
+mod values;
 
-pub use order::{parse_amount, parse_currency, parse_email, parse_metadata, parse_reference};
+pub use order::{parse_email, parse_metadata};
 
 pub use stripe::{StripeMode, parse_secret_key, parse_webhook_secret};
 pub use tenant::{
     DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, parse_account_id, parse_burst, parse_key_name,
-    parse_name, parse_rate, parse_slug,
+    parse_name, parse_rate,
 };
+pub use values::{Amount, Currency, MAX_AMOUNT, OrderReference, Slug};
 
-/// A value that breaks a rule; `field` is the JSON field name.
+/// A value that breaks a rule; `field` is the JSON field name. The API answers it as 422
+/// `validation_failed` with `field: rule` as the detail, whether the API's field validator or a
+/// parser here found it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {rule}")]
 pub struct Invalid {
     pub field: &'static str,
-    pub rule: &'static str,
+    pub rule: std::borrow::Cow<'static, str>,
 }
 
-pub(crate) fn invalid(field: &'static str, rule: &'static str) -> Invalid {
-    Invalid { field, rule }
+impl Invalid {
+    /// `field` does not match the rule `P`: in the words of the API's own pattern check.
+    pub fn pattern<P: rules::Pattern>(field: &'static str) -> Self {
+        Self {
+            field,
+            rule: format!("must satisfy pattern(\"{}\")", P::PATTERN).into(),
+        }
+    }
+}
+
+pub fn invalid(field: &'static str, rule: &'static str) -> Invalid {
+    Invalid {
+        field,
+        rule: rule.into(),
+    }
 }

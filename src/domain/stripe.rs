@@ -1,5 +1,5 @@
 //! Domain: Stripe secrets as typed by the tenant (`sk_`/`rk_` keys, `whsec_` secrets).
-use super::{Invalid, invalid};
+use super::{Invalid, rules};
 use crate::crypto::SecretText;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,54 +17,25 @@ impl StripeMode {
     }
 }
 
-fn token_chars(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 /// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`, 8–247 letters or digits after the
-/// prefix. The mode comes from the prefix. The value is never echoed in an error.
+/// prefix (`rules::SecretKey`). The mode comes from the prefix. The value is never echoed in an
+/// error.
 pub fn parse_secret_key(raw: String) -> Result<(SecretText, StripeMode), Invalid> {
     let secret = SecretText::new(raw);
-    let value = secret.expose();
-    let mode = ["sk_", "rk_"]
-        .iter()
-        .find_map(|kind| value.strip_prefix(kind))
-        .and_then(|rest| {
-            if let Some(body) = rest.strip_prefix("test_") {
-                Some((StripeMode::Test, body))
-            } else {
-                rest.strip_prefix("live_")
-                    .map(|body| (StripeMode::Live, body))
-            }
-        })
-        .filter(|(_, body)| (8..=247).contains(&body.len()) && token_chars(body))
-        .map(|(mode, _)| mode);
-    match mode {
-        Some(mode) => Ok((secret, mode)),
-        None => Err(invalid(
-            "secret_key",
-            "must be sk_test_, sk_live_, rk_test_ or rk_live_ followed by 8-247 letters or digits",
-        )),
-    }
+    let key = rules::check::<rules::SecretKey>("secret_key", secret.expose())?;
+    let mode = if key[3..].starts_with("live_") {
+        StripeMode::Live
+    } else {
+        StripeMode::Test
+    };
+    Ok((secret, mode))
 }
 
-/// `whsec_` followed by 8–250 characters of base64 or hex.
+/// `whsec_` followed by 8–250 characters of base64 or hex (`rules::WebhookSecret`).
 pub fn parse_webhook_secret(field: &'static str, raw: String) -> Result<SecretText, Invalid> {
     let secret = SecretText::new(raw);
-    let ok = secret.expose().strip_prefix("whsec_").is_some_and(|body| {
-        (8..=250).contains(&body.len())
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-'))
-    });
-    if ok {
-        Ok(secret)
-    } else {
-        Err(invalid(
-            field,
-            "must be whsec_ followed by 8-250 base64 characters",
-        ))
-    }
+    rules::check::<rules::WebhookSecret>(field, secret.expose())?;
+    Ok(secret)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Store: a tenant's orders.
 use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
+use crate::domain::{Amount, Currency, OrderReference};
 use chrono::Utc;
 use entity::orders;
 use sea_orm::{
@@ -9,9 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 pub struct NewOrder {
-    pub reference: String,
-    pub amount: i64,
-    pub currency: String,
+    pub reference: OrderReference,
+    pub amount: Amount,
+    pub currency: Currency,
     pub customer_email: Option<String>,
     pub metadata: Option<String>,
 }
@@ -25,9 +26,9 @@ pub async fn create<C: ConnectionTrait>(
     orders::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.id),
-        reference: Set(new.reference),
-        amount: Set(new.amount),
-        currency: Set(new.currency),
+        reference: Set(new.reference.into_string()),
+        amount: Set(new.amount.get()),
+        currency: Set(new.currency.into_string()),
         status: Set(entity::status::OrderStatus::PaymentPending),
         amount_refunded: Set(0),
         customer_email: Set(new.customer_email),

@@ -1,6 +1,7 @@
 //! Store: tenants.
 use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
+use crate::domain::Slug;
 use chrono::Utc;
 use entity::status::TenantStatus;
 use entity::tenants::{self, ActiveModel, Column, Entity, Model};
@@ -11,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 pub struct NewTenant {
-    pub slug: String,
+    pub slug: Slug,
     pub name: String,
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
@@ -32,7 +33,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model,
     let now = Utc::now();
     ActiveModel {
         id: Set(Uuid::now_v7()),
-        slug: Set(new.slug),
+        slug: Set(new.slug.into_string()),
         name: Set(new.name),
         status: Set(TenantStatus::Active),
         rate_limit_per_second: Set(new.rate_limit_per_second),
