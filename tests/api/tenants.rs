@@ -1,12 +1,13 @@
 //! Tenants: create, read by slug and id, paginate, change, suspend, remove with data.
 use crate::helpers::TestApp;
-use serde_json::json;
+use serde_json::{Value, json};
 
 crate::backend_tests!(
     create_get_list_patch_delete,
     pagination_walks_every_tenant_once,
     duplicate_slug_conflicts,
-    delete_removes_tenant_data
+    delete_removes_tenant_data,
+    slug_refusals_read_alike
 );
 
 async fn create_get_list_patch_delete(app: TestApp) {
@@ -165,5 +166,38 @@ async fn delete_removes_tenant_data(app: TestApp) {
             .await
             .status,
         200
+    );
+}
+
+/// A slug's rule is written once: the spec's pattern, the API's check and the domain's parser
+/// are the same expression, and every refusal reads `slug: rule` (422 validation_failed).
+async fn slug_refusals_read_alike(app: TestApp) {
+    let spec: Value = serde_json::from_str(&gateway::spec_json()).unwrap();
+    let pattern = spec["components"]["schemas"]["TenantIn"]["properties"]["slug"]["pattern"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ans = app
+        .post(
+            "/v1/tenants",
+            app.op(),
+            json!({"slug": "Not_A_Slug", "name": "x"}),
+        )
+        .await;
+    ans.assert_problem(422, "validation_failed");
+    assert_eq!(
+        ans.json["detail"],
+        format!("slug: must satisfy pattern(\"{pattern}\")")
+    );
+    // A UUID matches the pattern but is refused by the slug's other rule, in the same shape.
+    let uuid = uuid::Uuid::now_v7().to_string();
+    let ans = app
+        .post("/v1/tenants", app.op(), json!({"slug": uuid, "name": "x"}))
+        .await;
+    ans.assert_problem(422, "validation_failed");
+    assert_eq!(ans.json["detail"], "slug: must not be shaped like a UUID");
+    assert_eq!(
+        app.get("/v1/tenants", app.op()).await.json["data"],
+        json!([])
     );
 }
