@@ -23,6 +23,22 @@ pub enum PaymentStatus {
     Succeeded,
 }
 
+/// A dispute's status, as Stripe names it. Open: `warning_needs_response`,
+/// `warning_under_review`, `needs_response`, `under_review`; closed: `warning_closed`, `won`,
+/// `prevented`, `lost`.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "entity::status::DisputeStatus")]
+pub enum DisputeStatus {
+    WarningNeedsResponse,
+    WarningUnderReview,
+    WarningClosed,
+    NeedsResponse,
+    UnderReview,
+    Won,
+    Lost,
+    Prevented,
+}
+
 /// What the gateway knows of one Stripe PaymentIntent.
 #[derive(Object)]
 pub struct PaymentOut {
@@ -88,8 +104,7 @@ pub struct DisputeOut {
     pub currency: String,
     #[oai(nullable)]
     pub reason: Option<String>,
-    /// Stripe's dispute status (`needs_response`, `under_review`, `won`, `lost`, …).
-    pub status: String,
+    pub status: DisputeStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -104,7 +119,7 @@ impl From<disputes::Model> for DisputeOut {
             amount: m.amount,
             currency: m.currency,
             reason: m.reason,
-            status: m.status.as_str().to_owned(),
+            status: m.status.into(),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
