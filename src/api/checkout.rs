@@ -35,21 +35,13 @@ pub enum CheckoutCreated {
     Created(Json<CheckoutSessionOut>),
 }
 
+/// An http(s) URL (`rules::Url`) of at most 2048 characters.
 fn parse_url(field: &'static str, raw: &str) -> Result<String, ApiError> {
-    let rest = raw
-        .strip_prefix("https://")
-        .or_else(|| raw.strip_prefix("http://"));
-    let ok = raw.chars().count() <= 2048
-        && rest.is_some_and(|r| !r.is_empty())
-        && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(
-            crate::domain::invalid(field, "must be an http(s) URL of at most 2048 characters")
-                .into(),
-        )
+    let url = crate::domain::rules::check::<Url>(field, raw)?;
+    if url.chars().count() > 2048 {
+        return Err(crate::domain::invalid(field, "must be at most 2048 characters").into());
     }
+    Ok(url.to_owned())
 }
 
 pub struct CheckoutApi;

@@ -20,7 +20,7 @@ macro_rules! patterns {
             const PATTERN: &'static str = $re;
             fn regex() -> &'static Regex {
                 static RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-                    // Every pattern is compiled by the unit test below and at start-up.
+                    // Every pattern is compiled at start-up and by api::patterns' unit test.
                     Regex::new($re).expect(concat!("pattern compiles: ", $re))
                 });
                 &RE
