@@ -22,14 +22,17 @@ enum Change {
     Removed,
 }
 
-/// Every cache holding the tenant forgets it (and learns its name, when it was created).
+/// Every cache holding the tenant forgets it (and learns its name, when it was created; forgets
+/// its name too, when it was removed).
 async fn announce(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
-    state.tenants.invalidate(tenant_id, slug).await;
     state.stripe.invalidate(tenant_id).await;
     match change {
-        Change::Created => state.tenants.introduce(tenant_id, slug).await,
         Change::Removed => state.tenants.removed(tenant_id, slug).await,
-        Change::Changed => {}
+        Change::Changed => state.tenants.invalidate(tenant_id, slug).await,
+        Change::Created => {
+            state.tenants.invalidate(tenant_id, slug).await;
+            state.tenants.introduce(tenant_id, slug).await;
+        }
     }
 }
 
