@@ -131,6 +131,20 @@ pub struct Config {
     /// client address is read from `X-Forwarded-For`. Empty: the header is ignored.
     #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies, global = true)]
     pub trusted_proxies: TrustedProxies,
+    /// Let order notifications go to private, loopback and link-local addresses, and over plain
+    /// `http` (tests and local development only: otherwise `https` to public addresses only).
+    #[arg(long, env = "GATEWAY_OUTBOUND_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub outbound_allow_private: bool,
+    /// How long one notification attempt may take (connect, answer and body), at most 60s.
+    #[arg(long, env = "GATEWAY_NOTIFICATION_TIMEOUT", default_value = "10s", value_parser = parse_attempt_timeout, global = true)]
+    pub notification_timeout: Duration,
+    /// Order status streams (Server-Sent Events) this process keeps open at once.
+    #[arg(long, env = "GATEWAY_STATUS_STREAMS_MAX", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub status_streams_max: u32,
+    /// The gateway's public address (`https://pay.example.com`), put in front of the
+    /// `status_url` of orders; unset, `status_url` is a path.
+    #[arg(long, env = "GATEWAY_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// `text` or `json`.
     #[arg(
         long,
@@ -178,6 +192,10 @@ impl std::fmt::Debug for Config {
             .field("auth_failures_per_minute", &self.auth_failures_per_minute)
             .field("auth_failures_burst", &self.auth_failures_burst)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("outbound_allow_private", &self.outbound_allow_private)
+            .field("notification_timeout", &self.notification_timeout)
+            .field("status_streams_max", &self.status_streams_max)
+            .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -208,6 +226,10 @@ impl Config {
             auth_failures_per_minute: 20,
             auth_failures_burst: 40,
             trusted_proxies: TrustedProxies::default(),
+            outbound_allow_private: false,
+            notification_timeout: Duration::from_secs(10),
+            status_streams_max: 1000,
+            public_url: None,
             log_format: LogFormat::Text,
         }
     }
@@ -256,6 +278,14 @@ pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
 fn parse_nonzero_duration(raw: &str) -> Result<Duration, String> {
     match parse_duration(raw)? {
         Duration::ZERO => Err(format!("{raw:?}: must be more than 0")),
+        d => Ok(d),
+    }
+}
+
+/// A notification attempt's timeout: more than 0, at most a minute.
+fn parse_attempt_timeout(raw: &str) -> Result<Duration, String> {
+    match parse_nonzero_duration(raw)? {
+        d if d > Duration::from_secs(60) => Err(format!("{raw:?}: at most 60s")),
         d => Ok(d),
     }
 }

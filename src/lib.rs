@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod jobs;
+pub mod notify;
 pub mod server;
 pub mod startup;
 pub mod state;
@@ -36,6 +37,9 @@ pub type Apis = (
     api::EventsApi,
     api::CheckoutApi,
     api::ReconciliationsApi,
+    api::NotificationEndpointsApi,
+    api::NotificationMessagesApi,
+    api::OrderStatusApi,
 );
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
@@ -51,6 +55,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             api::EventsApi,
             api::CheckoutApi,
             api::ReconciliationsApi,
+            api::NotificationEndpointsApi,
+            api::NotificationMessagesApi,
+            api::OrderStatusApi,
         ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),
@@ -86,6 +93,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .around(api::order_status::stream_when_asked)
         .around(api::middleware::refuse_while_database_down)
         .data(state)
         .catch_all_error(error::problem_from_poem)
@@ -122,6 +130,13 @@ pub async fn serve(
     state
         .tasks
         .spawn_until_stopped(jobs::retention::run(state.clone()));
+    let feed = state.writer.feed().clone();
+    state
+        .tasks
+        .spawn_until_stopped(state.notifier.clone().run(feed.clone()));
+    state
+        .tasks
+        .spawn_until_stopped(state.status_streams.clone().run(state.db.clone(), feed));
     let interval = state.config.reconcile_interval;
     if !interval.is_zero() {
         state

@@ -4,6 +4,7 @@ use crate::auth_limit::AuthLimiter;
 use crate::breaker::Breaker;
 use crate::config::Config;
 use crate::crypto::{Keyring, SecretText};
+use crate::notify::{Notifier, Outbound, StatusStreams};
 use crate::stripe::{StripeCallError, StripeClients};
 use crate::tasks::Tasks;
 use crate::webhooks::{
@@ -19,7 +20,7 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: DatabaseConnection,
-    pub keyring: Keyring,
+    pub keyring: Arc<Keyring>,
     pub config: Config,
     pub tenants: TenantCache,
     pub limiters: Limiters,
@@ -30,6 +31,10 @@ pub struct Inner {
     /// Open while the database does not answer: requests that need it are refused at once.
     pub breaker: Arc<Breaker>,
     pub stripe: StripeClients,
+    /// Order notifications: the delivery worker of this process.
+    pub notifier: Notifier,
+    /// Order status streams open in this process.
+    pub status_streams: StatusStreams,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// The background tasks' owner. Stopping (shutdown began): `/ready` answers 503, jobs stop at
     /// their next safe point.
@@ -64,6 +69,11 @@ impl AppState {
         admin_token: &SecretText,
     ) -> Result<Self, StripeCallError> {
         let stripe = StripeClients::new(&config.stripe_api_base)?;
+        let keyring = Arc::new(keyring);
+        let outbound = Outbound::new(config.outbound_allow_private, config.notification_timeout)
+            .map_err(StripeCallError::Unavailable)?;
+        let notifier = Notifier::new(db.clone(), keyring.clone(), outbound);
+        let status_streams = StatusStreams::new(config.status_streams_max as usize);
         let tasks = Tasks::default();
         let failures = Arc::new(FailureCounter::default());
         let flusher = Arc::downgrade(&failures);
@@ -94,6 +104,8 @@ impl AppState {
             writer: Writer::spawn(db.clone(), config.writer_shards, breaker.clone()),
             breaker,
             stripe,
+            notifier,
+            status_streams,
             metrics: crate::telemetry::install(),
             tasks,
             reconciling: Default::default(),

@@ -11,6 +11,12 @@ const DURATION_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
+/// Commit → receiver's 2xx: from milliseconds (a prompt first attempt) to hours (retries).
+const DELIVERY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+    36000.0,
+];
+
 /// Installs the process-wide recorder once and returns its handle.
 pub fn install() -> PrometheusHandle {
     HANDLE
@@ -20,6 +26,12 @@ pub fn install() -> PrometheusHandle {
                     Matcher::Full("gateway_webhook_duration_seconds".into()),
                     DURATION_BUCKETS,
                 )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("gateway_notification_delivery_seconds".into()),
+                        DELIVERY_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -124,4 +136,27 @@ pub fn http_connections(open: usize) {
 /// An `accept` that failed (out of file descriptors, most likely).
 pub fn accept_error() {
     metrics::counter!("gateway_accept_errors_total").increment(1);
+}
+
+/// One notification attempt's outcome: `delivered`, `retrying` (non-2xx, timeout or connection
+/// error, another attempt scheduled), `failed` (the schedule is spent), `blocked` (the address is
+/// private: SSRF guard), `endpoint_disabled`.
+pub fn notification(outcome: &'static str) {
+    metrics::counter!("gateway_notifications_total", "outcome" => outcome).increment(1);
+}
+
+/// Time from a change's commit to its receiver's 2xx.
+pub fn notification_delivered(since_commit: Duration) {
+    metrics::histogram!("gateway_notification_delivery_seconds").record(since_commit.as_secs_f64());
+}
+
+/// Work owed: messages pending or being delivered, and changes not yet fanned out.
+pub fn notification_backlog(messages: u64, changes: u64) {
+    metrics::gauge!("gateway_notification_backlog", "kind" => "messages").set(messages as f64);
+    metrics::gauge!("gateway_notification_backlog", "kind" => "changes").set(changes as f64);
+}
+
+/// Order status streams open in this process.
+pub fn status_streams(open: usize) {
+    metrics::gauge!("gateway_order_status_streams").set(open as f64);
 }

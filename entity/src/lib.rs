@@ -3,6 +3,10 @@
 pub mod api_keys;
 pub mod delivery_failures;
 pub mod disputes;
+pub mod notification_endpoints;
+pub mod notification_messages;
+pub mod notification_secrets;
+pub mod order_changes;
 pub mod orders;
 pub mod payments;
 pub mod reconciliation_runs;

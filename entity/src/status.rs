@@ -119,3 +119,23 @@ text_enum! {
         Failed = "failed",
     }
 }
+
+text_enum! {
+    /// Where a notification message is in its delivery.
+    MessageStatus {
+        /// Waiting for its next attempt (`next_attempt_at`).
+        Pending = "pending",
+        /// Claimed by a worker until `next_attempt_at` (a lease: a crashed worker's claim lapses).
+        Delivering = "delivering",
+        Delivered = "delivered",
+        /// Every scheduled attempt failed; a manual retry starts it again.
+        Failed = "failed",
+    }
+}
+
+impl OrderStatus {
+    /// The notification type announcing a change to this status: `order.paid`, ….
+    pub fn event_type(self) -> String {
+        format!("order.{}", self.as_str().to_ascii_lowercase())
+    }
+}

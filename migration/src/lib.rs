@@ -18,6 +18,7 @@ mod m20261122_000012_add_payment_amount_conflict;
 mod m20261122_000013_event_payload_lz4;
 mod m20261122_000014_index_disputes_intent;
 mod m20261129_000015_index_unfinished_events;
+mod m20261202_000016_create_notifications;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_event_payload_lz4::Migration),
             Box::new(m20261122_000014_index_disputes_intent::Migration),
             Box::new(m20261129_000015_index_unfinished_events::Migration),
+            Box::new(m20261202_000016_create_notifications::Migration),
         ]
     }
 }

@@ -26,6 +26,8 @@ pub struct CheckoutSessionOut {
     pub session_id: String,
     /// Send the customer here to pay.
     pub url: String,
+    /// Where the customer's browser follows the order's status (see the order's creation).
+    pub status_url: String,
 }
 
 #[derive(ApiResponse)]
@@ -104,6 +106,7 @@ impl CheckoutApi {
         Ok(CheckoutCreated::Created(Json(CheckoutSessionOut {
             session_id: session.id,
             url,
+            status_url: super::order_status::status_url(&state, order.id),
         })))
     }
 }

@@ -90,6 +90,22 @@ pub struct WebhookHealthOut {
     pub recent_failures: BTreeMap<String, i64>,
     /// Recorded events by status.
     pub events_by_status: BTreeMap<String, i64>,
+    /// Notification endpoints failing now, or disabled (by the gateway after five days of
+    /// failures: `disabled_reason` = `failing`; or by the tenant).
+    pub notification_endpoints_unhealthy: Vec<EndpointHealthOut>,
+}
+
+/// A notification endpoint that is failing or disabled.
+#[derive(Object)]
+pub struct EndpointHealthOut {
+    pub id: Uuid,
+    pub url: String,
+    pub enabled: bool,
+    #[oai(nullable)]
+    pub disabled_reason: Option<String>,
+    /// When its current run of failed attempts began.
+    #[oai(nullable)]
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 pub struct EventsApi;
@@ -240,6 +256,19 @@ impl EventsApi {
                 .into_iter()
                 .map(|(status, n)| (status.as_str().to_owned(), n))
                 .collect(),
+            notification_endpoints_unhealthy: store::notification_endpoints::unhealthy(
+                &state.db, &tenant,
+            )
+            .await?
+            .into_iter()
+            .map(|e| EndpointHealthOut {
+                id: e.id,
+                url: e.url,
+                enabled: e.enabled,
+                disabled_reason: e.disabled_reason,
+                failing_since: e.failing_since,
+            })
+            .collect(),
         }))
     }
 }

@@ -5,7 +5,11 @@ mod auth;
 mod checkout;
 mod events;
 pub mod middleware;
+mod notification_endpoints;
+mod notification_messages;
+mod notification_views;
 mod optional_body;
+pub mod order_status;
 mod orders;
 mod pagination;
 mod patterns;
@@ -20,6 +24,9 @@ pub use api_keys::ApiKeysApi;
 pub use auth::{BearerAuth, Principal};
 pub use checkout::CheckoutApi;
 pub use events::EventsApi;
+pub use notification_endpoints::NotificationEndpointsApi;
+pub use notification_messages::NotificationMessagesApi;
+pub use order_status::OrderStatusApi;
 pub use orders::OrdersApi;
 pub use patterns::compile_all as compile_patterns;
 pub use payments::{DisputesApi, PaymentsApi};
@@ -50,6 +57,8 @@ pub enum ApiTags {
     WebhookEvents,
     /// Runs that replay Stripe's events and compare its PaymentIntents with the books.
     Reconciliations,
+    /// Where order changes are sent (signed Standard Webhooks), and what each endpoint was sent.
+    Notifications,
 }
 
 /// 204 No Content.

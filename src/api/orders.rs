@@ -120,11 +120,22 @@ impl From<Page<Model>> for OrderPage {
     }
 }
 
+/// A new order, with the URL a customer's browser follows it at.
+#[derive(Object)]
+pub struct OrderCreatedOut {
+    #[oai(flatten)]
+    pub order: OrderOut,
+    /// `/v1/order-status/{token}` (after `GATEWAY_PUBLIC_URL` when set): the order's status and
+    /// amounts, no bearer needed — JSON, or Server-Sent Events with
+    /// `Accept: text/event-stream`. Hand it to the customer's browser only.
+    pub status_url: String,
+}
+
 #[derive(ApiResponse)]
 pub enum OrderCreated {
     /// The order was created in `PAYMENT_PENDING`.
     #[oai(status = 201)]
-    Created(Json<OrderOut>),
+    Created(Json<OrderCreatedOut>),
 }
 
 pub struct OrdersApi;
@@ -162,7 +173,10 @@ impl OrdersApi {
             metadata: metadata.map(|m| serde_json::to_string(&m).unwrap_or_default()),
         };
         match store::orders::create(&state.db, &tenant, new).await {
-            Ok(order) => Ok(OrderCreated::Created(Json(order.into()))),
+            Ok(order) => Ok(OrderCreated::Created(Json(OrderCreatedOut {
+                status_url: super::order_status::status_url(&state, order.id),
+                order: order.into(),
+            }))),
             Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
                 "reference_taken",
                 "the tenant already has an order with this reference",

@@ -16,6 +16,8 @@ const NONCE_LEN: usize = 12;
 pub enum Field {
     StripeSecretKey,
     WebhookSecret,
+    /// A notification endpoint's signing secret: bound to the endpoint as well as the tenant.
+    NotificationSecret(Uuid),
 }
 
 impl Field {
@@ -23,6 +25,7 @@ impl Field {
         match self {
             Field::StripeSecretKey => "stripe_secret_key",
             Field::WebhookSecret => "webhook_secret",
+            Field::NotificationSecret(_) => "notification_secret",
         }
     }
 }
@@ -50,6 +53,9 @@ pub enum KeyringError {
 struct MasterKey {
     id: String,
     cipher: Aes256Gcm,
+    /// HMAC-SHA256(master key, "gateway/v1|capability"): signs capability tokens (`capability`),
+    /// so no encryption key is ever used for anything else.
+    capability_key: Zeroizing<[u8; 32]>,
 }
 
 /// The master keys, newest first.
@@ -90,7 +96,22 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn aad(tenant_id: Uuid, field: Field) -> String {
-    format!("gateway/v1|tenant={tenant_id}|field={}", field.name())
+    match field {
+        Field::NotificationSecret(endpoint) => format!(
+            "gateway/v1|tenant={tenant_id}|field={}|endpoint={endpoint}",
+            field.name()
+        ),
+        _ => format!("gateway/v1|tenant={tenant_id}|field={}", field.name()),
+    }
+}
+
+fn derive(master: &[u8], label: &[u8]) -> Zeroizing<[u8; 32]> {
+    use hmac::{KeyInit as _, Mac};
+    #[allow(clippy::expect_used)]
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(master).expect("HMAC takes a key of any length");
+    mac.update(label);
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 impl Keyring {
@@ -122,6 +143,7 @@ impl Keyring {
             keys.push(MasterKey {
                 id: id.to_owned(),
                 cipher: Aes256Gcm::new(&key),
+                capability_key: derive(raw.as_slice(), b"gateway/v1|capability"),
             });
         }
         if keys.is_empty() {
@@ -139,6 +161,11 @@ impl Keyring {
         fill_random(raw.as_mut_slice());
         let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(raw.as_slice()));
         Ok(SecretText::new(format!("{id}:{}", b64.as_str())))
+    }
+
+    /// The capability-signing keys, newest (the one that signs) first.
+    pub(super) fn capability_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.keys.iter().map(|k| &*k.capability_key)
     }
 
     /// The id of the key that encrypts.

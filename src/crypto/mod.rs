@@ -1,4 +1,5 @@
 //! Crypto layer: the master keyring, AES-256-GCM sealing bound to (tenant, field), secret types.
+mod capability;
 mod keyring;
 mod secret;
 

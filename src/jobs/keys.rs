@@ -31,19 +31,24 @@ pub enum KeysError {
 enum Kind {
     SecretKey,
     WebhookSecret,
+    NotificationSecret,
 }
 
 impl Kind {
-    fn field(self) -> Field {
+    fn field(self, blob: &StoredBlob) -> Field {
         match self {
             Kind::SecretKey => Field::StripeSecretKey,
             Kind::WebhookSecret => Field::WebhookSecret,
+            Kind::NotificationSecret => {
+                Field::NotificationSecret(blob.endpoint_id.unwrap_or_default())
+            }
         }
     }
     fn what(self) -> &'static str {
         match self {
             Kind::SecretKey => "Stripe secret key",
             Kind::WebhookSecret => "webhook secret",
+            Kind::NotificationSecret => "notification endpoint secret",
         }
     }
     async fn batch(
@@ -55,6 +60,7 @@ impl Kind {
         match self {
             Kind::SecretKey => secrets::secret_keys_after(db, after, n).await,
             Kind::WebhookSecret => secrets::webhook_secrets_after(db, after, n).await,
+            Kind::NotificationSecret => secrets::notification_secrets_after(db, after, n).await,
         }
     }
     async fn swap(
@@ -70,6 +76,9 @@ impl Kind {
             Kind::WebhookSecret => {
                 secrets::swap_webhook_secret(db, blob.row_id, &blob.ciphertext, new).await
             }
+            Kind::NotificationSecret => {
+                secrets::swap_notification_secret(db, blob.row_id, &blob.ciphertext, new).await
+            }
         }
     }
 }
@@ -79,7 +88,11 @@ async fn for_each_blob<F>(db: &DatabaseConnection, batch: u64, mut f: F) -> Resu
 where
     F: AsyncFnMut(Kind, StoredBlob) -> Result<(), KeysError>,
 {
-    for kind in [Kind::SecretKey, Kind::WebhookSecret] {
+    for kind in [
+        Kind::SecretKey,
+        Kind::WebhookSecret,
+        Kind::NotificationSecret,
+    ] {
         let mut after = None;
         loop {
             let rows = kind.batch(db, after, batch).await?;
@@ -115,9 +128,9 @@ pub async fn rewrap(
             return Ok(());
         }
         let plain = keyring
-            .open(blob.tenant_id, kind.field(), &blob.ciphertext)
+            .open(blob.tenant_id, kind.field(&blob), &blob.ciphertext)
             .map_err(crypto)?;
-        let resealed = keyring.seal(blob.tenant_id, kind.field(), &plain);
+        let resealed = keyring.seal(blob.tenant_id, kind.field(&blob), &plain);
         if kind.swap(db, &blob, resealed).await? {
             report.rewrapped += 1;
         } else {
@@ -134,7 +147,7 @@ pub async fn verify_all(db: &DatabaseConnection, keyring: &Keyring) -> Result<u6
     let mut opened = 0u64;
     for_each_blob(db, 500, async |kind, blob| {
         keyring
-            .open(blob.tenant_id, kind.field(), &blob.ciphertext)
+            .open(blob.tenant_id, kind.field(&blob), &blob.ciphertext)
             .map_err(|source| KeysError::Crypto {
                 what: kind.what(),
                 tenant_id: blob.tenant_id,

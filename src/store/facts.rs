@@ -6,10 +6,10 @@
 //! payments, then orders, then disputes, so writers applying events about the same payment
 //! serialize instead of losing an update.
 use super::events::EventRow;
-use super::{ledger, pg_batch};
+use super::{ledger, outbox, pg_batch};
 use chrono::{DateTime, Utc};
 use entity::status::EventStatus;
-use entity::{disputes, orders, payments, scrubbed_customers, webhook_events};
+use entity::{disputes, order_changes, orders, payments, scrubbed_customers, webhook_events};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::sqlx::PgConnection;
 use sea_orm::{
@@ -63,12 +63,14 @@ pub trait FactStore: Send {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Recorded, DbErr>> + Send;
 
-    /// Writes these new or changed facts whole.
+    /// Writes these new or changed facts whole, and the order changes they make to the outbox:
+    /// committed together, so a change is announced if and only if it was committed.
     fn write(
         &mut self,
         payments: &[payments::Model],
         disputes: &[disputes::Model],
         orders: &[orders::Model],
+        changes: &[order_changes::Model],
     ) -> impl Future<Output = Result<(), DbErr>> + Send;
 }
 
@@ -90,8 +92,9 @@ impl FactStore for PgFacts<'_> {
         payments: &[payments::Model],
         disputes: &[disputes::Model],
         orders: &[orders::Model],
+        changes: &[order_changes::Model],
     ) -> Result<(), DbErr> {
-        pg_batch::write(self.0, payments, disputes, orders).await
+        pg_batch::write(self.0, payments, disputes, orders, changes).await
     }
 }
 
@@ -117,10 +120,12 @@ impl<C: ConnectionTrait + Sync> FactStore for SeaFacts<'_, C> {
         payments: &[payments::Model],
         disputes: &[disputes::Model],
         orders: &[orders::Model],
+        changes: &[order_changes::Model],
     ) -> Result<(), DbErr> {
         ledger::upsert_payments(self.0, payments.to_vec()).await?;
         ledger::upsert_disputes(self.0, disputes.to_vec()).await?;
-        ledger::update_orders(self.0, orders.to_vec()).await
+        ledger::update_orders(self.0, orders.to_vec()).await?;
+        outbox::record(self.0, changes).await
     }
 }
 

@@ -82,3 +82,14 @@ pub async fn set_checkout_session<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// These orders, whatever their tenant (a status token names its order; the token is the scope).
+pub async fn by_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<Uuid>,
+) -> Result<Vec<orders::Model>, DbErr> {
+    orders::Entity::find()
+        .filter(orders::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}

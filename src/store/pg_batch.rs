@@ -10,7 +10,7 @@ use super::facts::{EarlierCopy, Keys, Recorded};
 use super::ledger;
 use crate::db::db_err;
 use chrono::{DateTime, Utc};
-use entity::{disputes, orders, payments};
+use entity::{disputes, order_changes, orders, payments};
 use sea_orm::DbErr;
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Connection, PgConnection, PgPool, Postgres};
@@ -291,15 +291,18 @@ fn upsert_sql<E: sea_orm::EntityTrait>(param: usize, fixed: &[&str]) -> String {
     )
 }
 
-/// The write statement: payments, disputes and orders upserted from one JSON array each.
+/// The write statement: payments, disputes and orders upserted from one JSON array each, and the
+/// order changes they make inserted into the outbox.
 fn write_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
-            "WITH p AS ({}), d AS ({}), o AS ({}) SELECT 1",
+            "WITH p AS ({}), d AS ({}), o AS ({}), c AS ({}) SELECT 1",
             upsert_sql::<payments::Entity>(1, ledger::PAYMENT_FIXED),
             upsert_sql::<disputes::Entity>(2, ledger::DISPUTE_FIXED),
             upsert_sql::<orders::Entity>(3, ledger::ORDER_FIXED),
+            "INSERT INTO order_changes \
+             SELECT * FROM jsonb_populate_recordset(NULL::order_changes, $4::jsonb)",
         )
     })
 }
@@ -310,14 +313,16 @@ pub async fn write(
     payments: &[payments::Model],
     disputes: &[disputes::Model],
     orders: &[orders::Model],
+    changes: &[order_changes::Model],
 ) -> Result<(), DbErr> {
-    if payments.is_empty() && disputes.is_empty() && orders.is_empty() {
+    if payments.is_empty() && disputes.is_empty() && orders.is_empty() && changes.is_empty() {
         return Ok(());
     }
     sqlx::query(write_sql())
         .bind(serde_json::to_string(payments).map_err(json_err)?)
         .bind(serde_json::to_string(disputes).map_err(json_err)?)
         .bind(serde_json::to_string(orders).map_err(json_err)?)
+        .bind(serde_json::to_string(changes).map_err(json_err)?)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;

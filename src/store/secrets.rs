@@ -1,6 +1,7 @@
-//! Store: every encrypted secret across tenants, in batches — for `keys rewrap` and the start-up
+//! Store: every encrypted secret across tenants (Stripe keys, webhook secrets, notification
+//! endpoints' secrets), in batches — for `keys rewrap` and the start-up
 //! check that the keyring opens what is stored.
-use entity::{stripe_configs, webhook_secrets};
+use entity::{notification_secrets, stripe_configs, webhook_secrets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -11,6 +12,8 @@ use uuid::Uuid;
 pub struct StoredBlob {
     pub row_id: Uuid,
     pub tenant_id: Uuid,
+    /// The notification endpoint a notification secret is bound to.
+    pub endpoint_id: Option<Uuid>,
     pub ciphertext: String,
 }
 
@@ -32,6 +35,7 @@ pub async fn secret_keys_after<C: ConnectionTrait>(
         .map(|m| StoredBlob {
             row_id: m.tenant_id,
             tenant_id: m.tenant_id,
+            endpoint_id: None,
             ciphertext: m.secret_key_ciphertext,
         })
         .collect())
@@ -55,6 +59,7 @@ pub async fn webhook_secrets_after<C: ConnectionTrait>(
         .map(|m| StoredBlob {
             row_id: m.id,
             tenant_id: m.tenant_id,
+            endpoint_id: None,
             ciphertext: m.secret_ciphertext,
         })
         .collect())
@@ -90,6 +95,49 @@ pub async fn swap_webhook_secret<C: ConnectionTrait>(
         .col_expr(webhook_secrets::Column::SecretCiphertext, Expr::value(new))
         .filter(webhook_secrets::Column::Id.eq(id))
         .filter(webhook_secrets::Column::SecretCiphertext.eq(old))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Notification endpoints' signing secrets after `after` (by id), at most `limit`.
+pub async fn notification_secrets_after<C: ConnectionTrait>(
+    db: &C,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<StoredBlob>, DbErr> {
+    let mut q = notification_secrets::Entity::find()
+        .order_by_asc(notification_secrets::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        q = q.filter(notification_secrets::Column::Id.gt(after));
+    }
+    Ok(q.all(db)
+        .await?
+        .into_iter()
+        .map(|m| StoredBlob {
+            row_id: m.id,
+            tenant_id: m.tenant_id,
+            endpoint_id: Some(m.endpoint_id),
+            ciphertext: m.secret_ciphertext,
+        })
+        .collect())
+}
+
+/// Replaces a notification secret's ciphertext only if it is still `old`.
+pub async fn swap_notification_secret<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    let res = notification_secrets::Entity::update_many()
+        .col_expr(
+            notification_secrets::Column::SecretCiphertext,
+            Expr::value(new),
+        )
+        .filter(notification_secrets::Column::Id.eq(id))
+        .filter(notification_secrets::Column::SecretCiphertext.eq(old))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)

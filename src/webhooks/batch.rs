@@ -122,8 +122,18 @@ async fn merge_and_write<S: FactStore>(
         });
     }
     let changed = facts.changed_since(&loaded);
+    let outbox: Vec<_> = committed
+        .changes
+        .iter()
+        .map(|c| c.outbox_row(now))
+        .collect();
     store
-        .write(&changed.payments, &changed.disputes, &changed.orders)
+        .write(
+            &changed.payments,
+            &changed.disputes,
+            &changed.orders,
+            &outbox,
+        )
         .await?;
     Ok(committed)
 }

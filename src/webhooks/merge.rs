@@ -44,6 +44,27 @@ pub struct OrderChange {
     pub cause: String,
 }
 
+impl OrderChange {
+    /// The change as the outbox stores it, recorded at `now`.
+    pub fn outbox_row(&self, now: chrono::DateTime<chrono::Utc>) -> entity::order_changes::Model {
+        entity::order_changes::Model {
+            id: Uuid::now_v7(),
+            tenant_id: self.tenant_id,
+            order_id: self.order_id,
+            reference: self.reference.clone(),
+            from_status: self.from,
+            to_status: self.to,
+            amount: self.amount,
+            currency: self.currency.clone(),
+            refunded_from: self.refunded_from,
+            refunded_to: self.refunded_to,
+            cause: self.cause.clone(),
+            created_at: now,
+            dispatched_at: None,
+        }
+    }
+}
+
 impl Facts {
     pub fn add_payments(&mut self, rows: impl IntoIterator<Item = payments::Model>) {
         self.payments.extend(

@@ -5,6 +5,7 @@ pub mod apply;
 mod batch;
 pub mod event;
 pub mod failures;
+pub mod feed;
 pub mod incoming;
 pub mod intake;
 pub mod limiter;

@@ -4,6 +4,7 @@
 //! The same path serves webhooks, replays and reconciliation.
 use super::apply::{self, Observation};
 use super::batch::{Committed, Fallback};
+use super::feed::ChangeFeed;
 use super::incoming::{Incoming, Outcome, mode_mismatch};
 use super::merge::OrderChange;
 use crate::breaker::{Breaker, Failure};
@@ -45,6 +46,7 @@ struct Job {
 pub struct Writer {
     shards: Vec<mpsc::Sender<Job>>,
     breaker: Arc<Breaker>,
+    feed: ChangeFeed,
 }
 
 /// Writer shards on PostgreSQL unless configured: one per core, at most 8. On 2 cores with the
@@ -58,9 +60,10 @@ impl Writer {
     /// Starts the writer tasks on the current runtime: one on SQLite (on its own connection),
     /// `shards` of them on PostgreSQL (default one per core, each with its own connection).
     pub fn spawn(db: DatabaseConnection, shards: Option<u8>, breaker: Arc<Breaker>) -> Self {
+        let feed = ChangeFeed::default();
         let start = |db: DatabaseConnection, pg: Option<PgWriter>| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(run(db, pg, rx, breaker.clone()));
+            tokio::spawn(run(db, pg, rx, breaker.clone(), feed.clone()));
             tx
         };
         let shards = match crate::db::sqlite_writer(&db) {
@@ -74,7 +77,16 @@ impl Writer {
                 })
                 .collect(),
         };
-        Self { shards, breaker }
+        Self {
+            shards,
+            breaker,
+            feed,
+        }
+    }
+
+    /// The order changes this process's writer commits.
+    pub fn feed(&self) -> &ChangeFeed {
+        &self.feed
     }
 
     /// How many writer shards run.
@@ -106,12 +118,13 @@ async fn run(
     mut pg: Option<PgWriter>,
     mut rx: mpsc::Receiver<Job>,
     breaker: Arc<Breaker>,
+    feed: ChangeFeed,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
         let more_pending = || !rx.is_empty();
-        let written = write_batch(&db, pg.as_mut(), &more_pending, jobs);
+        let written = write_batch(&db, pg.as_mut(), &more_pending, jobs, &feed);
         match tokio::time::timeout(BATCH_TIMEOUT, written).await {
             Ok(Ok(())) => breaker.success(),
             Ok(Err(kind)) => breaker.failure(kind),
@@ -134,12 +147,11 @@ async fn write_batch(
     pg: Option<&mut PgWriter>,
     more_pending: &(dyn Fn() -> bool + Sync),
     jobs: Vec<Job>,
+    feed: &ChangeFeed,
 ) -> Result<(), Failure> {
     let (results, written) = match commit_batch(db, pg, more_pending, &jobs).await {
         Ok(committed) => {
-            for c in &committed.changes {
-                crate::telemetry::order_change(c.from.as_str(), c.to.as_str());
-            }
+            feed.publish(committed.changes);
             (committed.outcomes.into_iter().map(Ok).collect(), Ok(()))
         }
         Err(e) => {

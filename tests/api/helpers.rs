@@ -44,6 +44,8 @@ impl TestDb {
         config.database_url = self.url.clone();
         config.master_keys = master_keys;
         config.stripe_api_base = "http://127.0.0.1:9/".into();
+        // Notification receivers in tests are plain http on loopback.
+        config.outbound_allow_private = true;
         config
     }
 

@@ -24,6 +24,9 @@ fn body_for(operation: &str) -> Option<Value> {
             json!({"success_url": "https://x.example/ok", "cancel_url": "https://x.example/no"})
         }
         "v1.reconciliations.create" => json!({}),
+        "v1.notification-endpoints.create" => json!({"url": "https://pos.example/hook"}),
+        "v1.notification-endpoints.update" => json!({"enabled": false}),
+        "v1.notification-endpoints.rotate-secret" => json!({}),
         _ => return None,
     })
 }
@@ -69,6 +72,8 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
         .set_stripe_config("bravo", "sk_test_bravoBRAVO1234", "whsec_bravoBRAVO5678")
         .await;
     let order_b = app.order("bravo", "b-1", 1000, "usd").await;
+    let rx = crate::receiver::Receiver::start().await;
+    let (endpoint_b, _) = crate::notifications::endpoint(&app, "bravo", &rx.url, json!([])).await;
     let e = crate::stripe::event(
         "evt_b",
         "payment_intent.succeeded",
@@ -96,6 +101,19 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    rx.wait_for(1, std::time::Duration::from_secs(10)).await;
+    let messages_path = format!("/v1/tenants/bravo/notification-endpoints/{endpoint_b}/messages");
+    let message_b = app.get(&messages_path, app.op()).await.json["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let endpoint_before = app
+        .get(
+            &format!("/v1/tenants/bravo/notification-endpoints/{endpoint_b}"),
+            app.op(),
+        )
+        .await
+        .json;
     let before = app.get("/v1/tenants/bravo", app.op()).await.json;
 
     let b_id = b["id"].as_str().unwrap();
@@ -107,6 +125,8 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
         ("payment_id", payment_b.as_str()),
         ("event_id", "evt_b"),
         ("run_id", order_b.as_str()),
+        ("endpoint_id", endpoint_b.as_str()),
+        ("message_id", message_b.as_str()),
     ];
     let routes = scoped_routes(&ids);
     for expected in ["DELETE /v1/tenants/{t}", "POST /v1/tenants/{t}/orders"] {
@@ -130,8 +150,22 @@ async fn tenant_key_sees_only_its_tenant(app: TestApp) {
             );
         }
     }
-    // Nothing of bravo's changed, and its key and secret are intact.
+    // Nothing of bravo's changed, and its key, secrets and endpoint are intact.
     assert_eq!(app.get("/v1/tenants/bravo", app.op()).await.json, before);
+    assert_eq!(
+        app.get(
+            &format!("/v1/tenants/bravo/notification-endpoints/{endpoint_b}"),
+            app.op()
+        )
+        .await
+        .json,
+        endpoint_before
+    );
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "no retry of bravo's message was made"
+    );
     assert_eq!(
         app.get("/v1/tenants/bravo/stripe-config", app.op())
             .await

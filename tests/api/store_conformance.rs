@@ -5,10 +5,13 @@
 use crate::helpers::TestApp;
 use chrono::{SubsecRound, Utc};
 use entity::status::{EventStatus, OrderStatus, PaymentStatus};
-use entity::{orders, payments};
+use entity::{order_changes, orders, payments};
 use gateway::store::events::{EventRow, NewEvent};
 use gateway::store::facts::{FactStore, Keys, PgFacts, Recorded, SeaFacts};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 crate::backend_tests!(
@@ -87,7 +90,9 @@ fn row<'a>(tenant: Uuid, event: &'a str, now: chrono::DateTime<Utc>) -> EventRow
     }
 }
 
-/// One step in one transaction: record `events`, load `keys`, write `payments` and `orders`.
+/// One step in one transaction: record `events`, load `keys`, write `payments`, `orders` and
+/// the order `changes` (the outbox); then commit, or roll back when `!commit`.
+#[allow(clippy::too_many_arguments)]
 async fn step(
     db: &DatabaseConnection,
     which: Impl,
@@ -95,6 +100,8 @@ async fn step(
     keys: Keys,
     payments: &[payments::Model],
     orders: &[orders::Model],
+    changes: &[order_changes::Model],
+    commit: bool,
 ) -> Recorded {
     let now = Utc::now();
     let rows: Vec<&EventRow> = events.iter().collect();
@@ -103,8 +110,12 @@ async fn step(
             let txn = db.begin().await.unwrap();
             let mut store = SeaFacts(&txn);
             let found = store.record_and_load(&rows, keys, now).await.unwrap();
-            store.write(payments, &[], orders).await.unwrap();
-            txn.commit().await.unwrap();
+            store.write(payments, &[], orders, changes).await.unwrap();
+            if commit {
+                txn.commit().await.unwrap();
+            } else {
+                txn.rollback().await.unwrap();
+            }
             found
         }
         Impl::Pg => {
@@ -115,8 +126,8 @@ async fn step(
                 .unwrap();
             let mut store = PgFacts(&mut conn);
             let found = store.record_and_load(&rows, keys, now).await.unwrap();
-            store.write(payments, &[], orders).await.unwrap();
-            sea_orm::sqlx::raw_sql("COMMIT")
+            store.write(payments, &[], orders, changes).await.unwrap();
+            sea_orm::sqlx::raw_sql(if commit { "COMMIT" } else { "ROLLBACK" })
                 .execute(&mut *conn)
                 .await
                 .unwrap();
@@ -157,6 +168,8 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         keys,
         &[],
         &[],
+        &[],
+        true,
     )
     .await;
     let mut order_row = first.orders[0].clone();
@@ -184,6 +197,22 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         updated_at: now,
     };
     order_row.status = OrderStatus::Paid;
+    let change = |cause: &str| order_changes::Model {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        order_id,
+        reference: "R-1".into(),
+        from_status: OrderStatus::PaymentPending,
+        to_status: OrderStatus::Paid,
+        amount: 700,
+        currency: "eur".into(),
+        refunded_from: 0,
+        refunded_to: 0,
+        cause: cause.into(),
+        created_at: now,
+        dispatched_at: None,
+    };
+    let paid = change("evt_paid");
     out.push(seen(
         &step(
             db,
@@ -191,10 +220,34 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
             &[],
             Keys::default(),
             std::slice::from_ref(&payment),
-            &[order_row],
+            std::slice::from_ref(&order_row),
+            std::slice::from_ref(&paid),
+            true,
         )
         .await,
     ));
+    // The outbox holds the change, whole; a change written in a transaction rolled back is not
+    // there (committed ⇔ announced).
+    let outbox = || async {
+        order_changes::Entity::find()
+            .filter(order_changes::Column::TenantId.eq(tenant))
+            .all(db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(outbox().await, vec![paid.clone()], "{which:?}");
+    step(
+        db,
+        which,
+        &[],
+        Keys::default(),
+        std::slice::from_ref(&payment),
+        &[order_row],
+        &[change("evt_rolled_back")],
+        false,
+    )
+    .await;
+    assert_eq!(outbox().await, vec![paid], "{which:?}");
 
     // 3. A redelivery and a new event, keyed by the payment intent: one recorded, the earlier
     //    copy found; the payment and, through it, its order loaded.
@@ -210,6 +263,8 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
             keys,
             &[],
             &[],
+            &[],
+            true,
         )
         .await,
     ));
@@ -219,12 +274,12 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         charges: vec![(tenant, "ch_c".into())],
         ..Keys::default()
     };
-    out.push(seen(&step(db, which, &[], keys, &[], &[]).await));
+    out.push(seen(&step(db, which, &[], keys, &[], &[], &[], true).await));
     let keys = Keys {
         orders: vec![(tenant, order_id)],
         ..Keys::default()
     };
-    let by_order = step(db, which, &[], keys, &[], &[]).await;
+    let by_order = step(db, which, &[], keys, &[], &[], &[], true).await;
     assert_eq!(
         by_order.payments,
         vec![payment],
@@ -237,7 +292,7 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         payment_intents: vec![(Uuid::now_v7(), "pi_c".into())],
         ..Keys::default()
     };
-    out.push(seen(&step(db, which, &[], keys, &[], &[]).await));
+    out.push(seen(&step(db, which, &[], keys, &[], &[], &[], true).await));
     // Order ids differ per tenant: compare them as "the tenant's order".
     for s in &mut out {
         for o in &mut s.orders {

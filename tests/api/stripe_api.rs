@@ -68,6 +68,15 @@ async fn checkout_sessions_use_the_tenants_key_and_an_order_idempotency_key(app:
         a.json["url"],
         "https://checkout.stripe.com/c/pay/cs_test_pots"
     );
+    // The customer's browser follows the order at the status URL (no bearer).
+    let status_url = a.json["status_url"].as_str().unwrap();
+    assert!(status_url.starts_with("/v1/order-status/"), "{a:?}");
+    let s = app
+        .request(reqwest::Method::GET, status_url, None, None)
+        .await;
+    assert_eq!(s.status, 200, "{s:?}");
+    assert_eq!(s.json["status"], "PAYMENT_PENDING");
+    assert_eq!(s.json["amount"], 2500);
     assert_eq!(
         app.order_view("pots", &order).await["checkout_session_id"],
         "cs_test_pots"

@@ -1,0 +1,161 @@
+//! API: an order's public status URL, `/v1/order-status/{token}`, for the customer's browser.
+//! The token is a capability for that one order (`crypto::capability`: the order's id and a MAC,
+//! checked without a lookup), so no bearer is needed and a token shows nothing of another
+//! order; the answer holds status and amounts only, no personal data. `Accept:
+//! text/event-stream` turns it into Server-Sent Events: the current status at once, then each
+//! change as it commits (on any replica, within a second), with keep-alive comments.
+//! poem-openapi cannot describe two content types for one answer, so the stream is served by
+//! [`stream_when_asked`] in front of the API and documented on the JSON operation.
+use super::ApiTags;
+use super::orders::OrderStatus;
+use crate::error::{ApiError, problem_response};
+use crate::notify::streams::{Refused, StatusView};
+use crate::state::AppState;
+use crate::store;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::web::sse::{Event, SSE};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use std::time::Duration;
+use uuid::Uuid;
+
+const PURPOSE: &str = "order-status";
+const PREFIX: &str = "/v1/order-status/";
+/// A comment line every this long keeps proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The status URL of an order.
+pub(crate) fn status_url(state: &AppState, order_id: Uuid) -> String {
+    let token = state.keyring.capability(PURPOSE, order_id);
+    let base = state
+        .config
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    format!("{base}{PREFIX}{token}")
+}
+
+/// What a customer's browser sees of an order.
+#[derive(Object)]
+pub struct OrderStatusOut {
+    pub status: OrderStatus,
+    /// In minor units.
+    pub amount: i64,
+    /// Refunded so far, in minor units.
+    pub amount_refunded: i64,
+    pub currency: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StatusView> for OrderStatusOut {
+    fn from(v: StatusView) -> Self {
+        Self {
+            status: v.status.into(),
+            amount: v.amount,
+            amount_refunded: v.amount_refunded,
+            currency: v.currency,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+/// The order a token grants, and its view now.
+async fn lookup(state: &AppState, token: &str) -> Result<(Uuid, StatusView), ApiError> {
+    let order_id = state
+        .keyring
+        .check_capability(PURPOSE, token)
+        .ok_or_else(|| ApiError::not_found("order status"))?;
+    let order = store::orders::by_ids(&state.db, vec![order_id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("order status"))?;
+    Ok((order_id, StatusView::from(&order)))
+}
+
+pub struct OrderStatusApi;
+
+#[OpenApi(tag = "ApiTags::Orders")]
+impl OrderStatusApi {
+    /// Follow one order's status (no bearer)
+    ///
+    /// The `status_url` of an order's creation or checkout session. JSON by default; with
+    /// `Accept: text/event-stream`, Server-Sent Events: an event named after the status
+    /// (`order.payment_pending`, `order.paid`, …) whose data is this JSON object, first for the
+    /// status now and then for each change, with keep-alive comments. At most 5 streams per
+    /// token (429 beyond).
+    #[oai(
+        path = "/v1/order-status/:token",
+        method = "get",
+        operation_id = "v1.order-status.get"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        /// The token of the order's `status_url`.
+        #[oai(validator(max_length = 64))]
+        token: Path<String>,
+    ) -> Result<Json<OrderStatusOut>, ApiError> {
+        let (_, view) = lookup(&state, &token.0).await?;
+        Ok(Json(view.into()))
+    }
+}
+
+fn event(view: StatusView) -> Event {
+    let name = view.status.event_type();
+    let data = poem_openapi::types::ToJSON::to_json_string(&OrderStatusOut::from(view));
+    Event::message(data).event_type(name)
+}
+
+/// Serves `GET /v1/order-status/{token}` as Server-Sent Events when the client asks for them;
+/// everything else goes on to `next`.
+pub async fn stream_when_asked<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let wants_stream = req.method() == poem::http::Method::GET
+        && req.uri().path().starts_with(PREFIX)
+        && req
+            .header(poem::http::header::ACCEPT)
+            .is_some_and(|a| a.contains("text/event-stream"));
+    if !wants_stream {
+        return next.call(req).await.map(IntoResponse::into_response);
+    }
+    let Some(state) = req.data::<AppState>().cloned() else {
+        return Ok(ApiError::internal().into_response());
+    };
+    let token = &req.uri().path()[PREFIX.len()..];
+    let (order_id, view) = match lookup(&state, token).await {
+        Ok(found) => found,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let sub = match state.status_streams.open(order_id, view.clone()) {
+        Ok(sub) => sub,
+        Err(Refused::OrderBusy) => {
+            return Ok(problem_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                "this order already has 5 status streams open",
+            ));
+        }
+        Err(Refused::Full) => {
+            return Ok(problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "streams_full",
+                "the gateway has its most status streams open; poll the JSON URL",
+            ));
+        }
+    };
+    let first = futures_util::stream::once(async move { event(view) });
+    let changes = futures_util::stream::unfold(sub, |mut sub| async move {
+        sub.rx.changed().await.ok()?;
+        let view = sub.rx.borrow_and_update().clone();
+        Some((event(view), sub))
+    });
+    Ok(SSE::new(first.chain(changes))
+        .keep_alive(KEEP_ALIVE)
+        .into_response())
+}

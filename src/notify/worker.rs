@@ -1,0 +1,212 @@
+//! Notify: the delivery worker. Each round it fans new outbox rows out into messages (one per
+//! enabled endpoint whose filter takes the change's type, in one transaction with marking the
+//! rows fanned out: a change becomes its messages exactly once), then claims due messages and
+//! sends each on its own task. Work is shared through the database, so every replica runs this
+//! loop; it wakes at once on a change this process committed and polls for the others'.
+//! An endpoint never has more than [`PER_ENDPOINT`] attempts in flight in one process, and the
+//! process never more than [`MAX_IN_FLIGHT`]: one slow or dead endpoint holds its own slots
+//! only, never another endpoint's or tenant's.
+use super::deliver;
+use super::outbound::Outbound;
+use crate::crypto::Keyring;
+use crate::store::outbox;
+use crate::webhooks::feed::ChangeFeed;
+use chrono::Utc;
+use entity::notification_messages as messages;
+use entity::status::MessageStatus;
+use sea_orm::{DatabaseConnection, DbErr};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+use uuid::Uuid;
+
+/// Attempts in flight to one endpoint from one process.
+pub const PER_ENDPOINT: usize = 4;
+/// Attempts in flight from one process.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Changes fanned out per transaction.
+const DISPATCH_BATCH: u64 = 256;
+/// How often the worker looks for work other replicas made (or retries that came due).
+const POLL: Duration = Duration::from_millis(250);
+/// How often the backlog gauge is refreshed.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+pub(super) struct Inner {
+    pub db: DatabaseConnection,
+    pub keyring: Arc<Keyring>,
+    pub outbound: Outbound,
+    /// A claimed message stays this worker's this long (the attempt's timeout and a margin).
+    pub lease: Duration,
+    in_flight: Mutex<HashMap<Uuid, usize>>,
+    slots: Arc<Semaphore>,
+    /// An attempt finished: its endpoint may have more work.
+    done: Notify,
+}
+
+/// The worker of this process (cheap to clone).
+#[derive(Clone)]
+pub struct Notifier(Arc<Inner>);
+
+impl Notifier {
+    pub fn new(db: DatabaseConnection, keyring: Arc<Keyring>, outbound: Outbound) -> Self {
+        let lease = outbound.timeout() + Duration::from_secs(5);
+        Self(Arc::new(Inner {
+            db,
+            keyring,
+            outbound,
+            lease,
+            in_flight: Mutex::default(),
+            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            done: Notify::new(),
+        }))
+    }
+
+    /// Runs rounds until dropped (the owner drops it at shutdown; attempts in flight finish on
+    /// their own tasks, or their leases lapse and another worker tries again).
+    pub async fn run(self, feed: ChangeFeed) {
+        let mut changes = feed.subscribe();
+        let mut backlog_at = tokio::time::Instant::now();
+        loop {
+            let more = match self.round().await {
+                Ok(more) => more,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notification round failed; will retry");
+                    false
+                }
+            };
+            if backlog_at.elapsed() >= BACKLOG_EVERY {
+                backlog_at = tokio::time::Instant::now();
+                if let Ok((m, c)) = outbox::backlog(&self.0.db).await {
+                    crate::telemetry::notification_backlog(m, c);
+                }
+            }
+            if more {
+                continue;
+            }
+            tokio::select! {
+                _ = changes.recv() => {
+                    // Whatever else arrived meanwhile is in the same outbox rows.
+                    while changes.try_recv().is_ok() {}
+                }
+                () = self.0.done.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Fans out and claims once; true when there is probably more to do at once.
+    async fn round(&self) -> Result<bool, DbErr> {
+        let fanned = self.dispatch().await?;
+        let started = self.deliver_due().await?;
+        Ok(fanned as u64 == DISPATCH_BATCH || started > 0 && self.0.slots.available_permits() > 0)
+    }
+
+    /// Turns undispatched changes into messages; returns how many changes it took.
+    async fn dispatch(&self) -> Result<usize, DbErr> {
+        let txn = crate::db::begin_write(&self.0.db).await?;
+        let changes = outbox::undispatched(&txn, DISPATCH_BATCH).await?;
+        if changes.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+        let mut tenants: Vec<Uuid> = changes.iter().map(|c| c.tenant_id).collect();
+        tenants.sort();
+        tenants.dedup();
+        let endpoints = outbox::enabled_endpoints(&txn, tenants).await?;
+        let now = Utc::now();
+        let mut owed = Vec::new();
+        for change in &changes {
+            let ty = change.to_status.event_type();
+            for e in endpoints.iter().filter(|e| e.tenant_id == change.tenant_id) {
+                if !(e.events.is_empty() || e.events.split(' ').any(|t| t == ty)) {
+                    continue;
+                }
+                owed.push(messages::Model {
+                    id: Uuid::now_v7(),
+                    tenant_id: change.tenant_id,
+                    endpoint_id: e.id,
+                    change_id: change.id,
+                    event_type: ty.clone(),
+                    status: MessageStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    last_attempt_at: None,
+                    last_response_code: None,
+                    last_error: None,
+                    created_at: now,
+                    delivered_at: None,
+                });
+            }
+        }
+        let n = changes.len();
+        outbox::dispatch(&txn, changes.into_iter().map(|c| c.id).collect(), owed, now).await?;
+        txn.commit().await?;
+        Ok(n)
+    }
+
+    /// Claims due messages of endpoints with free slots and starts their attempts.
+    async fn deliver_due(&self) -> Result<usize, DbErr> {
+        let busy: Vec<Uuid> = self
+            .in_flight()
+            .iter()
+            .filter(|(_, n)| **n >= PER_ENDPOINT)
+            .map(|(id, _)| *id)
+            .collect();
+        let now = Utc::now();
+        let endpoints = outbox::endpoints_with_due(&self.0.db, now, busy, 64).await?;
+        let mut started = 0;
+        for endpoint in endpoints {
+            let free = PER_ENDPOINT
+                .saturating_sub(self.in_flight().get(&endpoint).copied().unwrap_or(0))
+                .min(self.0.slots.available_permits());
+            if free == 0 {
+                continue;
+            }
+            let lease_until = now + self.0.lease;
+            let claimed =
+                outbox::claim(&self.0.db, endpoint, now, lease_until, free as u64).await?;
+            for (message, change) in claimed {
+                let Ok(permit) = self.0.slots.clone().try_acquire_owned() else {
+                    // Unreachable (slots were counted), and harmless: the lease lapses.
+                    break;
+                };
+                *self.in_flight().entry(endpoint).or_default() += 1;
+                started += 1;
+                let worker = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = deliver::attempt(&worker.0, &message, &change).await {
+                        tracing::warn!(message = %message.id, error = %e, "notification attempt not recorded; its lease will lapse");
+                    }
+                    worker.release(endpoint);
+                    drop(permit);
+                });
+            }
+        }
+        Ok(started)
+    }
+
+    /// Looks for due work now (a manual retry made some).
+    pub fn wake(&self) {
+        self.0.done.notify_one();
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, usize>> {
+        self.0
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn release(&self, endpoint: Uuid) {
+        let mut in_flight = self.in_flight();
+        if let Some(n) = in_flight.get_mut(&endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                in_flight.remove(&endpoint);
+            }
+        }
+        drop(in_flight);
+        self.0.done.notify_one();
+    }
+}

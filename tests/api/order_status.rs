@@ -1,0 +1,216 @@
+//! Order status URLs: a capability for one order, JSON or Server-Sent Events, no bearer, no
+//! personal data; a stream sees each change within a second, on any replica.
+use crate::helpers::{Backend, TestApp, TestDb};
+use crate::notifications::pay;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+crate::backend_tests!(
+    a_status_url_shows_one_order_and_nothing_personal,
+    a_stream_gets_each_change_within_a_second,
+);
+
+async fn create_order(app: &TestApp, tenant: &str, reference: &str) -> (String, String) {
+    let a = app
+        .post(
+            &format!("/v1/tenants/{tenant}/orders"),
+            app.op(),
+            json!({"reference": reference, "amount": 2500, "currency": "EUR",
+                   "customer_email": "jenny@example.com", "metadata": {"table": "7"}}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{a:?}");
+    (
+        a.json["id"].as_str().unwrap().to_owned(),
+        a.json["status_url"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn a_status_url_shows_one_order_and_nothing_personal(app: TestApp) {
+    let secret = app.restaurant("pizzeria").await;
+    let (order, url) = create_order(&app, "pizzeria", "P-1").await;
+    let (_, other_url) = create_order(&app, "pizzeria", "P-2").await;
+    assert!(url.starts_with("/v1/order-status/") && url != other_url);
+    let a = app.request(Method::GET, &url, None, None).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let keys: Vec<&String> = a.json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "amount",
+            "amount_refunded",
+            "currency",
+            "status",
+            "updated_at"
+        ]
+    );
+    assert_eq!(a.json["status"], "PAYMENT_PENDING");
+    assert!(!a.text.contains("jenny") && !a.text.contains("P-1") && !a.text.contains(&order));
+    pay(&app, "pizzeria", &secret, &order, "evt_st1").await;
+    assert_eq!(
+        app.request(Method::GET, &url, None, None).await.json["status"],
+        "PAID"
+    );
+    assert_eq!(
+        app.request(Method::GET, &other_url, None, None).await.json["status"],
+        "PAYMENT_PENDING",
+        "one order's token shows nothing of another"
+    );
+    // A token changed by one character, made up, or too long: 404, the same for each.
+    let token = url.rsplit('/').next().unwrap();
+    let mut forged = token.to_owned().into_bytes();
+    forged[20] = if forged[20] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for bad in [forged.as_str(), "nope", &"A".repeat(43)] {
+        let a = app
+            .request(Method::GET, &format!("/v1/order-status/{bad}"), None, None)
+            .await;
+        a.assert_problem(404, "not_found");
+    }
+    let a = app
+        .request(
+            Method::GET,
+            &format!("/v1/order-status/{}", "A".repeat(65)),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 422, "{a:?}");
+    // The order's tenant removed: the token shows nothing.
+    assert_eq!(
+        app.delete("/v1/tenants/pizzeria", app.op()).await.status,
+        204
+    );
+    app.request(Method::GET, &url, None, None)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+/// An open event stream: reads events as they come.
+pub struct Stream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Stream {
+    pub async fn open(base: &str, url: &str) -> Result<Self, reqwest::Response> {
+        let resp = reqwest::Client::new()
+            .get(format!("{base}{url}"))
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        if resp.status() != 200 {
+            return Err(resp);
+        }
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        Ok(Self {
+            resp,
+            buf: String::new(),
+        })
+    }
+
+    /// The next event (name, data), skipping keep-alive comments.
+    pub async fn next(&mut self, timeout: Duration) -> (String, Value) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut name = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if !name.is_empty() {
+                    return (name, serde_json::from_str(&data).unwrap());
+                }
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let chunk = tokio::time::timeout(left, self.resp.chunk())
+                .await
+                .expect("an event within the timeout")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn a_stream_gets_each_change_within_a_second(app: TestApp) {
+    let secret = app.restaurant("ramen").await;
+    let (order, url) = create_order(&app, "ramen", "R-1").await;
+    let mut s = Stream::open(&app.base, &url).await.unwrap();
+    let (name, data) = s.next(Duration::from_secs(5)).await;
+    assert_eq!(name, "order.payment_pending");
+    assert_eq!(data["status"], "PAYMENT_PENDING");
+    let mut more = Vec::new();
+    for _ in 0..4 {
+        more.push(Stream::open(&app.base, &url).await.unwrap());
+    }
+    // A sixth stream of the same token is refused.
+    let refused = Stream::open(&app.base, &url).await.err().unwrap();
+    assert_eq!(refused.status(), 429);
+    let started = Instant::now();
+    pay(&app, "ramen", &secret, &order, "evt_sse1").await;
+    let (name, data) = s.next(Duration::from_secs(1)).await;
+    assert_eq!(name, "order.paid", "{data}");
+    assert_eq!(data["status"], "PAID");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    for m in &mut more {
+        assert_eq!(
+            m.next(Duration::from_secs(1)).await.0,
+            "order.payment_pending"
+        );
+        assert_eq!(m.next(Duration::from_secs(1)).await.0, "order.paid");
+    }
+    // Closed streams free their slots.
+    drop(more);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(Stream::open(&app.base, &url).await.is_ok());
+}
+
+/// Two gateways on one PostgreSQL database: a stream on one sees a change the other commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_on_one_replica_sees_a_change_committed_on_another() {
+    let Some(a) = crate::helpers::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let b_db = TestDb {
+        backend: Backend::Postgres,
+        dir: tempfile::tempdir().unwrap(),
+        url: a.db.url.clone(),
+    };
+    let b = crate::helpers::start(b_db, a.master_keys.clone())
+        .await
+        .unwrap();
+    let secret = a.restaurant("udon").await;
+    let (order, url) = create_order(&a, "udon", "U-1").await;
+    let mut s = Stream::open(&b.base, &url).await.unwrap();
+    assert_eq!(
+        s.next(Duration::from_secs(5)).await.0,
+        "order.payment_pending"
+    );
+    let started = Instant::now();
+    pay(&a, "udon", &secret, &order, "evt_sse2").await;
+    assert_eq!(s.next(Duration::from_secs(1)).await.0, "order.paid");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
