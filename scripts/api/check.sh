@@ -3,7 +3,7 @@
 # stripe_stub.py): schemathesis with every check over the served spec, with the operator token
 # (its stateful phase walking the inferred links); again over the operations that read rows only
 # webhooks create, after seed.py made them (schemathesis-seeded.toml); then a Python client generated from openapi/gateway.json by openapi-python-client, running
-# client_roundtrip.py. Tools are pinned and installed into target/api-tools once.
+# client_roundtrip.py (which also verifies an order notification with Python's standardwebhooks). Tools are pinned and installed into target/api-tools once.
 #   scripts/api/check.sh            (MAX_EXAMPLES=10 by default; SEED=<the seed a failed run
 #                                   printed> replays that run)
 set -euo pipefail
@@ -11,15 +11,19 @@ cd "$(dirname "$0")/../.."
 GW=${GATEWAY_BIN:-target/debug/gateway}
 [ -x "$GW" ] || cargo build -q --bin gateway
 VENV=target/api-tools
-if [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/openapi-python-client" ]; then
+if [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/openapi-python-client" ] \
+  || ! "$VENV/bin/python" -c "import standardwebhooks" 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5 openapi-python-client==0.29.1
+  "$VENV/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5 openapi-python-client==0.29.1 \
+    standardwebhooks==1.1.0
 fi
 work=$(mktemp -d)
 port=$((19100 + RANDOM % 400)); stripe_port=$((port + 500))
 python3 scripts/api/stripe_stub.py "$stripe_port" &
 stub=$!
+# Notifications go to receivers on loopback (plain http): allowed for this check only.
 GATEWAY_LISTEN=127.0.0.1:$port GATEWAY_DATA_DIR=$work/data GATEWAY_RECONCILE_INTERVAL=0 RUST_LOG=warn \
+  GATEWAY_OUTBOUND_ALLOW_PRIVATE=true \
   GATEWAY_STRIPE_API_BASE=http://127.0.0.1:$stripe_port/ "$GW" serve > "$work/gateway.log" 2>&1 &
 gw=$!
 trap 'kill $gw $stub 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -34,10 +38,12 @@ grep -E "generated|passed|API Links" "$work/schemathesis.log" | tail -3
 
 echo "==> schemathesis on seeded rows (payments, events, runs, key and secret deletes, checkout)"
 eval "$("$VENV/bin/python" scripts/api/seed.py "http://127.0.0.1:$port" "$token")"
-export SEED_TENANT SEED_KEY SEED_ORDER SEED_PAYMENT SEED_EVENT SEED_RUN
+export SEED_TENANT SEED_KEY SEED_ORDER SEED_PAYMENT SEED_EVENT SEED_RUN SEED_ENDPOINT SEED_MESSAGE SEED_STATUS_TOKEN
 seeded_ops=(v1.payments.list v1.payments.get v1.webhook-events.list v1.webhook-events.get
   v1.webhook-events.replay v1.reconciliations.list v1.reconciliations.get v1.api-keys.list
-  v1.api-keys.delete v1.webhook-secrets.create v1.webhook-secrets.delete v1.checkout-sessions.create)
+  v1.api-keys.delete v1.webhook-secrets.create v1.webhook-secrets.delete v1.checkout-sessions.create
+  v1.notification-endpoints.get v1.notification-endpoints.update v1.notification-endpoints.rotate-secret
+  v1.notification-messages.list v1.notification-messages.retry v1.order-status.get)
 "$VENV/bin/schemathesis" --config-file scripts/api/schemathesis-seeded.toml run "http://127.0.0.1:$port/openapi.json" \
   ${SEED:+--seed $SEED} --max-examples "${MAX_EXAMPLES:-10}" -H "Authorization: Bearer $token" --no-color \
   "${seeded_ops[@]/#/--include-operation-id=}" > "$work/schemathesis-seeded.log" 2>&1 \

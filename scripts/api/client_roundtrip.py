@@ -1,23 +1,57 @@
 """Uses the Python client generated from openapi/gateway.json (openapi-python-client) against a
 live gateway: create a tenant, issue a key, set Stripe secrets, create an order and read it
-back with the tenant's own key. Fails loudly on any unexpected answer.
+back with the tenant's own key; register a notification endpoint (a receiver on loopback), pay
+the order with a signed Stripe event and verify the order.paid notification with Python's
+`standardwebhooks`; follow the order's status URL. Fails loudly on any unexpected answer.
 Usage: python3 client_roundtrip.py BASE_URL OPERATOR_TOKEN (with the generated package on PYTHONPATH)"""
+import hashlib
+import hmac
+import http.server
+import json
 import sys
+import threading
+import time
+import urllib.request
 import uuid
+
+from standardwebhooks.webhooks import Webhook
 
 from gateway_client import AuthenticatedClient
 from gateway_client.api.api_keys import v1_api_keys_create
-from gateway_client.api.orders import v1_orders_create, v1_orders_get
+from gateway_client.api.notifications import (
+    v1_notification_endpoints_create, v1_notification_messages_list,
+)
+from gateway_client.api.orders import v1_order_status_get, v1_orders_create, v1_orders_get
 from gateway_client.api.stripe_config import v1_stripe_config_get, v1_stripe_config_put
 from gateway_client.api.tenants import v1_tenants_create
 from gateway_client.models import (
-    ApiKeyIn, OrderIn, OrderInMetadataType0, OrderStatus, StripeConfigIn, TenantIn,
+    ApiKeyIn, MessageStatus, NotificationEndpointIn, NotificationType, OrderIn, OrderInMetadataType0,
+    OrderStatus, StripeConfigIn, TenantIn,
 )
 from gateway_client.types import Response
 
 base, token = sys.argv[1], sys.argv[2]
 operator = AuthenticatedClient(base_url=base, token=token, raise_on_unexpected_status=True)
 slug = f"py-{uuid.uuid4().hex[:10]}"
+STRIPE_SECRET = "whsec_" + "b" * 32
+received = []
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """The restaurant's POS: records each notification, answers 204."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        received.append((dict(self.headers.items()), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+pos = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=pos.serve_forever, daemon=True).start()
 
 
 def ok(resp: Response, status: int):
@@ -33,7 +67,7 @@ mine = AuthenticatedClient(base_url=base, token=key.key, raise_on_unexpected_sta
 
 config = ok(v1_stripe_config_put.sync_detailed(
     tenant.slug, client=mine,
-    body=StripeConfigIn(secret_key="sk_test_" + "a" * 24, webhook_secret="whsec_" + "b" * 32)), 200)
+    body=StripeConfigIn(secret_key="sk_test_" + "a" * 24, webhook_secret=STRIPE_SECRET)), 200)
 assert config.mode.value == "test", config
 assert "sk_test_" + "a" * 24 not in str(ok(v1_stripe_config_get.sync_detailed(tenant.slug, client=mine), 200).to_dict())
 
@@ -44,4 +78,43 @@ order = ok(v1_orders_create.sync_detailed(
 again = ok(v1_orders_get.sync_detailed(tenant.slug, order.id, client=mine), 200)
 assert again.id == order.id and again.amount == 2350 and again.currency == "eur", again
 assert again.status == OrderStatus.PAYMENT_PENDING, again.status
-print(f"generated client: tenant {tenant.slug}, key {key.prefix}…, order {again.id} {again.status.value} — ok")
+
+endpoint = ok(v1_notification_endpoints_create.sync_detailed(
+    tenant.slug, client=mine,
+    body=NotificationEndpointIn(url=f"http://127.0.0.1:{pos.server_port}/pos",
+                                events=[NotificationType.ORDER_PAID], description="POS")), 201)
+assert endpoint.secret.startswith("whsec_") and endpoint.events == [NotificationType.ORDER_PAID]
+token = order.status_url.rsplit("/", 1)[1]
+status = ok(v1_order_status_get.sync_detailed(token, client=operator), 200)
+assert status.status == OrderStatus.PAYMENT_PENDING and status.amount == 2350, status
+
+# Stripe says the order was paid (a signed event, as Stripe signs it).
+pi = {"id": "pi_py", "object": "payment_intent", "amount": 2350, "amount_received": 2350, "currency": "eur",
+      "status": "succeeded", "livemode": False, "latest_charge": "ch_py", "metadata": {"order_id": str(order.id)}}
+event = json.dumps({"id": "evt_py_paid", "object": "event", "type": "payment_intent.succeeded",
+                    "api_version": "2024-06-20", "created": int(time.time()), "livemode": False,
+                    "data": {"object": pi}}).encode()
+t = int(time.time())
+sig = hmac.new(STRIPE_SECRET.encode(), f"{t}.".encode() + event, hashlib.sha256).hexdigest()
+req = urllib.request.Request(f"{base}/webhooks/stripe/{tenant.slug}", data=event, method="POST",
+                             headers={"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={sig}"})
+with urllib.request.urlopen(req) as resp:
+    assert json.loads(resp.read())["status"] == "processed"
+for _ in range(200):
+    if received:
+        break
+    time.sleep(0.05)
+assert len(received) == 1, received
+headers, body = received[0]
+payload = Webhook(endpoint.secret).verify(body, headers)
+assert payload["type"] == "order.paid" and payload["data"]["id"] == str(order.id), payload
+assert payload["data"]["status"] == "PAID" and payload["data"]["amount"] == 2350, payload
+for _ in range(100):
+    log = ok(v1_notification_messages_list.sync_detailed(tenant.slug, endpoint.id, client=mine), 200)
+    if log.data and log.data[0].status == MessageStatus.DELIVERED:
+        break
+    time.sleep(0.05)
+assert log.data[0].status == MessageStatus.DELIVERED and log.data[0].last_response_code == 204, log
+assert ok(v1_order_status_get.sync_detailed(token, client=operator), 200).status == OrderStatus.PAID
+print(f"generated client: tenant {tenant.slug}, key {key.prefix}…, order {again.id} paid, "
+      f"notification {headers.get('webhook-id') or headers.get('Webhook-Id')} verified with standardwebhooks — ok")

@@ -1,7 +1,8 @@
 """Seeds a live gateway with data only Stripe's webhooks can create, so that schemathesis's
 stateful phase reaches the routes that read it: a tenant with Stripe secrets (two webhook
 secrets), an API key, an order paid by a signed `payment_intent.succeeded`, a dispute, and a
-reconciliation run (against the Stripe stub). Prints `export SEED_…=…` lines for the identifiers;
+reconciliation run (against the Stripe stub), a notification endpoint with a message owed, and
+an order's status token. Prints `export SEED_…=…` lines for the identifiers;
 scripts/api/schemathesis.toml reads them.
 Usage: python3 seed.py BASE_URL OPERATOR_TOKEN"""
 import hashlib
@@ -42,6 +43,9 @@ call("PUT", f"/v1/tenants/{slug}/stripe-config",
      {"secret_key": "sk_test_seededKeyForTheApiChecks", "webhook_secret": secret})
 call("POST", f"/v1/tenants/{slug}/stripe-config/webhook-secrets",
      {"secret": "whsec_seededSecondSecretForChecks"})
+# An endpoint nobody listens at (the port is closed): its messages stay owed, retried later.
+endpoint = call("POST", f"/v1/tenants/{slug}/notification-endpoints",
+                {"url": "http://127.0.0.1:9/hook", "description": "seeded"})
 order = call("POST", f"/v1/tenants/{slug}/orders", {"reference": "SEED-1", "amount": 2500, "currency": "usd"})
 pending = call("POST", f"/v1/tenants/{slug}/orders", {"reference": "SEED-2", "amount": 900, "currency": "usd"})
 now = int(time.time())
@@ -56,6 +60,12 @@ dispute = {"id": "dp_seeded", "object": "dispute", "amount": 2500, "currency": "
 deliver({"id": "evt_seeded_dispute", "object": "event", "type": "charge.dispute.created",
          "api_version": "2024-06-20", "created": now + 1, "livemode": False, "data": {"object": dispute}})
 payment = call("GET", f"/v1/tenants/{slug}/payments")["data"][0]
+for _ in range(100):
+    messages = call("GET", f"/v1/tenants/{slug}/notification-endpoints/{endpoint['id']}/messages")["data"]
+    if messages:
+        break
+    time.sleep(0.05)
+assert messages, "the paid order owes the endpoint a message"
 run = call("POST", f"/v1/tenants/{slug}/reconciliations", {})
 for name, value in {
     "SEED_TENANT": slug,
@@ -64,5 +74,8 @@ for name, value in {
     "SEED_PAYMENT": payment["id"],
     "SEED_EVENT": "evt_seeded_paid",
     "SEED_RUN": run["id"],
+    "SEED_ENDPOINT": endpoint["id"],
+    "SEED_MESSAGE": messages[0]["id"],
+    "SEED_STATUS_TOKEN": order["status_url"].rsplit("/", 1)[1],
 }.items():
     print(f"export {name}={value}")

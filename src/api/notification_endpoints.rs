@@ -90,7 +90,7 @@ impl NotificationEndpointsApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
         let url = rules::parse_endpoint_url(&body.url, state.config.outbound_allow_private)?;
-        let description = rules::parse_description(&body.description)?;
+        let description = rules::parse_description(body.description.as_deref().unwrap_or(""))?;
         let id = Uuid::now_v7();
         let secret = new_secret();
         let created = store::create(
@@ -100,7 +100,7 @@ impl NotificationEndpointsApi {
                 id,
                 url,
                 description,
-                events: NotificationType::filter(&body.events),
+                events: NotificationType::filter(body.events.as_deref().unwrap_or_default()),
                 enabled: body.enabled.unwrap_or(true),
                 secret_ciphertext: state.keyring.seal(
                     tenant.id,

@@ -1,6 +1,6 @@
 //! API: the shapes of notification endpoints — what is sent in and answered, and the closed set
 //! of notification types (`order.` and an order status, lowercased).
-use super::patterns::{Matches, Matching, Url};
+use super::patterns::{Matches, Matching, Text, Url};
 use crate::domain::notification as rules;
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
@@ -120,24 +120,36 @@ pub struct NotificationEndpointIn {
     #[oai(validator(max_length = 2048, custom = "Matches::new()"))]
     pub url: Matching<Url>,
     /// The types to send; omitted or empty: every type.
-    #[oai(default)]
-    pub events: Vec<NotificationType>,
-    /// At most 500 characters.
-    #[oai(default, validator(max_length = 500))]
-    pub description: String,
+    #[oai(deserialize_with = "super::strict::optional")]
+    pub events: Option<Vec<NotificationType>>,
+    /// At most 500 characters, no control characters.
+    #[oai(
+        deserialize_with = "super::strict::optional",
+        validator(max_length = 500, custom = "Matches::new()")
+    )]
+    pub description: Option<Matching<Text>>,
     /// Default true.
+    #[oai(deserialize_with = "super::strict::optional")]
     pub enabled: Option<bool>,
 }
 
 /// Changes to an endpoint; omitted fields stay.
 #[derive(Object)]
 pub struct NotificationEndpointPatch {
-    #[oai(validator(max_length = 2048, custom = "Matches::new()"))]
+    #[oai(
+        deserialize_with = "super::strict::optional",
+        validator(max_length = 2048, custom = "Matches::new()")
+    )]
     pub url: Option<Matching<Url>>,
+    #[oai(deserialize_with = "super::strict::optional")]
     pub events: Option<Vec<NotificationType>>,
-    #[oai(validator(max_length = 500))]
-    pub description: Option<String>,
+    #[oai(
+        deserialize_with = "super::strict::optional",
+        validator(max_length = 500, custom = "Matches::new()")
+    )]
+    pub description: Option<Matching<Text>>,
     /// Enabling an endpoint the gateway disabled clears its failing run.
+    #[oai(deserialize_with = "super::strict::optional")]
     pub enabled: Option<bool>,
 }
 
@@ -145,7 +157,10 @@ pub struct NotificationEndpointPatch {
 #[derive(Object)]
 pub struct SecretRotationIn {
     /// Seconds, 0–604800 (7 days); default 86400 (a day). 0: the old secrets stop at once.
-    #[oai(validator(minimum(value = "0"), maximum(value = "604800")))]
+    #[oai(
+        deserialize_with = "super::strict::optional",
+        validator(minimum(value = "0"), maximum(value = "604800"))
+    )]
     pub expire_previous_in_secs: Option<u32>,
 }
 

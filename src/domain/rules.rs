@@ -46,6 +46,8 @@ patterns! {
     Slug = r"^[a-z0-9][a-z0-9-]{1,62}$";
     /// A display name or label: no control characters, not blank.
     Label = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*$";
+    /// A free text, possibly empty: no control characters.
+    Text = r"^[^\x00-\x1f\x7f-\x9f]*$";
     /// A Stripe Connect account id.
     AccountId = r"^acct_[A-Za-z0-9]{1,64}$";
     /// An order reference: 1–200 characters, no control characters, no space at either end.

@@ -299,6 +299,16 @@ async fn bad_endpoints_are_refused_and_change_nothing(app: TestApp) {
             422,
         ),
         (json!({"events": ["order.paid"]}), 400),
+        (json!({"url": "https://example.com/", "enabled": null}), 400),
+        (json!({"url": "https://example.com/", "events": null}), 400),
+        (
+            json!({"url": "https://example.com/", "description": 5}),
+            400,
+        ),
+        (
+            json!({"url": "https://example.com/", "description": "a\u{7}b"}),
+            422,
+        ),
     ] {
         let a = app.post(path, app.op(), body.clone()).await;
         assert_eq!(a.status, status, "{body}: {a:?}");
@@ -322,6 +332,23 @@ async fn bad_endpoints_are_refused_and_change_nothing(app: TestApp) {
         )
         .await;
     a.assert_problem(422, "validation_failed");
+    let (ep, _) = endpoint(&app, "taverna", "https://example.com/hook", json!([])).await;
+    let a = app
+        .raw(
+            reqwest::Method::POST,
+            &format!("{path}/{ep}/secrets"),
+            Some(app.op()),
+            "application/json",
+            "null",
+        )
+        .await;
+    assert_eq!(a.status, 400, "{a:?}");
+    let a = app.get(&format!("{path}/{ep}"), app.op()).await;
+    assert_eq!(
+        a.json["secrets"].as_array().unwrap().len(),
+        1,
+        "no rotation"
+    );
 }
 
 async fn filters_and_disabled_endpoints_choose_what_is_sent(app: TestApp) {
