@@ -8,7 +8,9 @@
 #   SOCKET_ROWS=0 skips the Unix-socket footnote; TENANT_SCALE="1 16 1000 10000" and
 #   PAYLOAD_SCALE="2000 3000 4000" add the scaling runs at 32 in flight; SKIP_MATRIX=1 runs only
 #   those; GATEWAY_WRITER_SHARDS is passed through; GW=path (and LOAD=path) run binaries built
-#   before, without building: to alternate a before and an after build in one sitting)
+#   before, without building: to alternate a before and an after build in one sitting;
+#   NOTIFY=1 gives every tenant a notification endpoint on a receiver in the load tool and adds
+#   the notifications' latency (answer to the paying event → arrival) and rate under each row)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
@@ -37,6 +39,8 @@ run() { # backend (postgres = over TCP | postgres-socket | sqlite) in_flight dup
   dir=$(mktemp -d); port=$((18100 + RANDOM % 500))
   local env=(GATEWAY_LISTEN=127.0.0.1:$port GATEWAY_DATA_DIR=$dir/data RUST_LOG=warn GATEWAY_RECONCILE_INTERVAL=0)
   [ -n "${GATEWAY_WRITER_SHARDS:-}" ] && env+=("GATEWAY_WRITER_SHARDS=$GATEWAY_WRITER_SHARDS")
+  local notify=()
+  [ -n "${NOTIFY:-}" ] && { env+=(GATEWAY_OUTBOUND_ALLOW_PRIVATE=true); notify=(--notify); }
   if [ "$backend" != sqlite ]; then
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gateway_bench" -c "CREATE DATABASE gateway_bench"
     local url=$TCP_DB
@@ -48,7 +52,7 @@ run() { # backend (postgres = over TCP | postgres-socket | sqlite) in_flight dup
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
   local out
   out=$($LOAD --base "http://127.0.0.1:$port" --token "$(cat "$dir/data/admin-token")" --tenants "$tenants" \
-        --events "$EVENTS" --concurrency "$conc" --duplicates "$dup" --payload-bytes "$payload" --pid "$pid" 2>/dev/null)
+        --events "$EVENTS" --concurrency "$conc" --duplicates "$dup" --payload-bytes "$payload" --pid "$pid" "${notify[@]}" 2>/dev/null)
   kill -TERM "$pid"; wait "$pid" || true
   local thr lat rss codes cpu
   thr=$(echo "$out" | awk '/^throughput/{print $2}')
@@ -58,6 +62,7 @@ run() { # backend (postgres = over TCP | postgres-socket | sqlite) in_flight dup
   cpu=$(echo "$out" | awk '/^cpu per event/{print $6" / "$8" / "$10}')
   printf '| %-15s | %2s | %3s%% | %5s | %4s B | %6s | %-28s | %-13s | %3s MB | %s |\n' "$backend" "$conc" "$(awk "BEGIN{print $dup*100}")" \
     "$tenants" "$payload" "$thr" "$lat" "$cpu" "$rss" "$codes"
+  [ -n "${NOTIFY:-}" ] && echo "$out" | grep '^notification' | sed 's/^/|   ↳ /'
   rm -rf "$dir"
 }
 

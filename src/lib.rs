@@ -154,6 +154,10 @@ pub async fn serve(
     if !state.tasks.wait(grace).await {
         tracing::warn!("background tasks still running after the grace period; stopping anyway");
     }
+    // Notifications delivered since the worker's last round.
+    if let Err(e) = state.notifier.flush().await {
+        tracing::warn!(error = %e, "delivered notifications not recorded at shutdown; they will be sent again");
+    }
     // Refusals counted since the flusher's last round.
     if let Err(e) = state.failures.flush(&state.db).await {
         tracing::warn!(error = %e, "refused-delivery counts not flushed at shutdown");

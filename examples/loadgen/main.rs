@@ -8,8 +8,13 @@
 //! ```sh
 //! cargo run --release --example loadgen -- --base http://127.0.0.1:8080 \
 //!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid> \
-//!     [--duplicates 0.1] [--payload-bytes 3000]
+//!     [--duplicates 0.1] [--payload-bytes 3000] [--notify]
 //! ```
+//!
+//! `--notify` (the gateway run with `GATEWAY_OUTBOUND_ALLOW_PRIVATE=true`): every tenant gets a
+//! notification endpoint on a receiver here, and the order notifications' latency (the answer
+//! to the paying event → the notification's arrival) and rate are reported too.
+mod notify;
 mod wire;
 
 use gateway::webhooks::signature::sign;
@@ -28,6 +33,7 @@ struct Args {
     pid: Option<u32>,
     payload_bytes: usize,
     mark: Option<String>,
+    notify: bool,
 }
 
 fn args() -> Args {
@@ -41,9 +47,14 @@ fn args() -> Args {
         pid: None,
         payload_bytes: 3000,
         mark: None,
+        notify: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--notify" {
+            a.notify = true;
+            continue;
+        }
         let v = it.next().unwrap_or_default();
         match flag.as_str() {
             "--base" => a.base = v,
@@ -161,6 +172,8 @@ async fn main() {
         assert!(r.status().is_success());
         tenants.push((slug, secret));
     }
+    let epoch = Instant::now();
+    let mut order_ids = Vec::new();
     let unique = ((a.events as f64) * (1.0 - a.duplicates)).ceil() as usize;
     let host = a
         .base
@@ -177,6 +190,7 @@ async fn main() {
         let t0 = Instant::now();
         let order = post(&client, format!("{}/v1/tenants/{slug}/orders", a.base), &a.token, json!({"reference": format!("ord-{i}"), "amount": 1000 + (i % 5000) as i64, "currency": "usd"})).await;
         orders_time += t0.elapsed();
+        order_ids.push(order["id"].as_str().expect("order id").to_owned());
         let mut pi = fixture["payment_intent"].clone();
         let amount = order["amount"].as_i64().expect("amount");
         pi["id"] = json!(format!("pi_load{run}x{i}"));
@@ -224,6 +238,19 @@ async fn main() {
     for i in unique..a.events {
         requests.push(requests[i % unique].clone());
     }
+    let notified = notify::Notified::new(order_ids, epoch);
+    if a.notify {
+        let url = notify::receiver(notified.clone()).await;
+        for (slug, _) in &tenants {
+            post(
+                &client,
+                format!("{}/v1/tenants/{slug}/notification-endpoints", a.base),
+                &a.token,
+                json!({"url": url, "events": ["order.paid"]}),
+            )
+            .await;
+        }
+    }
     let avg_size = sizes / unique.max(1);
     eprintln!(
         "setup: {} tenants, {} events ({} unique, avg {} bytes) in {:.1}s",
@@ -242,9 +269,10 @@ async fn main() {
     }
     let cpu_before = cpu_snapshot(a.pid);
     let started = Instant::now();
+    let load_started = notified.now();
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
-        let (requests, next) = (requests.clone(), next.clone());
+        let (requests, next, notified) = (requests.clone(), next.clone(), notified.clone());
         let mut conn = wire::Conn::new(&host);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -258,6 +286,10 @@ async fn main() {
                 let t0 = Instant::now();
                 let answer = conn.send(req).await;
                 lat.push(t0.elapsed());
+                if let Some(at) = notified.answered.get(i) {
+                    let _ =
+                        at.compare_exchange(0, notified.now(), Ordering::SeqCst, Ordering::SeqCst);
+                }
                 match answer {
                     Ok((200, body)) => *answered.entry(status_word(&body)).or_default() += 1,
                     Ok((code, _)) => *errors.entry(code.to_string()).or_default() += 1,
@@ -316,6 +348,12 @@ async fn main() {
         per_event(1),
         per_event(2)
     );
+    if a.notify {
+        if !notified.wait_all(Duration::from_secs(120)).await {
+            eprintln!("not every notification arrived within 120 s");
+        }
+        notified.report(load_started);
+    }
     if let Some(pid) = a.pid {
         println!(
             "gateway peak RSS {} KiB",

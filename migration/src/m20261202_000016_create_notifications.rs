@@ -145,9 +145,11 @@ impl MigrationTrait for Migration {
              WHERE dispatched_at IS NULL",
         )
         .await?;
+        // Per endpoint, so that finding the endpoints with work and claiming one endpoint's
+        // oldest messages are index probes, whatever the backlog.
         db.execute_unprepared(
             "CREATE INDEX idx_notification_messages_due ON notification_messages \
-             (next_attempt_at) WHERE status IN ('pending', 'delivering')",
+             (endpoint_id, next_attempt_at) WHERE status IN ('pending', 'delivering')",
         )
         .await?;
         Ok(())

@@ -1,5 +1,6 @@
 //! Job: retention. Every hour, removes raw webhook payloads older than
-//! `GATEWAY_EVENT_PAYLOAD_RETENTION_DAYS` (each event's summary row stays) and refused-delivery
+//! `GATEWAY_EVENT_PAYLOAD_RETENTION_DAYS` (each event's summary row stays), order changes (the
+//! outbox) as old with their notification messages once none is owed, and refused-delivery
 //! counters older than 30 days — in small batches, so webhooks are never held up behind it.
 use crate::state::AppState;
 use crate::store::retention;
@@ -14,6 +15,7 @@ const FAILURE_COUNTERS_DAYS: i64 = 30;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
     pub payloads: u64,
+    pub changes: u64,
     pub counters: u64,
 }
 
@@ -25,6 +27,14 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
     loop {
         let n = retention::clear_payloads_before(&state.db, payload_cutoff, BATCH).await?;
         purged.payloads += n;
+        if n < BATCH || state.is_shutting_down() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loop {
+        let n = retention::delete_changes_before(&state.db, payload_cutoff, BATCH).await?;
+        purged.changes += n;
         if n < BATCH || state.is_shutting_down() {
             break;
         }
@@ -50,6 +60,7 @@ pub async fn run(state: AppState) {
             Ok(p) if p != Purged::default() => {
                 tracing::info!(
                     payloads = p.payloads,
+                    changes = p.changes,
                     counters = p.counters,
                     "retention removed expired data"
                 )

@@ -27,6 +27,9 @@ pub const PER_ENDPOINT: usize = 4;
 pub const MAX_IN_FLIGHT: usize = 64;
 /// Changes fanned out per transaction.
 const DISPATCH_BATCH: u64 = 256;
+/// Free slots worth a claim round when an attempt finishes (each round costs a few queries;
+/// claiming after every single attempt would cost them per message).
+const CLAIM_AT: usize = MAX_IN_FLIGHT / 4;
 /// How often the worker looks for work other replicas made (or retries that came due).
 const POLL: Duration = Duration::from_millis(250);
 /// How often the backlog gauge is refreshed.
@@ -39,6 +42,10 @@ pub(super) struct Inner {
     /// A claimed message stays this worker's this long (the attempt's timeout and a margin).
     pub lease: Duration,
     in_flight: Mutex<HashMap<Uuid, usize>>,
+    /// Deliveries made but not yet recorded, by answer code: `(message id, attempts)`. Recorded
+    /// together at the next round (one statement per code instead of one per message); until
+    /// then the message is still `delivering` under its lease.
+    pub delivered: Mutex<HashMap<i32, Vec<(Uuid, i32)>>>,
     slots: Arc<Semaphore>,
     /// An attempt finished: its endpoint may have more work.
     done: Notify,
@@ -57,6 +64,7 @@ impl Notifier {
             outbound,
             lease,
             in_flight: Mutex::default(),
+            delivered: Mutex::default(),
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             done: Notify::new(),
         }))
@@ -89,7 +97,15 @@ impl Notifier {
                     // Whatever else arrived meanwhile is in the same outbox rows.
                     while changes.try_recv().is_ok() {}
                 }
-                () = self.0.done.notified() => {}
+                () = async {
+                    // Attempts finishing: worth a round once enough slots are free.
+                    loop {
+                        self.0.done.notified().await;
+                        if self.0.slots.available_permits() >= CLAIM_AT {
+                            return;
+                        }
+                    }
+                } => {}
                 () = tokio::time::sleep(POLL) => {}
             }
         }
@@ -97,9 +113,33 @@ impl Notifier {
 
     /// Fans out and claims once; true when there is probably more to do at once.
     async fn round(&self) -> Result<bool, DbErr> {
+        self.record_delivered().await?;
         let fanned = self.dispatch().await?;
         let started = self.deliver_due().await?;
-        Ok(fanned as u64 == DISPATCH_BATCH || started > 0 && self.0.slots.available_permits() > 0)
+        Ok(fanned as u64 == DISPATCH_BATCH
+            || started > 0 && self.0.slots.available_permits() >= CLAIM_AT)
+    }
+
+    /// Records the deliveries made but not yet recorded (at shutdown, so that a restart does not
+    /// send them again).
+    pub async fn flush(&self) -> Result<(), DbErr> {
+        self.record_delivered().await
+    }
+
+    /// Records the deliveries made since the last round.
+    async fn record_delivered(&self) -> Result<(), DbErr> {
+        let delivered = std::mem::take(
+            &mut *self
+                .0
+                .delivered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let at = Utc::now();
+        for (code, claims) in delivered {
+            outbox::finish_delivered(&self.0.db, claims, code, at).await?;
+        }
+        Ok(())
     }
 
     /// Turns undispatched changes into messages; returns how many changes it took.
@@ -157,28 +197,33 @@ impl Notifier {
         let endpoints = outbox::endpoints_with_due(&self.0.db, now, busy, 64).await?;
         let mut started = 0;
         for endpoint in endpoints {
+            let id = endpoint.id;
             let free = PER_ENDPOINT
-                .saturating_sub(self.in_flight().get(&endpoint).copied().unwrap_or(0))
+                .saturating_sub(self.in_flight().get(&id).copied().unwrap_or(0))
                 .min(self.0.slots.available_permits());
             if free == 0 {
                 continue;
             }
             let lease_until = now + self.0.lease;
-            let claimed =
-                outbox::claim(&self.0.db, endpoint, now, lease_until, free as u64).await?;
+            let claimed = outbox::claim(&self.0.db, id, now, lease_until, free as u64).await?;
+            if claimed.is_empty() {
+                continue;
+            }
+            // The endpoint and its secrets, once for the messages claimed together.
+            let target = Arc::new(deliver::Target::load(&self.0, endpoint, now).await?);
             for (message, change) in claimed {
                 let Ok(permit) = self.0.slots.clone().try_acquire_owned() else {
                     // Unreachable (slots were counted), and harmless: the lease lapses.
                     break;
                 };
-                *self.in_flight().entry(endpoint).or_default() += 1;
+                *self.in_flight().entry(id).or_default() += 1;
                 started += 1;
-                let worker = self.clone();
+                let (worker, target) = (self.clone(), target.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = deliver::attempt(&worker.0, &message, &change).await {
+                    if let Err(e) = deliver::attempt(&worker.0, &target, &message, &change).await {
                         tracing::warn!(message = %message.id, error = %e, "notification attempt not recorded; its lease will lapse");
                     }
-                    worker.release(endpoint);
+                    worker.release(id);
                     drop(permit);
                 });
             }

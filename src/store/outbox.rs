@@ -81,33 +81,36 @@ pub async fn dispatch<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Owed and due at `now`. The status test is written out, not bound: PostgreSQL uses a partial
+/// index only when the query's own text implies the index's predicate.
 fn due(now: DateTime<Utc>) -> sea_orm::Condition {
     sea_orm::Condition::all()
-        .add(messages::Column::Status.is_in([MessageStatus::Pending, MessageStatus::Delivering]))
+        .add(Expr::cust("status IN ('pending', 'delivering')"))
         .add(messages::Column::NextAttemptAt.lte(now))
 }
 
-/// Enabled endpoints with messages due at `now`, but those in `busy`; at most `limit`.
+/// Enabled endpoints with messages due at `now`, but those in `busy`; at most `limit`. One
+/// probe of the due-messages index per endpoint: the cost does not grow with the backlog.
 pub async fn endpoints_with_due<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     busy: Vec<Uuid>,
     limit: u64,
-) -> Result<Vec<Uuid>, DbErr> {
-    let enabled = Query::select()
-        .column(endpoints::Column::Id)
-        .from(endpoints::Entity)
-        .and_where(endpoints::Column::Enabled.eq(true))
+) -> Result<Vec<endpoints::Model>, DbErr> {
+    let due_here = Query::select()
+        .expr(Expr::val(1))
+        .from(messages::Entity)
+        .and_where(
+            Expr::col((messages::Entity, messages::Column::EndpointId))
+                .equals((endpoints::Entity, endpoints::Column::Id)),
+        )
+        .cond_where(due(now))
         .to_owned();
-    messages::Entity::find()
-        .select_only()
-        .column(messages::Column::EndpointId)
-        .distinct()
-        .filter(due(now))
-        .filter(messages::Column::EndpointId.is_not_in(busy))
-        .filter(messages::Column::EndpointId.in_subquery(enabled))
+    endpoints::Entity::find()
+        .filter(endpoints::Column::Enabled.eq(true))
+        .filter(endpoints::Column::Id.is_not_in(busy))
+        .filter(Expr::exists(due_here))
         .limit(limit)
-        .into_tuple()
         .all(db)
         .await
 }
@@ -302,4 +305,41 @@ pub async fn changes<C: ConnectionTrait>(
         .filter(order_changes::Column::Id.is_in(ids))
         .all(db)
         .await
+}
+
+/// Records, in one statement, that these claimed messages (`(id, attempts)` of the claim) were
+/// delivered at `at` with answer `code`; a message whose claim lapsed and was taken again is
+/// left to its new worker. Returns how many were recorded.
+pub async fn finish_delivered<C: ConnectionTrait>(
+    db: &C,
+    claims: Vec<(Uuid, i32)>,
+    code: i32,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let res = messages::Entity::update_many()
+        .col_expr(
+            messages::Column::Status,
+            Expr::value(MessageStatus::Delivered),
+        )
+        .col_expr(messages::Column::NextAttemptAt, Expr::value(at))
+        .col_expr(messages::Column::DeliveredAt, Expr::value(Some(at)))
+        .col_expr(messages::Column::LastResponseCode, Expr::value(Some(code)))
+        .col_expr(
+            messages::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(
+            Expr::tuple([
+                Expr::col(messages::Column::Id),
+                Expr::col(messages::Column::Attempts),
+            ])
+            .in_tuples(claims),
+        )
+        .filter(messages::Column::Status.eq(MessageStatus::Delivering))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }

@@ -179,6 +179,19 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
     ))
     .await
     .unwrap();
+    // The order change evt_old made, fanned out long ago (no endpoint: it owes nothing).
+    let aged = sql
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql_of(
+                backend,
+                "UPDATE order_changes SET created_at = $1, dispatched_at = $1 WHERE cause = 'evt_old'",
+            ),
+            [old.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(aged.rows_affected(), 1, "the payment made one order change");
     let app = app.restart(|c| c.event_payload_retention_days = 90).await;
     // One retention pass runs at start-up: payloads first, then counters. Wait for both.
     let count_counters = || async {
@@ -186,6 +199,17 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
             .query_one_raw(Statement::from_string(
                 backend,
                 "SELECT COUNT(*) AS n FROM delivery_failures",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+    let count_changes = || async {
+        let row = sql
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT COUNT(*) AS n FROM order_changes WHERE cause = 'evt_old'",
             ))
             .await
             .unwrap()
@@ -201,14 +225,17 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
                 json!({}),
             )
             .await;
-        if replay.status == 409 && count_counters().await == 0 {
+        if replay.status == 409 && count_counters().await == 0 && count_changes().await == 0 {
             replay.assert_problem(409, "payload_purged");
             purged = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(purged, "the old payload and the old counters were removed");
+    assert!(
+        purged,
+        "the old payload, the old order change and the old counters were removed"
+    );
     let kept = app
         .get("/v1/tenants/keeper/webhook-events/evt_old", app.op())
         .await;
