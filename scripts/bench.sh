@@ -10,7 +10,8 @@
 #   those; GATEWAY_WRITER_SHARDS is passed through; GW=path (and LOAD=path) run binaries built
 #   before, without building: to alternate a before and an after build in one sitting;
 #   NOTIFY=1 gives every tenant a notification endpoint on a receiver in the load tool and adds
-#   the notifications' latency (answer to the paying event → arrival) and rate under each row)
+#   the notifications' latency (answer to the paying event → arrival) and rate under each row;
+#   RATE=500 paces the events at that many per second instead of as fast as they go)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
@@ -41,6 +42,7 @@ run() { # backend (postgres = over TCP | postgres-socket | sqlite) in_flight dup
   [ -n "${GATEWAY_WRITER_SHARDS:-}" ] && env+=("GATEWAY_WRITER_SHARDS=$GATEWAY_WRITER_SHARDS")
   local notify=()
   [ -n "${NOTIFY:-}" ] && { env+=(GATEWAY_OUTBOUND_ALLOW_PRIVATE=true); notify=(--notify); }
+  [ -n "${RATE:-}" ] && notify+=(--rate "$RATE")
   if [ "$backend" != sqlite ]; then
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gateway_bench" -c "CREATE DATABASE gateway_bench"
     local url=$TCP_DB

@@ -8,7 +8,7 @@
 //! ```sh
 //! cargo run --release --example loadgen -- --base http://127.0.0.1:8080 \
 //!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid> \
-//!     [--duplicates 0.1] [--payload-bytes 3000] [--notify]
+//!     [--duplicates 0.1] [--payload-bytes 3000] [--notify] [--rate 500]
 //! ```
 //!
 //! `--notify` (the gateway run with `GATEWAY_OUTBOUND_ALLOW_PRIVATE=true`): every tenant gets a
@@ -34,6 +34,8 @@ struct Args {
     payload_bytes: usize,
     mark: Option<String>,
     notify: bool,
+    /// Events per second to send at (0: as fast as the in-flight limit allows).
+    rate: f64,
 }
 
 fn args() -> Args {
@@ -48,6 +50,7 @@ fn args() -> Args {
         payload_bytes: 3000,
         mark: None,
         notify: false,
+        rate: 0.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +68,7 @@ fn args() -> Args {
             "--duplicates" => a.duplicates = v.parse().expect("--duplicates FRACTION"),
             "--pid" => a.pid = Some(v.parse().expect("--pid PID")),
             "--payload-bytes" => a.payload_bytes = v.parse().expect("--payload-bytes N"),
+            "--rate" => a.rate = v.parse().expect("--rate EVENTS_PER_SECOND"),
             // A file created when the load starts (so a profiler can attach to that phase only).
             "--mark" => a.mark = Some(v),
             other => panic!("unknown flag {other}"),
@@ -273,6 +277,7 @@ async fn main() {
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
         let (requests, next, notified) = (requests.clone(), next.clone(), notified.clone());
+        let rate = a.rate;
         let mut conn = wire::Conn::new(&host);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -283,6 +288,14 @@ async fn main() {
                 let Some(req) = requests.get(i) else {
                     break;
                 };
+                if rate > 0.0 {
+                    // Paced: event i leaves at i / rate seconds (latency at a load the system
+                    // sustains, rather than at saturation).
+                    tokio::time::sleep_until(
+                        (started + Duration::from_secs_f64(i as f64 / rate)).into(),
+                    )
+                    .await;
+                }
                 let t0 = Instant::now();
                 let answer = conn.send(req).await;
                 lat.push(t0.elapsed());

@@ -3,9 +3,11 @@
 //! rows fanned out: a change becomes its messages exactly once), then claims due messages and
 //! sends each on its own task. Work is shared through the database, so every replica runs this
 //! loop; it wakes at once on a change this process committed and polls for the others'.
-//! An endpoint never has more than [`PER_ENDPOINT`] attempts in flight in one process, and the
-//! process never more than [`MAX_IN_FLIGHT`]: one slow or dead endpoint holds its own slots
-//! only, never another endpoint's or tenant's.
+//! An endpoint never has more than [`PER_ENDPOINT`] attempts in flight in one process: a claim
+//! takes up to [`QUEUE_PER_ENDPOINT`] of its messages, oldest first, which wait their turn for
+//! one of its slots under a lease long enough for all of them; the process never holds more
+//! than [`MAX_CLAIMED`]. One slow or dead endpoint holds its own slots and queue only, never
+//! another endpoint's or tenant's.
 use super::deliver;
 use super::outbound::Outbound;
 use crate::crypto::Keyring;
@@ -23,15 +25,16 @@ use uuid::Uuid;
 
 /// Attempts in flight to one endpoint from one process.
 pub const PER_ENDPOINT: usize = 4;
-/// Attempts in flight from one process.
-pub const MAX_IN_FLIGHT: usize = 64;
+/// Messages of one endpoint claimed by one process and not yet finished.
+pub const QUEUE_PER_ENDPOINT: usize = 32;
+/// Messages claimed by one process and not yet finished.
+pub const MAX_CLAIMED: usize = 512;
 /// Changes fanned out per transaction.
 const DISPATCH_BATCH: u64 = 256;
-/// Free slots worth a claim round when an attempt finishes (each round costs a few queries;
-/// claiming after every single attempt would cost them per message).
-const CLAIM_AT: usize = MAX_IN_FLIGHT / 4;
 /// How often the worker looks for work other replicas made (or retries that came due).
 const POLL: Duration = Duration::from_millis(250);
+/// How long a wake-up by a commit waits for more commits before its round.
+const COALESCE: Duration = Duration::from_millis(10);
 /// How often the backlog gauge is refreshed.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -39,9 +42,11 @@ pub(super) struct Inner {
     pub db: DatabaseConnection,
     pub keyring: Arc<Keyring>,
     pub outbound: Outbound,
-    /// A claimed message stays this worker's this long (the attempt's timeout and a margin).
-    pub lease: Duration,
-    in_flight: Mutex<HashMap<Uuid, usize>>,
+    /// One attempt's time limit: a claim's lease is this for each attempt queued ahead of and
+    /// with its last message on that endpoint's slots, and a margin.
+    pub timeout: Duration,
+    /// Per endpoint: messages claimed and not finished, and its attempt slots.
+    in_flight: Mutex<HashMap<Uuid, (usize, Arc<Semaphore>)>>,
     /// Deliveries made but not yet recorded, by answer code: `(message id, attempts)`. Recorded
     /// together at the next round (one statement per code instead of one per message); until
     /// then the message is still `delivering` under its lease.
@@ -57,15 +62,14 @@ pub struct Notifier(Arc<Inner>);
 
 impl Notifier {
     pub fn new(db: DatabaseConnection, keyring: Arc<Keyring>, outbound: Outbound) -> Self {
-        let lease = outbound.timeout() + Duration::from_secs(5);
         Self(Arc::new(Inner {
             db,
             keyring,
+            timeout: outbound.timeout(),
             outbound,
-            lease,
             in_flight: Mutex::default(),
             delivered: Mutex::default(),
-            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            slots: Arc::new(Semaphore::new(MAX_CLAIMED)),
             done: Notify::new(),
         }))
     }
@@ -94,18 +98,12 @@ impl Notifier {
             }
             tokio::select! {
                 _ = changes.recv() => {
-                    // Whatever else arrived meanwhile is in the same outbox rows.
+                    // Let a few more commits land, then take them in one round: under load a
+                    // round per commit would cost its queries per change.
+                    tokio::time::sleep(COALESCE).await;
                     while changes.try_recv().is_ok() {}
                 }
-                () = async {
-                    // Attempts finishing: worth a round once enough slots are free.
-                    loop {
-                        self.0.done.notified().await;
-                        if self.0.slots.available_permits() >= CLAIM_AT {
-                            return;
-                        }
-                    }
-                } => {}
+                () = self.0.done.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
         }
@@ -116,8 +114,7 @@ impl Notifier {
         self.record_delivered().await?;
         let fanned = self.dispatch().await?;
         let started = self.deliver_due().await?;
-        Ok(fanned as u64 == DISPATCH_BATCH
-            || started > 0 && self.0.slots.available_permits() >= CLAIM_AT)
+        Ok(fanned as u64 == DISPATCH_BATCH || started > 0 && self.0.slots.available_permits() > 0)
     }
 
     /// Records the deliveries made but not yet recorded (at shutdown, so that a restart does not
@@ -185,12 +182,12 @@ impl Notifier {
         Ok(n)
     }
 
-    /// Claims due messages of endpoints with free slots and starts their attempts.
+    /// Claims due messages of endpoints whose queue has room and starts their attempts.
     async fn deliver_due(&self) -> Result<usize, DbErr> {
         let busy: Vec<Uuid> = self
             .in_flight()
             .iter()
-            .filter(|(_, n)| **n >= PER_ENDPOINT)
+            .filter(|(_, (n, _))| *n >= QUEUE_PER_ENDPOINT / 2)
             .map(|(id, _)| *id)
             .collect();
         let now = Utc::now();
@@ -198,14 +195,17 @@ impl Notifier {
         let mut started = 0;
         for endpoint in endpoints {
             let id = endpoint.id;
-            let free = PER_ENDPOINT
-                .saturating_sub(self.in_flight().get(&id).copied().unwrap_or(0))
+            let queued = self.in_flight().get(&id).map_or(0, |(n, _)| *n);
+            let room = QUEUE_PER_ENDPOINT
+                .saturating_sub(queued)
                 .min(self.0.slots.available_permits());
-            if free == 0 {
+            if room == 0 {
                 continue;
             }
-            let lease_until = now + self.0.lease;
-            let claimed = outbox::claim(&self.0.db, id, now, lease_until, free as u64).await?;
+            // Long enough for every attempt queued ahead on the endpoint's slots.
+            let turns = (queued + room).div_ceil(PER_ENDPOINT) as u32;
+            let lease_until = now + self.0.timeout * turns + Duration::from_secs(5);
+            let claimed = outbox::claim(&self.0.db, id, now, lease_until, room as u64).await?;
             if claimed.is_empty() {
                 continue;
             }
@@ -213,14 +213,25 @@ impl Notifier {
             let target = Arc::new(deliver::Target::load(&self.0, endpoint, now).await?);
             for (message, change) in claimed {
                 let Ok(permit) = self.0.slots.clone().try_acquire_owned() else {
-                    // Unreachable (slots were counted), and harmless: the lease lapses.
+                    // Unreachable (room was counted), and harmless: the lease lapses.
                     break;
                 };
-                *self.in_flight().entry(id).or_default() += 1;
+                let lane = {
+                    let mut in_flight = self.in_flight();
+                    let entry = in_flight
+                        .entry(id)
+                        .or_insert_with(|| (0, Arc::new(Semaphore::new(PER_ENDPOINT))));
+                    entry.0 += 1;
+                    entry.1.clone()
+                };
                 started += 1;
                 let (worker, target) = (self.clone(), target.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = deliver::attempt(&worker.0, &target, &message, &change).await {
+                    // The endpoint's slots are taken in claim order (tokio's semaphore is fair).
+                    if let Ok(_turn) = lane.acquire().await
+                        && let Err(e) =
+                            deliver::attempt(&worker.0, &target, &message, &change).await
+                    {
                         tracing::warn!(message = %message.id, error = %e, "notification attempt not recorded; its lease will lapse");
                     }
                     worker.release(id);
@@ -236,22 +247,28 @@ impl Notifier {
         self.0.done.notify_one();
     }
 
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, usize>> {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (usize, Arc<Semaphore>)>> {
         self.0
             .in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// One of the endpoint's claimed messages is finished; when its queue runs low, a round
+    /// refills it.
     fn release(&self, endpoint: Uuid) {
         let mut in_flight = self.in_flight();
-        if let Some(n) = in_flight.get_mut(&endpoint) {
+        let mut low = false;
+        if let Some((n, _)) = in_flight.get_mut(&endpoint) {
             *n -= 1;
+            low = *n == QUEUE_PER_ENDPOINT / 2 - 1 || *n == 0;
             if *n == 0 {
                 in_flight.remove(&endpoint);
             }
         }
         drop(in_flight);
-        self.0.done.notify_one();
+        if low {
+            self.0.done.notify_one();
+        }
     }
 }
