@@ -78,7 +78,10 @@ impl Notifier {
     /// their own tasks, or their leases lapse and another worker tries again).
     pub async fn run(self, feed: ChangeFeed) {
         let mut changes = feed.subscribe();
-        let mut backlog_at = tokio::time::Instant::now();
+        // The gauge is set at the first round, then every BACKLOG_EVERY.
+        let mut backlog_at = tokio::time::Instant::now()
+            .checked_sub(BACKLOG_EVERY)
+            .unwrap_or_else(tokio::time::Instant::now);
         loop {
             let more = match self.round().await {
                 Ok(more) => more,

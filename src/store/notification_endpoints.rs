@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::{notification_endpoints as endpoints, notification_secrets as secrets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -30,13 +30,15 @@ pub struct EndpointPatch {
     pub enabled: Option<bool>,
 }
 
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn create(
+    db: &DatabaseConnection,
     tenant: &ScopedTenant,
     new: NewEndpoint,
 ) -> Result<endpoints::Model, DbErr> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    // Takes SQLite's write lock up front (a read then a write in a deferred transaction fails
+    // when another writer holds it).
+    let txn = crate::db::begin_write(db).await?;
     let endpoint = endpoints::ActiveModel {
         id: Set(new.id),
         tenant_id: Set(tenant.id),
@@ -148,15 +150,17 @@ pub async fn delete<C: ConnectionTrait>(
 
 /// Adds a secret and sets every other live secret of the endpoint to expire at `expire_others`;
 /// `None` when the tenant has no such endpoint.
-pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn rotate(
+    db: &DatabaseConnection,
     tenant: &ScopedTenant,
     id: Uuid,
     ciphertext: String,
     hint: String,
     expire_others: DateTime<Utc>,
 ) -> Result<Option<secrets::Model>, DbErr> {
-    let txn = db.begin().await?;
+    // Takes SQLite's write lock up front (a read then a write in a deferred transaction fails
+    // when another writer holds it).
+    let txn = crate::db::begin_write(db).await?;
     let Some(endpoint) = get(&txn, tenant, id).await? else {
         return Ok(None);
     };

@@ -126,6 +126,17 @@ async fn a_paid_order_is_announced_signed_and_once(app: TestApp) {
     let ts: i64 = n.header("webhook-timestamp").parse().unwrap();
     assert!((ts - now()).abs() < 30);
     let m = wait_message(&app, "trattoria", &ep, |m| m["status"] == "delivered").await;
+    let metrics = app
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .text;
+    for name in [
+        "gateway_notifications_total{outcome=\"delivered\"}",
+        "gateway_notification_delivery_seconds_count",
+        "gateway_notification_backlog{kind=\"messages\"}",
+    ] {
+        assert!(metrics.contains(name), "{name} in /metrics");
+    }
     assert_eq!(m["attempts"], 1);
     assert_eq!(m["last_response_code"], 200);
     assert_eq!(m["webhook_id"], n.header("webhook-id").as_str());
