@@ -136,8 +136,20 @@ impl Notifier {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         let at = Utc::now();
-        for (code, claims) in delivered {
-            outbox::finish_delivered(&self.0.db, claims, code, at).await?;
+        let mut left = delivered.into_iter();
+        while let Some((code, claims)) = left.next() {
+            if let Err(e) = outbox::finish_delivered(&self.0.db, claims.clone(), code, at).await {
+                // Kept for the next round (else their leases lapse and they are sent again).
+                let mut pending = self
+                    .0
+                    .delivered
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (code, claims) in std::iter::once((code, claims)).chain(left) {
+                    pending.entry(code).or_default().extend(claims);
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -168,7 +168,8 @@ async fn a_paid_order_is_announced_signed_and_once(app: TestApp) {
 async fn a_failed_attempt_is_retried_with_the_same_id(app: TestApp) {
     let secret = app.restaurant("osteria").await;
     let rx = Receiver::start().await;
-    rx.script(&[500]);
+    // A redirect is a failed attempt: never followed, tried again later at the same URL.
+    rx.script(&[307]);
     let (ep, ep_secret) = endpoint(&app, "osteria", &rx.url, json!(["order.paid"])).await;
     let order = app.order("osteria", "O-1", 2500, "EUR").await;
     pay(&app, "osteria", &secret, &order, "evt_retry").await;
@@ -177,8 +178,8 @@ async fn a_failed_attempt_is_retried_with_the_same_id(app: TestApp) {
         m["attempts"] == 1 && m["status"] == "pending"
     })
     .await;
-    assert_eq!(m["last_response_code"], 500);
-    assert!(m["last_error"].as_str().unwrap().contains("500"), "{m}");
+    assert_eq!(m["last_response_code"], 307);
+    assert!(m["last_error"].as_str().unwrap().contains("307"), "{m}");
     assert!(m["next_attempt_at"].is_string());
     // The schedule's second attempt comes 5 s (±10 %) later.
     let got = rx.wait_for(2, Duration::from_secs(15)).await;
@@ -186,6 +187,10 @@ async fn a_failed_attempt_is_retried_with_the_same_id(app: TestApp) {
     assert!(gap >= Duration::from_millis(4400), "retried after {gap:?}");
     assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
     assert_eq!(got[0].body, got[1].body);
+    assert!(
+        got.iter().all(|r| r.path == "/hook"),
+        "the redirect was not followed"
+    );
     assert!(got[1].verifies_with(&ep_secret));
     let m = wait_message(&app, "osteria", &ep, |m| m["status"] == "delivered").await;
     assert_eq!(m["attempts"], 2);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct Received {
+    pub path: String,
     pub headers: http::HeaderMap,
     pub body: Bytes,
     pub at: Instant,
@@ -82,6 +83,7 @@ impl Receiver {
                                 .map(|b| b.to_bytes())
                                 .unwrap_or_default();
                             s.got.lock().unwrap().push(Received {
+                                path: parts.uri.path().to_owned(),
                                 headers: parts.headers,
                                 body,
                                 at: Instant::now(),
@@ -99,6 +101,8 @@ impl Receiver {
                             Ok::<_, std::convert::Infallible>(
                                 hyper::Response::builder()
                                     .status(status)
+                                    // A redirect names a place the gateway must not go.
+                                    .header("location", "/elsewhere")
                                     .body(Full::new(Bytes::from_static(b"ok")))
                                     .unwrap(),
                             )

@@ -7,7 +7,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement}
 
 crate::backend_tests!(
     plaintext_never_leaves_or_rests,
-    copied_ciphertext_does_not_decrypt
+    copied_ciphertext_does_not_decrypt,
+    notification_secrets_are_sealed_to_their_endpoint
 );
 
 const KEY_A: &str = "sk_test_AlphaPlainSecretKeyZ9";
@@ -165,4 +166,71 @@ async fn set_key_blob(conn: &sea_orm::DatabaseConnection, tenant: uuid::Uuid, bl
         .exec(conn)
         .await
         .unwrap();
+}
+
+/// A notification endpoint's signing secret: shown once, stored sealed, and bound to its
+/// endpoint — copied onto another endpoint of the same tenant, it does not open.
+async fn notification_secrets_are_sealed_to_their_endpoint(app: TestApp) {
+    use entity::notification_secrets as ns;
+    app.create_tenant("alpha").await;
+    let mut made = Vec::new();
+    for n in 1..=2 {
+        let a = app
+            .post(
+                "/v1/tenants/alpha/notification-endpoints",
+                app.op(),
+                serde_json::json!({"url": format!("https://pos{n}.example/hook")}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{a:?}");
+        made.push((
+            uuid::Uuid::parse_str(a.json["id"].as_str().unwrap()).unwrap(),
+            a.json["secret"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let db = app.sql().await;
+    let rows = ns::Entity::find().all(&db).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let listed = app
+        .get("/v1/tenants/alpha/notification-endpoints", app.op())
+        .await
+        .text;
+    for (_, secret) in &made {
+        let body = &secret[secret.len() - 16..];
+        assert!(
+            !listed.contains(body),
+            "an answer holds a notification secret"
+        );
+        for r in &rows {
+            assert!(r.secret_ciphertext.starts_with("gw1:"));
+            assert!(!r.secret_ciphertext.contains(body) && !r.hint.contains(body));
+        }
+    }
+    let keys = app.master_keys.clone();
+    let test_db = app.stop().await;
+    check_start(&test_db, keys.clone())
+        .await
+        .expect("untouched secrets open");
+    let conn = sea_orm::Database::connect(test_db.url()).await.unwrap();
+    let first = rows.iter().find(|r| r.endpoint_id == made[0].0).unwrap();
+    ns::Entity::update_many()
+        .col_expr(
+            ns::Column::SecretCiphertext,
+            Expr::value(first.secret_ciphertext.clone()),
+        )
+        .filter(ns::Column::EndpointId.eq(made[1].0))
+        .exec(&conn)
+        .await
+        .unwrap();
+    let msg = format!(
+        "{:#}",
+        check_start(&test_db, keys)
+            .await
+            .expect_err("moved across endpoints")
+    );
+    assert!(msg.contains("notification endpoint secret"), "{msg}");
+    assert!(
+        !msg.contains(&made[0].1) && !msg.contains(&made[1].1),
+        "{msg}"
+    );
 }
