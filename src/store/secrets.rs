@@ -17,28 +17,39 @@ pub struct StoredBlob {
     pub ciphertext: String,
 }
 
+/// Rows of `E` after `after` by `key` (a UUID column), at most `limit`, as blobs.
+async fn blobs_after<E, C>(
+    db: &C,
+    key: E::Column,
+    after: Option<Uuid>,
+    limit: u64,
+    blob: impl Fn(E::Model) -> StoredBlob,
+) -> Result<Vec<StoredBlob>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut q = E::find().order_by_asc(key).limit(limit);
+    if let Some(after) = after {
+        q = q.filter(key.gt(after));
+    }
+    Ok(q.all(db).await?.into_iter().map(blob).collect())
+}
+
 /// Stripe secret keys after `after` (by tenant id), at most `limit`.
 pub async fn secret_keys_after<C: ConnectionTrait>(
     db: &C,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<StoredBlob>, DbErr> {
-    let mut q = stripe_configs::Entity::find()
-        .order_by_asc(stripe_configs::Column::TenantId)
-        .limit(limit);
-    if let Some(after) = after {
-        q = q.filter(stripe_configs::Column::TenantId.gt(after));
-    }
-    Ok(q.all(db)
-        .await?
-        .into_iter()
-        .map(|m| StoredBlob {
-            row_id: m.tenant_id,
-            tenant_id: m.tenant_id,
-            endpoint_id: None,
-            ciphertext: m.secret_key_ciphertext,
-        })
-        .collect())
+    use stripe_configs::{Column, Entity};
+    blobs_after::<Entity, _>(db, Column::TenantId, after, limit, |m| StoredBlob {
+        row_id: m.tenant_id,
+        tenant_id: m.tenant_id,
+        endpoint_id: None,
+        ciphertext: m.secret_key_ciphertext,
+    })
+    .await
 }
 
 /// Webhook secrets after `after` (by id), at most `limit`.
@@ -47,22 +58,14 @@ pub async fn webhook_secrets_after<C: ConnectionTrait>(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<StoredBlob>, DbErr> {
-    let mut q = webhook_secrets::Entity::find()
-        .order_by_asc(webhook_secrets::Column::Id)
-        .limit(limit);
-    if let Some(after) = after {
-        q = q.filter(webhook_secrets::Column::Id.gt(after));
-    }
-    Ok(q.all(db)
-        .await?
-        .into_iter()
-        .map(|m| StoredBlob {
-            row_id: m.id,
-            tenant_id: m.tenant_id,
-            endpoint_id: None,
-            ciphertext: m.secret_ciphertext,
-        })
-        .collect())
+    use webhook_secrets::{Column, Entity};
+    blobs_after::<Entity, _>(db, Column::Id, after, limit, |m| StoredBlob {
+        row_id: m.id,
+        tenant_id: m.tenant_id,
+        endpoint_id: None,
+        ciphertext: m.secret_ciphertext,
+    })
+    .await
 }
 
 /// Replaces a secret key's ciphertext only if it is still `old` (a concurrent PUT wins).
@@ -106,22 +109,14 @@ pub async fn notification_secrets_after<C: ConnectionTrait>(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<StoredBlob>, DbErr> {
-    let mut q = notification_secrets::Entity::find()
-        .order_by_asc(notification_secrets::Column::Id)
-        .limit(limit);
-    if let Some(after) = after {
-        q = q.filter(notification_secrets::Column::Id.gt(after));
-    }
-    Ok(q.all(db)
-        .await?
-        .into_iter()
-        .map(|m| StoredBlob {
-            row_id: m.id,
-            tenant_id: m.tenant_id,
-            endpoint_id: Some(m.endpoint_id),
-            ciphertext: m.secret_ciphertext,
-        })
-        .collect())
+    use notification_secrets::{Column, Entity};
+    blobs_after::<Entity, _>(db, Column::Id, after, limit, |m| StoredBlob {
+        row_id: m.id,
+        tenant_id: m.tenant_id,
+        endpoint_id: Some(m.endpoint_id),
+        ciphertext: m.secret_ciphertext,
+    })
+    .await
 }
 
 /// Replaces a notification secret's ciphertext only if it is still `old`.
