@@ -68,41 +68,6 @@ pub async fn webhook_secrets_after<C: ConnectionTrait>(
     .await
 }
 
-/// Replaces a secret key's ciphertext only if it is still `old` (a concurrent PUT wins).
-pub async fn swap_secret_key<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    old: &str,
-    new: String,
-) -> Result<bool, DbErr> {
-    let res = stripe_configs::Entity::update_many()
-        .col_expr(
-            stripe_configs::Column::SecretKeyCiphertext,
-            Expr::value(new),
-        )
-        .filter(stripe_configs::Column::TenantId.eq(tenant_id))
-        .filter(stripe_configs::Column::SecretKeyCiphertext.eq(old))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
-/// Replaces a webhook secret's ciphertext only if it is still `old`.
-pub async fn swap_webhook_secret<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    old: &str,
-    new: String,
-) -> Result<bool, DbErr> {
-    let res = webhook_secrets::Entity::update_many()
-        .col_expr(webhook_secrets::Column::SecretCiphertext, Expr::value(new))
-        .filter(webhook_secrets::Column::Id.eq(id))
-        .filter(webhook_secrets::Column::SecretCiphertext.eq(old))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
 /// Notification endpoints' signing secrets after `after` (by id), at most `limit`.
 pub async fn notification_secrets_after<C: ConnectionTrait>(
     db: &C,
@@ -119,6 +84,59 @@ pub async fn notification_secrets_after<C: ConnectionTrait>(
     .await
 }
 
+/// Replaces the ciphertext in `blob` of the row of `E` whose `key` is `id`, only if it is still
+/// `old` (a concurrent write wins); true when it was replaced.
+async fn swap<E, C>(
+    db: &C,
+    key: E::Column,
+    blob: E::Column,
+    id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let res = E::update_many()
+        .col_expr(blob, Expr::value(new))
+        .filter(key.eq(id))
+        .filter(blob.eq(old))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Replaces a secret key's ciphertext only if it is still `old` (a concurrent PUT wins).
+pub async fn swap_secret_key<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    use stripe_configs::{Column, Entity};
+    swap::<Entity, _>(
+        db,
+        Column::TenantId,
+        Column::SecretKeyCiphertext,
+        tenant_id,
+        old,
+        new,
+    )
+    .await
+}
+
+/// Replaces a webhook secret's ciphertext only if it is still `old`.
+pub async fn swap_webhook_secret<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    use webhook_secrets::{Column, Entity};
+    swap::<Entity, _>(db, Column::Id, Column::SecretCiphertext, id, old, new).await
+}
+
 /// Replaces a notification secret's ciphertext only if it is still `old`.
 pub async fn swap_notification_secret<C: ConnectionTrait>(
     db: &C,
@@ -126,14 +144,6 @@ pub async fn swap_notification_secret<C: ConnectionTrait>(
     old: &str,
     new: String,
 ) -> Result<bool, DbErr> {
-    let res = notification_secrets::Entity::update_many()
-        .col_expr(
-            notification_secrets::Column::SecretCiphertext,
-            Expr::value(new),
-        )
-        .filter(notification_secrets::Column::Id.eq(id))
-        .filter(notification_secrets::Column::SecretCiphertext.eq(old))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    use notification_secrets::{Column, Entity};
+    swap::<Entity, _>(db, Column::Id, Column::SecretCiphertext, id, old, new).await
 }
