@@ -1,9 +1,10 @@
 //! Admin changes: what an operator or a tenant admin changes about a tenant's row (create,
 //! rename, suspend, limits, delete) or its Stripe secrets (config, webhook secrets added or
 //! deleted). Each goes through here: the write, then [`announce`], which makes every cache that
-//! holds the tenant forget it — this process's caches today; with replicas, the broadcast to the
-//! other processes starts in `announce`. The API calls these, never the store's writes, so no
-//! change can skip the announcement. (API keys are looked up on every request, never cached.)
+//! holds the tenant forget it, in this process and (`gateway_changes`) in every other replica.
+//! The API calls these, never the store's writes, so no change can skip the announcement. (API
+//! keys are looked up on every request, never cached: a revoked key fails everywhere at once.)
+use crate::changes::{Change, announce};
 use crate::state::AppState;
 use crate::store::scope::ScopedTenant;
 use crate::store::stripe_config::{
@@ -14,27 +15,6 @@ use chrono::{DateTime, Utc};
 use entity::tenants::Model as Tenant;
 use sea_orm::DbErr;
 use uuid::Uuid;
-
-/// What a change did to the tenant, for the caches.
-enum Change {
-    Created,
-    Changed,
-    Removed,
-}
-
-/// Every cache holding the tenant forgets it (and learns its name, when it was created; forgets
-/// its name too, when it was removed).
-async fn announce(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
-    state.stripe.invalidate(tenant_id).await;
-    match change {
-        Change::Removed => state.tenants.removed(tenant_id, slug).await,
-        Change::Changed => state.tenants.invalidate(tenant_id, slug).await,
-        Change::Created => {
-            state.tenants.invalidate(tenant_id, slug).await;
-            state.tenants.introduce(tenant_id, slug).await;
-        }
-    }
-}
 
 pub async fn create_tenant(state: &AppState, new: NewTenant) -> Result<Tenant, DbErr> {
     let created = tenants::create(&state.db, new).await?;

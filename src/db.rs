@@ -120,3 +120,15 @@ pub async fn probe(db: &DatabaseConnection) -> Result<(), DbErr> {
 pub fn db_err(e: sea_orm::sqlx::Error) -> DbErr {
     DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)))
 }
+
+/// A PostgreSQL transaction that lost to another one: a deadlock victim (`40P01`), a
+/// serialization failure (`40001`), or a key another transaction inserted first (`23505`, two
+/// replicas creating the same payment at once). Run again, it sees what the other committed.
+pub fn is_contention(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr::SqlxError;
+    let (DbErr::Query(SqlxError(e)) | DbErr::Exec(SqlxError(e))) = e else {
+        return false;
+    };
+    let code = e.as_database_error().and_then(|d| d.code());
+    matches!(code.as_deref(), Some("40P01" | "40001" | "23505"))
+}

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod auth_limit;
 pub mod breaker;
+pub mod changes;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -130,6 +131,9 @@ pub async fn serve(
     state
         .tasks
         .spawn_until_stopped(jobs::retention::run(state.clone()));
+    state
+        .tasks
+        .spawn_until_stopped(changes::listen(state.clone()));
     let feed = state.writer.feed().clone();
     state
         .tasks

@@ -41,6 +41,8 @@ pub struct Inner {
     pub tasks: Tasks,
     /// Tenants with a reconciliation running in this process.
     pub reconciling: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
+    /// This process among the replicas (its own change notices come back to it).
+    pub instance: uuid::Uuid,
     admin_token_digest: [u8; 32],
 }
 
@@ -109,6 +111,7 @@ impl AppState {
             metrics: crate::telemetry::install(),
             tasks,
             reconciling: Default::default(),
+            instance: uuid::Uuid::new_v4(),
             db,
             keyring,
             config,

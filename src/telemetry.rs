@@ -114,6 +114,17 @@ pub fn writer_batch(path: &'static str, events: usize) {
     metrics::counter!("gateway_writer_events_total", "path" => path).increment(events as u64);
 }
 
+/// Change notices between replicas: `sent`, `not_sent`, `received`, `listener_lost`.
+pub fn change_notice(what: &'static str) {
+    metrics::counter!("gateway_change_notices_total", "what" => what).increment(1);
+}
+
+/// A write transaction run again because another transaction (another replica's) contended
+/// with it (`path`: `batched` or `per_event`).
+pub fn writer_retry(path: &'static str) {
+    metrics::counter!("gateway_writer_retries_total", "path" => path).increment(1);
+}
+
 /// A committed order change, by status before and after (a refund that keeps the status counts
 /// with `from` = `to`). Statuses are a closed set: bounded labels.
 pub fn order_change(from: &'static str, to: &'static str) {

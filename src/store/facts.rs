@@ -13,8 +13,8 @@ use entity::{disputes, order_changes, orders, payments, scrubbed_customers, webh
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::sqlx::PgConnection;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult,
 };
 use std::collections::HashSet;
 use std::future::Future;
@@ -192,7 +192,8 @@ async fn record<C: ConnectionTrait>(
     ))
 }
 
-/// Loads, locked, every fact `keys` reach (payments, then orders, then disputes).
+/// Loads, locked, every fact `keys` reach (payments, then orders, then disputes; each table's
+/// rows in id order, as PostgreSQL's batch locks them).
 async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Recorded, DbErr> {
     type Pairs = Vec<(Uuid, String)>;
     let Keys {
@@ -214,6 +215,7 @@ async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Recorded, DbErr>
                 .add(pairs(P::TenantId, P::StripeChargeId, charges.clone()))
                 .add(pairs(P::TenantId, P::OrderId, refs.clone())),
         )
+        .order_by_asc(P::Id)
         .lock_exclusive()
         .all(db)
         .await?;
@@ -226,6 +228,7 @@ async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Recorded, DbErr>
     );
     out.orders = orders::Entity::find()
         .filter(pairs(orders::Column::TenantId, orders::Column::Id, refs))
+        .order_by_asc(orders::Column::Id)
         .lock_exclusive()
         .all(db)
         .await?;
@@ -262,6 +265,7 @@ async fn load<C: ConnectionTrait>(db: &C, keys: Keys) -> Result<Recorded, DbErr>
                 .add(pairs(D::TenantId, D::StripePaymentIntentId, all_pis))
                 .add(pairs(D::TenantId, D::StripeChargeId, all_charges)),
         )
+        .order_by_asc(D::Id)
         .lock_exclusive()
         .all(db)
         .await?;

@@ -1,6 +1,7 @@
 //! Store layer: tenant-scoped queries over `entity::*` — the only place that builds queries.
 pub mod advisory;
 pub mod api_keys;
+pub mod broadcast;
 pub mod events;
 pub mod facts;
 pub mod failures;

@@ -1,7 +1,9 @@
 //! Store: a webhook batch's statements on PostgreSQL — two statements per batch whatever its size.
 //! The first records the event rows and returns, with the same snapshot, the copies recorded
 //! before it and every fact the batch touches, locked (payments, then orders, then disputes: the
-//! lock order of every write path). The second writes every new or changed fact. Keys and rows
+//! lock order of every write path). Every lock a batch takes comes in one global order — event
+//! rows by `(tenant, event id)`, then each table's rows by id, new rows by their unique key — so
+//! two replicas' batches over the same rows queue behind each other instead of deadlocking. The second writes every new or changed fact. Keys and rows
 //! travel as array parameters (`unnest`) or one JSON document, so each statement has one shape:
 //! prepared once per connection, planned generically, every lookup an index probe on
 //! `(tenant_id, key)` whatever the table's statistics say.
@@ -25,6 +27,7 @@ WITH ins AS (
   SELECT x.id, x.t, x.e, x.ty, x.av, x.lm, x.cr, x.st, 1, x.le, x.pl, $11, $11
   FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::int8[],
               $8::text[], $9::text[], $10::text[]) AS x(id, t, e, ty, av, lm, cr, st, le, pl)
+  ORDER BY x.t, x.e
   ON CONFLICT (tenant_id, stripe_event_id) DO NOTHING
   RETURNING id
 ),
@@ -41,14 +44,14 @@ p AS MATERIALIZED (
       JOIN payments p ON p.tenant_id = k.t AND p.stripe_charge_id = k.v
     UNION SELECT p.id FROM unnest($16::uuid[], $17::uuid[]) AS k(t, v)
       JOIN payments p ON p.tenant_id = k.t AND p.order_id = k.v)
-  FOR UPDATE
+  ORDER BY id FOR UPDATE
 ),
 o AS MATERIALIZED (
   SELECT * FROM orders WHERE id IN (
     SELECT o.id FROM unnest($16::uuid[], $17::uuid[]) AS k(t, v)
       JOIN orders o ON o.tenant_id = k.t AND o.id = k.v
     UNION SELECT o.id FROM p JOIN orders o ON o.tenant_id = p.tenant_id AND o.id = p.order_id)
-  FOR UPDATE
+  ORDER BY id FOR UPDATE
 ),
 po AS MATERIALIZED (
   SELECT q.* FROM o JOIN payments q ON q.tenant_id = o.tenant_id AND q.order_id = o.id
@@ -69,7 +72,7 @@ d AS MATERIALIZED (
                             WHERE stripe_charge_id IS NOT NULL
                             UNION SELECT * FROM unnest($14::uuid[], $15::text[])) AS k(t, v)
       JOIN disputes d ON d.tenant_id = k.t AND d.stripe_charge_id = k.v)
-  FOR UPDATE
+  ORDER BY id FOR UPDATE
 )
 SELECT 1 AS kind, json_build_array(id)::text FROM ins
 UNION ALL SELECT 2, json_build_array(tenant_id, stripe_event_id, status)::text FROM known
@@ -318,10 +321,21 @@ pub async fn write(
     if payments.is_empty() && disputes.is_empty() && orders.is_empty() && changes.is_empty() {
         return Ok(());
     }
+    // New rows lock their unique keys as they are inserted: in key order, like every batch.
+    let mut payments: Vec<_> = payments.iter().collect();
+    payments.sort_by(|a, b| {
+        (a.tenant_id, &a.stripe_payment_intent_id).cmp(&(b.tenant_id, &b.stripe_payment_intent_id))
+    });
+    let mut disputes: Vec<_> = disputes.iter().collect();
+    disputes.sort_by(|a, b| {
+        (a.tenant_id, &a.stripe_dispute_id).cmp(&(b.tenant_id, &b.stripe_dispute_id))
+    });
+    let mut orders: Vec<_> = orders.iter().collect();
+    orders.sort_by_key(|o| o.id);
     sqlx::query(write_sql())
-        .bind(serde_json::to_string(payments).map_err(json_err)?)
-        .bind(serde_json::to_string(disputes).map_err(json_err)?)
-        .bind(serde_json::to_string(orders).map_err(json_err)?)
+        .bind(serde_json::to_string(&payments).map_err(json_err)?)
+        .bind(serde_json::to_string(&disputes).map_err(json_err)?)
+        .bind(serde_json::to_string(&orders).map_err(json_err)?)
         .bind(serde_json::to_string(changes).map_err(json_err)?)
         .execute(&mut *conn)
         .await

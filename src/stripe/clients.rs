@@ -74,6 +74,11 @@ impl StripeClients {
         Ok(Some(client))
     }
 
+    /// Drops every tenant's client.
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Drops the tenant's client (its key changed or it was removed).
     pub async fn invalidate(&self, tenant_id: Uuid) {
         self.cache.invalidate(&tenant_id).await;

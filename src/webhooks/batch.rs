@@ -15,8 +15,7 @@ use crate::store::pg_batch;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
-/// The batch needs the per-event path.
-pub struct Fallback;
+pub use super::plan::Fallback;
 
 /// A committed batch: each event's outcome, in order, and the order changes it made.
 pub struct Committed {
@@ -35,7 +34,7 @@ pub async fn commit(
     now: DateTime<Utc>,
 ) -> Result<Result<Committed, Fallback>, DbErr> {
     let Some(plans) = plan::plan(batch) else {
-        return Ok(Err(Fallback));
+        return Ok(Err(Fallback::PerEvent));
     };
     if let Some(pg) = pg {
         pg.begin().await?;
@@ -75,8 +74,9 @@ async fn run<S: FactStore>(
     let keys = plan::keys(batch, &plans);
     let refs: Vec<_> = rows.iter().map(|(_, row)| row).collect();
     let found = store.record_and_load(&refs, keys, now).await?;
-    let Some(duplicates) = plan::duplicates(&rows, &found) else {
-        return Ok(Err(Fallback));
+    let duplicates = match plan::duplicates(&rows, &found) {
+        Ok(duplicates) => duplicates,
+        Err(fallback) => return Ok(Err(fallback)),
     };
     drop(rows);
     for at in duplicates {

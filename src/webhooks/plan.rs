@@ -73,10 +73,23 @@ pub fn event_rows<'a>(
         .collect()
 }
 
+/// Why a batch was not committed as it is (nothing of it was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Its events need the per-event path (a replay, a retry of a failed event,
+    /// `customer.deleted`, an unusable object).
+    PerEvent,
+    /// Another transaction (another replica's batch) committed what this one was about to
+    /// write; the same batch run again sees it.
+    Contended,
+}
+
 /// The positions of the rows the insert did not take because a copy recorded earlier finished
-/// (those events are duplicates); `None` when such a copy failed, is unfinished, or was committed
-/// by another replica too late to be seen: then the batch needs the per-event path.
-pub fn duplicates(rows: &[(usize, EventRow<'_>)], found: &Recorded) -> Option<Vec<usize>> {
+/// (those events are duplicates); otherwise why the batch cannot go on as it is.
+pub fn duplicates(
+    rows: &[(usize, EventRow<'_>)],
+    found: &Recorded,
+) -> Result<Vec<usize>, Fallback> {
     let earlier: HashMap<(Uuid, &str), EventStatus> = found
         .earlier
         .iter()
@@ -85,12 +98,15 @@ pub fn duplicates(rows: &[(usize, EventRow<'_>)], found: &Recorded) -> Option<Ve
     rows.iter()
         .filter(|(_, row)| !found.inserted.contains(&row.id))
         .map(|(at, row)| {
-            let key = (row.event.tenant_id, row.event.stripe_event_id);
-            matches!(
-                earlier.get(&key),
-                Some(EventStatus::Completed | EventStatus::Ignored)
-            )
-            .then_some(*at)
+            match earlier.get(&(row.event.tenant_id, row.event.stripe_event_id)) {
+                Some(EventStatus::Completed | EventStatus::Ignored) => Ok(*at),
+                // Committed by another replica (or shard) after the statement's snapshot was
+                // taken: the insert waited for it, the read could not see it. The same batch
+                // run again sees it.
+                None => Err(Fallback::Contended),
+                // A copy that failed, or one a replay holds: the per-event path decides.
+                Some(_) => Err(Fallback::PerEvent),
+            }
         })
         .collect()
 }

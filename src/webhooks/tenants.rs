@@ -141,6 +141,13 @@ impl TenantCache {
         runtime
     }
 
+    /// Forgets every tenant loaded, and every name remembered missing (the names of tenants
+    /// known to exist stay: a stale one only costs a lookup).
+    pub fn invalidate_all(&self) {
+        self.by_id.invalidate_all();
+        self.missing.invalidate_all();
+    }
+
     /// Forgets what is cached about a tenant after any change to it or its Stripe config (its
     /// names stay: a tenant's slug never changes).
     pub async fn invalidate(&self, tenant_id: Uuid, slug: &str) {

@@ -27,6 +27,9 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// minutes later). Its senders have had their 503 by then; a batch cut off mid-commit may or
 /// may not have committed, and Stripe's retry finds out (`duplicate` or processed).
 const BATCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many times a transaction that lost to another one is run again (the batch, then the
+/// per-event path). With every write locking rows in one order this is rare (BENCHMARKS.md).
+const CONTENDED_RETRIES: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
@@ -169,22 +172,63 @@ async fn write_batch(
 }
 
 /// Commits the jobs' events, batched or (when the batch cannot take them) event by event, and
-/// returns what became of each and the order changes they made.
+/// returns what became of each and the order changes they made. A transaction that lost to
+/// another one (another replica's, locking or inserting the same rows) is run again, after a
+/// short pause, rather than failing its senders: run again, it sees what the other committed.
 async fn commit_batch(
     db: &DatabaseConnection,
-    pg: Option<&mut PgWriter>,
+    mut pg: Option<&mut PgWriter>,
     more_pending: &(dyn Fn() -> bool + Sync),
     jobs: &[Job],
 ) -> Result<Committed, DbErr> {
     let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
-    match super::batch::commit(db, pg, more_pending, &incoming, Utc::now()).await {
-        Ok(Ok(committed)) => {
-            crate::telemetry::writer_batch("batched", jobs.len());
-            return Ok(committed);
+    for attempt in 0..=CONTENDED_RETRIES {
+        let pg = pg.as_deref_mut();
+        let contended =
+            match super::batch::commit(db, pg, more_pending, &incoming, Utc::now()).await {
+                Ok(Ok(committed)) => {
+                    crate::telemetry::writer_batch("batched", jobs.len());
+                    return Ok(committed);
+                }
+                Ok(Err(Fallback::PerEvent)) => false,
+                Ok(Err(Fallback::Contended)) => true,
+                Err(e) if crate::db::is_contention(&e) => true,
+                Err(e) => {
+                    tracing::debug!(error = %e, "batched write failed; retrying event by event");
+                    false
+                }
+            };
+        if !contended || attempt == CONTENDED_RETRIES {
+            break;
         }
-        Ok(Err(Fallback)) => {}
-        Err(e) => tracing::debug!(error = %e, "batched write failed; retrying event by event"),
+        crate::telemetry::writer_retry("batched");
+        pause(attempt).await;
     }
+    let mut attempt = 0;
+    loop {
+        match per_event(db, jobs).await {
+            Err(e) if crate::db::is_contention(&e) && attempt < CONTENDED_RETRIES => {
+                tracing::debug!(error = %e, "per-event write contended; running it again");
+                crate::telemetry::writer_retry("per_event");
+                attempt += 1;
+                pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Before running a contended transaction again: 5–10 ms, times the attempt, so that two
+/// replicas that collided do not collide again in step.
+async fn pause(attempt: u32) {
+    let mut raw = [0u8; 1];
+    crate::crypto::fill_random(&mut raw);
+    let ms = (5 + u64::from(raw[0] % 6)) * u64::from(attempt + 1);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// The jobs' events one by one, each in a savepoint of one transaction.
+async fn per_event(db: &DatabaseConnection, jobs: &[Job]) -> Result<Committed, DbErr> {
     let txn = crate::db::begin_write(db).await?;
     let mut committed = Committed {
         outcomes: Vec::with_capacity(jobs.len()),
@@ -212,6 +256,11 @@ async fn record_one<T: TransactionTrait>(
         Ok(done) => {
             sp.commit().await?;
             Ok(done)
+        }
+        Err(ProcessError::Db(e)) if crate::db::is_contention(&e) => {
+            // Not the event's fault: the whole transaction runs again.
+            sp.rollback().await?;
+            Err(e)
         }
         Err(e) => {
             sp.rollback().await?;

@@ -93,6 +93,21 @@ impl GatewayProcess {
             .unwrap_or(false)
     }
 
+    /// SIGTERM, as an orchestrator stops a replica, and waits (up to `within`) for the process to
+    /// finish its shutdown; `true` if it exited.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        use rustix::process::{Pid, Signal, kill_process};
+        let _ = kill_process(Pid::from_child(&self.child), Signal::TERM);
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// SIGKILL: no shutdown hook runs.
     pub fn kill_9(&mut self) {
         let _ = self.child.kill();
