@@ -145,6 +145,14 @@ pub struct Config {
     /// `status_url` of orders; unset, `status_url` is a path.
     #[arg(long, env = "GATEWAY_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// `redis://[:password@]host:port[/db]`: every replica then enforces each tenant's webhook
+    /// rate limit together (GCRA in Redis). Unset, each replica limits alone.
+    #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<String>,
+    /// How many replicas run: while Redis is unreachable each replica limits a tenant to its
+    /// limit divided by this (so the replicas together stay near the limit).
+    #[arg(long, env = "GATEWAY_REPLICAS_HINT", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub replicas_hint: u32,
     /// `text` or `json`.
     #[arg(
         long,
@@ -196,6 +204,8 @@ impl std::fmt::Debug for Config {
             .field("notification_timeout", &self.notification_timeout)
             .field("status_streams_max", &self.status_streams_max)
             .field("public_url", &self.public_url)
+            .field("redis", &self.redis_url.as_ref().map(|u| redact_url(u)))
+            .field("replicas_hint", &self.replicas_hint)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -230,6 +240,8 @@ impl Config {
             notification_timeout: Duration::from_secs(10),
             status_streams_max: 1000,
             public_url: None,
+            redis_url: None,
+            replicas_hint: 1,
             log_format: LogFormat::Text,
         }
     }
@@ -326,5 +338,16 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("3w").is_err() && parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_every_password() {
+        let mut config = Config::with_data_dir("/tmp/x");
+        config.database_url = Some("postgres://gw:pg-hunter2@db:5432/gw".into());
+        config.redis_url = Some("redis://:redis-hunter2@cache:6379/0".into());
+        config.admin_token = Some("admin-hunter2".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redis://***@cache:6379/0"), "{shown}");
     }
 }

@@ -134,6 +134,15 @@ pub async fn serve(
     state
         .tasks
         .spawn_until_stopped(changes::listen(state.clone()));
+    let shared_limits = state.clone();
+    state.tasks.spawn_until_stopped(async move {
+        if let Some(shared) = shared_limits.limiters.shared() {
+            match shared.connect().await {
+                Ok(()) => tracing::info!("tenants' webhook rate limits are shared through Redis"),
+                Err(e) => tracing::warn!(error = %e, "Redis does not answer yet: each replica limits tenants alone until it does"),
+            }
+        }
+    });
     let feed = state.writer.feed().clone();
     state
         .tasks

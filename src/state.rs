@@ -8,7 +8,8 @@ use crate::notify::{Notifier, Outbound, StatusStreams};
 use crate::stripe::{StripeCallError, StripeClients};
 use crate::tasks::Tasks;
 use crate::webhooks::{
-    failures::FailureCounter, limiter::Limiters, tenants::TenantCache, writer::Writer,
+    failures::FailureCounter, limiter::Limiters, shared_limit::SharedLimiter, tenants::TenantCache,
+    writer::Writer,
 };
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
@@ -69,8 +70,18 @@ impl AppState {
         keyring: Keyring,
         config: Config,
         admin_token: &SecretText,
-    ) -> Result<Self, StripeCallError> {
+    ) -> anyhow::Result<Self> {
         let stripe = StripeClients::new(&config.stripe_api_base)?;
+        let shared_limits = match &config.redis_url {
+            Some(url) => Some(SharedLimiter::new(url).map_err(|e| {
+                anyhow::anyhow!(
+                    "GATEWAY_REDIS_URL ({}) is not a Redis URL: {e}",
+                    crate::config::redact_url(url)
+                )
+            })?),
+            None => None,
+        };
+        let limiters = Limiters::new(shared_limits, config.replicas_hint);
         let keyring = Arc::new(keyring);
         let outbound = Outbound::new(config.outbound_allow_private, config.notification_timeout)
             .map_err(StripeCallError::Unavailable)?;
@@ -116,7 +127,7 @@ impl AppState {
             keyring,
             config,
             tenants: TenantCache::default(),
-            limiters: Limiters::default(),
+            limiters,
             auth_limiter,
             failures,
             admin_token_digest: token_digest(admin_token.expose()),

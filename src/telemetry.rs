@@ -114,6 +114,11 @@ pub fn writer_batch(path: &'static str, events: usize) {
     metrics::counter!("gateway_writer_events_total", "path" => path).increment(events as u64);
 }
 
+/// A delivery limited locally because Redis gave no verdict.
+pub fn rate_limiter_fallback() {
+    metrics::counter!("gateway_rate_limiter_fallback_total").increment(1);
+}
+
 /// Change notices between replicas: `sent`, `not_sent`, `received`, `listener_lost`.
 pub fn change_notice(what: &'static str) {
     metrics::counter!("gateway_change_notices_total", "what" => what).increment(1);

@@ -8,8 +8,13 @@
 //! ```sh
 //! cargo run --release --example loadgen -- --base http://127.0.0.1:8080 \
 //!     --token "$(cat data/admin-token)" --tenants 16 --events 20000 --concurrency 32 --pid <gateway pid> \
-//!     [--duplicates 0.1] [--payload-bytes 3000] [--notify] [--rate 500]
+//!     [--duplicates 0.1] [--payload-bytes 3000] [--notify] [--rate 500] [--limit 100]
 //! ```
+//!
+//! Several replicas: `--base` and `--pid` take comma-separated lists (the admin calls go to the
+//! first base; each connection in flight is bound to one base, in turn, so the load spreads
+//! evenly; CPU and RSS are summed over the pids). `--limit N` creates the tenants limited to N
+//! events/s (burst N) and reports how many deliveries were admitted against that allowance.
 //!
 //! `--notify` (the gateway run with `GATEWAY_OUTBOUND_ALLOW_PRIVATE=true`): every tenant gets a
 //! notification endpoint on a receiver here, and the order notifications' latency (the answer
@@ -24,33 +29,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 struct Args {
-    base: String,
+    bases: Vec<String>,
     token: String,
     tenants: usize,
     events: usize,
     concurrency: usize,
     duplicates: f64,
-    pid: Option<u32>,
+    pids: Vec<u32>,
     payload_bytes: usize,
     mark: Option<String>,
     notify: bool,
     /// Events per second to send at (0: as fast as the in-flight limit allows).
     rate: f64,
+    /// Each tenant's rate limit (and burst); unlimited if not given.
+    limit: Option<u32>,
 }
 
 fn args() -> Args {
     let mut a = Args {
-        base: "http://127.0.0.1:8080".into(),
+        bases: vec!["http://127.0.0.1:8080".into()],
         token: String::new(),
         tenants: 16,
         events: 20_000,
         concurrency: 32,
         duplicates: 0.0,
-        pid: None,
+        pids: Vec::new(),
         payload_bytes: 3000,
         mark: None,
         notify: false,
         rate: 0.0,
+        limit: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,13 +68,19 @@ fn args() -> Args {
         }
         let v = it.next().unwrap_or_default();
         match flag.as_str() {
-            "--base" => a.base = v,
+            "--base" => a.bases = v.split(',').map(str::to_owned).collect(),
             "--token" => a.token = v,
             "--tenants" => a.tenants = v.parse().expect("--tenants N"),
             "--events" => a.events = v.parse().expect("--events N"),
             "--concurrency" => a.concurrency = v.parse().expect("--concurrency N"),
             "--duplicates" => a.duplicates = v.parse().expect("--duplicates FRACTION"),
-            "--pid" => a.pid = Some(v.parse().expect("--pid PID")),
+            "--pid" => {
+                a.pids = v
+                    .split(',')
+                    .map(|p| p.parse().expect("--pid PID[,PID…]"))
+                    .collect()
+            }
+            "--limit" => a.limit = Some(v.parse().expect("--limit EVENTS_PER_SECOND")),
             "--payload-bytes" => a.payload_bytes = v.parse().expect("--payload-bytes N"),
             "--rate" => a.rate = v.parse().expect("--rate EVENTS_PER_SECOND"),
             // A file created when the load starts (so a profiler can attach to that phase only).
@@ -86,14 +100,14 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
-/// CPU ticks of the gateway (`--pid`), if given.
-fn gateway_ticks(gateway: Option<u32>) -> Option<u64> {
-    cpu_ticks(&gateway?.to_string())
+/// CPU ticks of the gateway processes (`--pid`), if given.
+fn gateway_ticks(gateways: &[u32]) -> Option<u64> {
+    gateways.iter().map(|p| cpu_ticks(&p.to_string())).sum()
 }
 
 /// CPU ticks of the gateway, of every `postgres` process, and of this load generator.
-fn cpu_snapshot(gateway: Option<u32>) -> [u64; 3] {
-    let gw = gateway_ticks(gateway).unwrap_or(0);
+fn cpu_snapshot(gateways: &[u32]) -> [u64; 3] {
+    let gw = gateway_ticks(gateways).unwrap_or(0);
     let mut pg = 0;
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -150,6 +164,7 @@ async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -
 #[tokio::main]
 async fn main() {
     let a = args();
+    let base = a.bases[0].clone();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.concurrency * 2)
         .build()
@@ -164,10 +179,10 @@ async fn main() {
     let mut tenants = Vec::new();
     for n in 0..a.tenants {
         let slug = format!("load-{run}-{n}");
-        post(&client, format!("{}/v1/tenants", a.base), &a.token, json!({"slug": slug, "name": slug, "rate_limit_per_second": 100000, "rate_limit_burst": 1000000})).await;
+        post(&client, format!("{base}/v1/tenants"), &a.token, json!({"slug": slug, "name": slug, "rate_limit_per_second": a.limit.unwrap_or(100_000), "rate_limit_burst": a.limit.unwrap_or(1_000_000)})).await;
         let secret = format!("whsec_load{run}x{n}secretvalue");
         let r = client
-            .put(format!("{}/v1/tenants/{slug}/stripe-config", a.base))
+            .put(format!("{base}/v1/tenants/{slug}/stripe-config"))
             .bearer_auth(&a.token)
             .json(&json!({"secret_key": format!("sk_test_load{run}x{n}key"), "webhook_secret": secret}))
             .send()
@@ -179,20 +194,22 @@ async fn main() {
     let epoch = Instant::now();
     let mut order_ids = Vec::new();
     let unique = ((a.events as f64) * (1.0 - a.duplicates)).ceil() as usize;
-    let host = a
-        .base
-        .strip_prefix("http://")
-        .expect("--base http://host:port")
-        .trim_end_matches('/')
-        .to_owned();
+    let hosts: Vec<String> = a
+        .bases
+        .iter()
+        .map(|b| {
+            let host = b.strip_prefix("http://").expect("--base http://host:port");
+            host.trim_end_matches('/').to_owned()
+        })
+        .collect();
     let mut requests: Vec<wire::Prepared> = Vec::with_capacity(a.events);
     let t = chrono::Utc::now().timestamp();
     let mut sizes = 0;
-    let (orders_cpu, mut orders_time) = (gateway_ticks(a.pid), Duration::ZERO);
+    let (orders_cpu, mut orders_time) = (gateway_ticks(&a.pids), Duration::ZERO);
     for i in 0..unique {
         let (slug, secret) = &tenants[i % tenants.len()];
         let t0 = Instant::now();
-        let order = post(&client, format!("{}/v1/tenants/{slug}/orders", a.base), &a.token, json!({"reference": format!("ord-{i}"), "amount": 1000 + (i % 5000) as i64, "currency": "usd"})).await;
+        let order = post(&client, format!("{base}/v1/tenants/{slug}/orders"), &a.token, json!({"reference": format!("ord-{i}"), "amount": 1000 + (i % 5000) as i64, "currency": "usd"})).await;
         orders_time += t0.elapsed();
         order_ids.push(order["id"].as_str().expect("order id").to_owned());
         let mut pi = fixture["payment_intent"].clone();
@@ -228,7 +245,7 @@ async fn main() {
     let per_order = |total: f64| total / unique.max(1) as f64;
     let orders_cpu =
         orders_cpu
-            .zip(gateway_ticks(a.pid))
+            .zip(gateway_ticks(&a.pids))
             .map_or(String::new(), |(before, after)| {
                 format!(
                     ", gateway cpu {:.0} us each",
@@ -248,7 +265,7 @@ async fn main() {
         for (slug, _) in &tenants {
             post(
                 &client,
-                format!("{}/v1/tenants/{slug}/notification-endpoints", a.base),
+                format!("{base}/v1/tenants/{slug}/notification-endpoints"),
                 &a.token,
                 json!({"url": url, "events": ["order.paid"]}),
             )
@@ -271,14 +288,14 @@ async fn main() {
     if let Some(mark) = &a.mark {
         std::fs::write(mark, b"load\n").expect("--mark file");
     }
-    let cpu_before = cpu_snapshot(a.pid);
+    let cpu_before = cpu_snapshot(&a.pids);
     let started = Instant::now();
     let load_started = notified.now();
     let mut workers = Vec::new();
-    for _ in 0..a.concurrency {
+    for w in 0..a.concurrency {
         let (requests, next, notified) = (requests.clone(), next.clone(), notified.clone());
         let rate = a.rate;
-        let mut conn = wire::Conn::new(&host);
+        let mut conn = wire::Conn::new(&hosts[w % hosts.len()]);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut answered = std::collections::BTreeMap::<&'static str, usize>::new();
@@ -324,7 +341,7 @@ async fn main() {
         }
     }
     let elapsed = started.elapsed();
-    let cpu_after = cpu_snapshot(a.pid);
+    let cpu_after = cpu_snapshot(&a.pids);
     lat.sort();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p).ceil() as usize).saturating_sub(1))
@@ -367,10 +384,24 @@ async fn main() {
         }
         notified.report(load_started);
     }
-    if let Some(pid) = a.pid {
+    if let Some(limit) = a.limit {
+        // Each tenant may take its burst, then `limit` per second.
+        let admitted: usize = statuses
+            .iter()
+            .filter(|(k, _)| k.starts_with("200"))
+            .map(|(_, v)| v)
+            .sum();
+        let allowance = a.tenants as f64 * f64::from(limit) * (1.0 + elapsed.as_secs_f64());
+        println!(
+            "limit admitted {admitted} allowance {allowance:.0} ratio {:.3}",
+            admitted as f64 / allowance
+        );
+    }
+    if !a.pids.is_empty() {
+        let rss: Option<u64> = a.pids.iter().map(|p| peak_rss_kib(*p)).sum();
         println!(
             "gateway peak RSS {} KiB",
-            peak_rss_kib(pid).map_or("?".into(), |k| k.to_string())
+            rss.map_or("?".into(), |k| k.to_string())
         );
     }
 }

@@ -247,6 +247,7 @@ pub async fn accept(
             tenant.rate_limit_per_second,
             tenant.rate_limit_burst,
         )
+        .await
         .map_err(|wait| refuse(state, Some(tenant), Rejection::RateLimited(wait)))?;
     let payload = std::str::from_utf8(body).map_err(|_| {
         refuse(

@@ -12,6 +12,7 @@ pub mod limiter;
 pub mod merge;
 pub mod observe;
 mod plan;
+pub mod shared_limit;
 pub mod signature;
 pub mod tenants;
 pub mod writer;

@@ -93,6 +93,21 @@ impl GatewayProcess {
             .unwrap_or(false)
     }
 
+    /// Waits (up to `within`) until a line of the log contains `text` (the log is read on a
+    /// thread of its own: the last lines of a process that just exited may still be in transit).
+    pub fn wait_log(&self, text: &str, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if self.log_contains(text) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, as an orchestrator stops a replica, and waits (up to `within`) for the process to
     /// finish its shutdown; `true` if it exited.
     pub fn terminate(&mut self, within: Duration) -> bool {

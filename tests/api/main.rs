@@ -23,6 +23,7 @@ mod process;
 mod races;
 mod receiver;
 mod recorded;
+mod replica_limits;
 mod replicas;
 mod secrets_at_rest;
 mod ssrf;

@@ -103,27 +103,43 @@ impl Cluster {
     /// The test tenant with `limits` (per second, burst) and a Stripe config signed with
     /// [`SECRET`].
     pub async fn tenant(&self, limits: (u32, u32)) {
+        self.tenant_named(SLUG, limits, SECRET).await;
+    }
+
+    /// Tenant `slug` with `limits` and a Stripe config signed with `secret`.
+    pub async fn tenant_named(&self, slug: &str, limits: (u32, u32), secret: &str) {
         self.ok(
             0,
             Method::POST,
             "/v1/tenants",
-            json!({"slug": SLUG, "name": "Replicas", "rate_limit_per_second": limits.0, "rate_limit_burst": limits.1}),
+            json!({"slug": slug, "name": "Replicas", "rate_limit_per_second": limits.0, "rate_limit_burst": limits.1}),
         )
         .await;
         self.ok(
             0,
             Method::PUT,
-            &format!("/v1/tenants/{SLUG}/stripe-config"),
-            json!({"secret_key": "sk_test_replicaTestKey00", "webhook_secret": SECRET}),
+            &format!("/v1/tenants/{slug}/stripe-config"),
+            json!({"secret_key": "sk_test_replicaTestKey00", "webhook_secret": secret}),
         )
         .await;
     }
 
     /// Delivers `body` to `replica` signed with `secret`, as Stripe would; the status and answer.
     pub async fn deliver(&self, replica: usize, secret: &str, body: &str) -> (u16, Value) {
+        self.deliver_as(replica, SLUG, secret, body).await
+    }
+
+    /// Like [`deliver`](Self::deliver), to tenant `slug`.
+    pub async fn deliver_as(
+        &self,
+        replica: usize,
+        slug: &str,
+        secret: &str,
+        body: &str,
+    ) -> (u16, Value) {
         let resp = self
             .client
-            .post(format!("{}/webhooks/stripe/{SLUG}", self.base(replica)))
+            .post(format!("{}/webhooks/stripe/{slug}", self.base(replica)))
             .header("Stripe-Signature", sign(secret, now(), body))
             .header("content-type", "application/json")
             .body(body.to_owned())
@@ -484,7 +500,10 @@ async fn rolling_restart_under_load_loses_nothing() {
                     cluster.replicas[r].terminate(Duration::from_secs(20)),
                     "replica {r} stops within its grace period"
                 );
-                assert!(cluster.replicas[r].log_contains("gateway stopped"));
+                assert!(
+                    cluster.replicas[r].wait_log("gateway stopped", Duration::from_secs(5)),
+                    "replica {r} stopped gracefully"
+                );
                 let started = GatewayProcess::start(&cluster.db, &cluster.master, &[]);
                 live.write().unwrap()[r] = started.base.clone();
                 cluster.replicas[r] = started;
@@ -537,4 +556,54 @@ async fn rolling_restart_under_load_loses_nothing() {
         assert_eq!(o["status"], "PAID", "{o}");
         assert_eq!(o["payments"].as_array().map(Vec::len), Some(1), "{o}");
     }
+}
+
+/// A tenant is reconciled by one replica at a time: the same tenant's reconciliation asked of
+/// all three replicas at once starts on exactly one (the others answer 409), and the missed
+/// payment it finds is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_reconciles_a_tenant_at_a_time() {
+    let stripe = wiremock::MockServer::start().await;
+    let base = format!("{}/", stripe.uri());
+    let Some(cluster) = Cluster::start(3, &[("GATEWAY_STRIPE_API_BASE", &base)]).await else {
+        return;
+    };
+    cluster.tenant((100_000, 100_000)).await;
+    let (orders, _) = paying_events(&cluster, 1).await;
+    let missed = event(
+        "evt_missed0",
+        "payment_intent.succeeded",
+        now() - 60,
+        payment_intent("pi_missed0", 1800, "eur", "succeeded", Some(&orders[0])),
+    );
+    crate::stripe_api::slow_events_listing(&stripe, missed).await;
+    let path = format!("/v1/tenants/{SLUG}/reconciliations");
+    let asks = futures_util::future::join_all(
+        (0..3).map(|r| cluster.call(r, Method::POST, &path, json!({}))),
+    )
+    .await;
+    let started: Vec<_> = asks.iter().filter(|(s, _)| *s == 202).collect();
+    assert_eq!(started.len(), 1, "{asks:?}");
+    for (status, answer) in asks.iter().filter(|(s, _)| *s != 202) {
+        assert_eq!(*status, 409, "{answer}");
+        assert_eq!(answer["code"], "reconciliation_running");
+    }
+    let run = started[0].1["id"].as_str().unwrap().to_owned();
+    within(Duration::from_secs(20), "the run finishes", || async {
+        let (_, r) = cluster
+            .call(1, Method::GET, &format!("{path}/{run}"), json!(null))
+            .await;
+        r["status"] != "running"
+    })
+    .await;
+    let order = cluster
+        .ok(
+            2,
+            Method::GET,
+            &format!("/v1/tenants/{SLUG}/orders/{}", orders[0]),
+            json!(null),
+        )
+        .await;
+    assert_eq!(order["status"], "PAID", "{order}");
+    assert_eq!(order["payments"].as_array().map(Vec::len), Some(1));
 }

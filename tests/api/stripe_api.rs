@@ -611,6 +611,28 @@ async fn reconciliation_with_a_rejected_key_fails_and_changes_nothing(app: TestA
     );
 }
 
+/// Stripe listing `missed` as the one event of the period, slowly (700 ms: a run is still going
+/// when the next is asked for), and no PaymentIntents.
+pub async fn slow_events_listing(stripe: &MockServer, missed: Value) {
+    Mock::given(method("GET"))
+        .and(path("/v1/events"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(700))
+                .set_body_json(json!({"object": "list", "has_more": false, "data": [missed]})),
+        )
+        .mount(stripe)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": "list", "has_more": false, "data": []})),
+        )
+        .mount(stripe)
+        .await;
+}
+
 async fn one_reconciliation_per_tenant_at_a_time(app: TestApp) {
     let stripe = MockServer::start().await;
     let app = app.with_stripe(&stripe.uri()).await;
@@ -622,23 +644,7 @@ async fn one_reconciliation_per_tenant_at_a_time(app: TestApp) {
         now() - 60,
         payment_intent("pi_u", 1000, "usd", "succeeded", Some(&order)),
     );
-    Mock::given(method("GET"))
-        .and(path("/v1/events"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_delay(Duration::from_millis(700))
-                .set_body_json(json!({"object": "list", "has_more": false, "data": [missed]})),
-        )
-        .mount(&stripe)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/payment_intents"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"object": "list", "has_more": false, "data": []})),
-        )
-        .mount(&stripe)
-        .await;
+    slow_events_listing(&stripe, missed).await;
     let first = app
         .post("/v1/tenants/busy/reconciliations", app.op(), json!({}))
         .await;
