@@ -96,6 +96,31 @@ async fn every_postgres_socket_sets_tcp_nodelay() {
     }
 }
 
+/// The connection to Redis (shared rate limits) sets `TCP_NODELAY` too: redis-rs leaves it off
+/// by default, and each limit check is one small request waiting for its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_socket_sets_tcp_nodelay() {
+    let Some(redis) = crate::replica_limits::PrivateRedis::start() else {
+        return;
+    };
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let url = redis.url();
+    let gw = GatewayProcess::start(&db, &new_master_key("k1"), &[("GATEWAY_REDIS_URL", &url)]);
+    // Connected at start-up.
+    assert!(gw.wait_log("shared through Redis", std::time::Duration::from_secs(10)));
+    let sockets = sockets_to_port(gw.pid(), redis.port);
+    assert_eq!(sockets.len(), 1, "one multiplexed connection: {sockets:?}");
+    let pidfd = pidfd_open(Pid::from_raw(gw.pid() as i32).unwrap(), PidfdFlags::empty())
+        .expect("pidfd_open");
+    let ours = pidfd_getfd(&pidfd, sockets[0], PidfdGetfdFlags::empty()).expect("pidfd_getfd");
+    assert!(
+        rustix::net::sockopt::tcp_nodelay(&ours).expect("getsockopt"),
+        "the gateway's connection to Redis has Nagle's algorithm on"
+    );
+}
+
 /// The port of a `postgres://…@host:port/…` URL (5432 when it names none).
 fn pg_port(url: &str) -> u16 {
     let authority = url

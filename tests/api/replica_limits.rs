@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A `redis-server` of the test's own.
-struct PrivateRedis {
-    port: u16,
+pub struct PrivateRedis {
+    pub port: u16,
     child: Option<Child>,
 }
 
 impl PrivateRedis {
     /// `None` when `redis-server` is not installed (CI installs it: there it must run).
-    fn start() -> Option<Self> {
+    pub fn start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -30,7 +30,7 @@ impl PrivateRedis {
         Some(redis)
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
