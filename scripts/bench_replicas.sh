@@ -3,8 +3,11 @@
 # over TCP (127.0.0.1:5432) sharing one Redis (127.0.0.1:6379), the load spread evenly over them.
 # For each N: aggregate throughput (16 tenants, unlimited, 32 in flight) and limit accuracy
 # (4 tenants limited to 100/s each, 800 events/s offered for 5 s: admitted vs. the allowance of
-# burst + rate × time, for the replicas together). Also one replica without Redis, for what the
-# shared limit costs. Needs PostgreSQL (trust auth) and Redis.
+# burst + rate × time, for the replicas together); the same with 10 % duplicate deliveries (the
+# copies land on other replicas than the originals: each connection is bound to one replica).
+# Also one replica without Redis, for what the shared limit costs, and three without Redis, for
+# what a limit per replica lets through. Each row ends with the write transactions run again
+# after losing to another replica's (gateway_writer_retries_total, all replicas). Needs PostgreSQL (trust auth) and Redis.
 #   REPLICAS="1 2 3" EVENTS=20000 scripts/bench_replicas.sh   (GW=… LOAD=… to skip the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +49,11 @@ row() { # replicas redis label loadgen-args…
   start "$n" "$redis"
   local out
   out=$($LOAD --base "$BASES" --token "$TOKEN" --pid "$PIDS" "$@" 2>/dev/null)
+  # Write transactions run again after losing to another replica's (deadlock, key inserted first).
+  local retries=0 b
+  for b in ${BASES//,/ }; do
+    retries=$((retries + $(curl -s "$b/metrics" | awk '/^gateway_writer_retries_total/{s+=$2} END{print s+0}')))
+  done
   stop
   local thr lat cpu codes lim
   thr=$(echo "$out" | awk '/^throughput/{print $2}')
@@ -53,15 +61,18 @@ row() { # replicas redis label loadgen-args…
   cpu=$(echo "$out" | awk '/^cpu per event/{print $6" / "$8}')
   codes=$(echo "$out" | sed -n 's/^statuses //p')
   lim=$(echo "$out" | awk '/^limit/{print $3" of "$5" ("$7")"}')
-  printf '| %s | %-5s | %-22s | %6s | %-28s | %-9s | %-22s | %s |\n' "$n" "$redis" "$label" "$thr" "$lat" "$cpu" "${lim:--}" "$codes"
+  printf '| %s | %-5s | %-22s | %6s | %-28s | %-9s | %-22s | %3s | %s |\n' "$n" "$redis" "$label" "$thr" "$lat" "$cpu" "${lim:--}" "$retries" "$codes"
 }
 
 echo "machine: $(nproc) cores; $(psql "$PG/postgres" -Atc 'select version()' | cut -d, -f1); $(redis-server --version | cut -d' ' -f1-3)"
-echo "| replicas | Redis | load | events/s (all replicas) | p50 / p90 / p99 / max ms | CPU µs/event gateways / PostgreSQL | admitted of allowance (ratio) | answers |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| replicas | Redis | load | events/s (all replicas) | p50 / p90 / p99 / max ms | CPU µs/event gateways / PostgreSQL | admitted of allowance (ratio) | writer retries | answers |"
+echo "|---|---|---|---|---|---|---|---|---|"
 row 1 off "16 tenants, 32 in flight" --tenants 16 --events "$EVENTS" --concurrency 32
 for n in ${REPLICAS:-1 2 3}; do
   row "$n" on "16 tenants, 32 in flight" --tenants 16 --events "$EVENTS" --concurrency 32
+done
+for n in ${REPLICAS:-1 2 3}; do
+  row "$n" on "same, 10 % duplicates" --tenants 16 --events "$EVENTS" --concurrency 32 --duplicates 0.1
 done
 for n in ${REPLICAS:-1 2 3}; do
   row "$n" on "4 × 100/s, 800/s offered" --tenants 4 --events 4000 --concurrency 32 --rate 800 --limit 100
