@@ -217,7 +217,9 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
         row.try_get::<i64>("", "n").unwrap()
     };
     let mut purged = false;
-    for _ in 0..100 {
+    // Bounded by time, not by tries: with the whole suite running, a try can take 100 ms.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         let replay = app
             .post(
                 "/v1/tenants/keeper/webhook-events/evt_old/replay",
