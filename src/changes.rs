@@ -70,6 +70,12 @@ async fn forget(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
     }
 }
 
+/// Every cache forgets every tenant (what changed meanwhile is unknown).
+fn forget_all(state: &AppState) {
+    state.stripe.invalidate_all();
+    state.tenants.invalidate_all();
+}
+
 /// Listens for other replicas' changes until the process stops (returns at once on SQLite).
 pub async fn listen(state: AppState) {
     loop {
@@ -83,8 +89,7 @@ pub async fn listen(state: AppState) {
             }
         };
         // Subscribed: whatever changed before now is unknown, so nothing held is trusted.
-        state.stripe.invalidate_all();
-        state.tenants.invalidate_all();
+        forget_all(&state);
         tracing::info!("listening for other replicas' changes");
         let lost = loop {
             match subscription.next().await {
@@ -107,8 +112,7 @@ async fn heard(state: &AppState, payload: &str) {
         Err(e) => {
             // Another version's notice, or someone else's: trust nothing cached.
             tracing::warn!(error = %e, "unreadable change notice; forgetting every cached tenant");
-            state.stripe.invalidate_all();
-            state.tenants.invalidate_all();
+            forget_all(state);
         }
     }
 }
