@@ -78,8 +78,8 @@ pub struct TenantIn {
     pub stripe_account_id: Option<Matching<AccountId>>,
 }
 
-/// Changes to a tenant; absent fields stay. A tenant key may change `name` and
-/// `stripe_account_id` only; `status` and the rate limits are operator only. `status: suspended`
+/// Changes to a tenant; absent fields stay. A tenant key may change `name` only; `status`, the
+/// rate limits and `stripe_account_id` are operator only. `status: suspended`
 /// refuses the tenant's webhooks (423) until set back to `active`.
 #[derive(Object)]
 pub struct TenantPatch {
@@ -93,7 +93,7 @@ pub struct TenantPatch {
     /// Operator only.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
-    /// `null` clears it.
+    /// Operator only; `null` clears it.
     #[oai(nullable, validator(custom = "Matches::new()"))]
     pub stripe_account_id: MaybeUndefined<Matching<AccountId>>,
 }
@@ -229,7 +229,8 @@ impl TenantsApi {
 
     /// Change a tenant
     ///
-    /// Status and rate limits are operator only; a new rate limit applies without restart.
+    /// Status, rate limits and the Stripe account are operator only; a new rate limit applies
+    /// without restart.
     #[oai(
         path = "/v1/tenants/:tenant",
         method = "patch",
@@ -250,6 +251,11 @@ impl TenantsApi {
         }
         if body.rate_limit_per_second.is_some() || body.rate_limit_burst.is_some() {
             auth.0.require_operator("change rate limits")?;
+        }
+        if !body.stripe_account_id.is_undefined() {
+            // The account routes Stripe Connect events: a tenant naming another restaurant's
+            // account would receive its events.
+            auth.0.require_operator("set the Stripe account")?;
         }
         let changes = TenantChanges {
             name: body.name.as_deref().map(domain::parse_name).transpose()?,

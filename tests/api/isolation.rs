@@ -254,6 +254,17 @@ async fn operator_only_actions_refuse_tenant_keys(app: TestApp) {
             "/v1/tenants/charlie".into(),
             Some(json!({"rate_limit_burst": 1000000})),
         ),
+        // Claiming a Stripe account (with Connect routing, another restaurant's events).
+        (
+            Method::PATCH,
+            "/v1/tenants/charlie".into(),
+            Some(json!({"stripe_account_id": "acct_1Other"})),
+        ),
+        (
+            Method::PATCH,
+            "/v1/tenants/charlie".into(),
+            Some(json!({"name": "Charlie", "stripe_account_id": null})),
+        ),
         (
             Method::POST,
             "/v1/tenants/charlie/api-keys".into(),
