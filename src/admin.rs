@@ -6,6 +6,7 @@
 //! keys are looked up on every request, never cached: a revoked key fails everywhere at once.)
 use crate::changes::{Change, announce};
 use crate::state::AppState;
+use crate::store::platform_config::{self, PlatformView};
 use crate::store::scope::ScopedTenant;
 use crate::store::stripe_config::{
     self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
@@ -71,4 +72,31 @@ pub async fn delete_webhook_secret(
     let deleted = stripe_config::delete_webhook_secret(&state.db, tenant, secret_id).await?;
     announce(state, tenant.id, &tenant.slug, Change::Changed).await;
     Ok(deleted)
+}
+
+// The platform's Stripe config. Nothing caches it yet; the Connect endpoint's cache (issue 17)
+// will be forgotten here, on every replica, like a tenant's.
+
+pub async fn put_platform_config(
+    state: &AppState,
+    config: SealedConfig,
+    secret: SealedWebhookSecret,
+) -> Result<PlatformView, DbErr> {
+    platform_config::put(&state.db, config, secret).await
+}
+
+/// Adds a Connect webhook secret; `None` when the platform has no config to add it to.
+pub async fn add_platform_webhook_secret(
+    state: &AppState,
+    secret: SealedWebhookSecret,
+    expire_others_at: Option<DateTime<Utc>>,
+) -> Result<Option<PlatformView>, DbErr> {
+    platform_config::add_webhook_secret(&state.db, secret, expire_others_at).await
+}
+
+pub async fn delete_platform_webhook_secret(
+    state: &AppState,
+    secret_id: Uuid,
+) -> Result<DeleteSecret, DbErr> {
+    platform_config::delete_webhook_secret(&state.db, secret_id).await
 }

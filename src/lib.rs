@@ -41,6 +41,7 @@ pub type Apis = (
     api::NotificationEndpointsApi,
     api::NotificationMessagesApi,
     api::OrderStatusApi,
+    api::PlatformConfigApi,
 );
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
@@ -59,6 +60,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             api::NotificationEndpointsApi,
             api::NotificationMessagesApi,
             api::OrderStatusApi,
+            api::PlatformConfigApi,
         ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),

@@ -9,6 +9,8 @@ pub mod notification_secrets;
 pub mod order_changes;
 pub mod orders;
 pub mod payments;
+pub mod platform_stripe_configs;
+pub mod platform_webhook_secrets;
 pub mod reconciliation_runs;
 pub mod scrubbed_customers;
 pub mod status;

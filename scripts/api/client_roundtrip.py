@@ -2,7 +2,8 @@
 live gateway: create a tenant, issue a key, set Stripe secrets, create an order and read it
 back with the tenant's own key; register a notification endpoint (a receiver on loopback), pay
 the order with a signed Stripe event and verify the order.paid notification with Python's
-`standardwebhooks`; follow the order's status URL. Fails loudly on any unexpected answer.
+`standardwebhooks`; follow the order's status URL; set and read the Connect platform's secrets
+(hints only). Fails loudly on any unexpected answer.
 Usage: python3 client_roundtrip.py BASE_URL OPERATOR_TOKEN (with the generated package on PYTHONPATH)"""
 import hashlib
 import hmac
@@ -22,6 +23,7 @@ from gateway_client.api.notifications import (
     v1_notification_endpoints_create, v1_notification_messages_list,
 )
 from gateway_client.api.orders import v1_order_status_get, v1_orders_create, v1_orders_get
+from gateway_client.api.platform import v1_platform_stripe_config_get, v1_platform_stripe_config_put
 from gateway_client.api.stripe_config import v1_stripe_config_get, v1_stripe_config_put
 from gateway_client.api.tenants import v1_tenants_create
 from gateway_client.models import (
@@ -116,5 +118,14 @@ for _ in range(100):
     time.sleep(0.05)
 assert log.data[0].status == MessageStatus.DELIVERED and log.data[0].last_response_code == 204, log
 assert ok(v1_order_status_get.sync_detailed(token, client=operator), 200).status == OrderStatus.PAID
+
+# The Connect platform's own secrets, operator only: stored, answered as hints only.
+PLATFORM_KEY = "sk_test_" + "p" * 20 + "4242"
+platform = ok(v1_platform_stripe_config_put.sync_detailed(
+    client=operator, body=StripeConfigIn(secret_key=PLATFORM_KEY, webhook_secret="whsec_" + "c" * 32)), 200)
+assert platform.secret_key_hint == "sk_test_…4242" and len(platform.webhook_secrets) == 1, platform
+shown = ok(v1_platform_stripe_config_get.sync_detailed(client=operator), 200)
+assert PLATFORM_KEY not in str(shown.to_dict()) and shown.secret_key_hint == platform.secret_key_hint, shown
 print(f"generated client: tenant {tenant.slug}, key {key.prefix}…, order {again.id} paid, "
-      f"notification {headers.get('webhook-id') or headers.get('Webhook-Id')} verified with standardwebhooks — ok")
+      f"notification {headers.get('webhook-id') or headers.get('Webhook-Id')} verified with standardwebhooks, "
+      f"platform config {shown.secret_key_hint} — ok")

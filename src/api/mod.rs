@@ -14,6 +14,7 @@ mod orders;
 mod pagination;
 mod patterns;
 mod payments;
+mod platform_config;
 mod reconciliations;
 mod strict;
 mod stripe_config;
@@ -30,6 +31,7 @@ pub use order_status::OrderStatusApi;
 pub use orders::OrdersApi;
 pub use patterns::compile_all as compile_patterns;
 pub use payments::{DisputesApi, PaymentsApi};
+pub use platform_config::PlatformConfigApi;
 pub use reconciliations::ReconciliationsApi;
 pub use stripe_config::StripeConfigApi;
 pub use tenants::TenantsApi;
@@ -59,6 +61,9 @@ pub enum ApiTags {
     Reconciliations,
     /// Where order changes are sent (signed Standard Webhooks), and what each endpoint was sent.
     Notifications,
+    /// The Stripe Connect platform's own secrets (its key, its Connect endpoint's signing
+    /// secrets). Operator only.
+    Platform,
 }
 
 /// 204 No Content.

@@ -50,26 +50,44 @@ pub struct StripeConfigOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<ConfigView> for StripeConfigOut {
-    fn from((config, secrets): ConfigView) -> Self {
+impl StripeConfigOut {
+    /// A config's view from its stored mode, key hint and update time, and its secrets' rows.
+    pub fn new(
+        mode: &str,
+        secret_key_hint: String,
+        updated_at: DateTime<Utc>,
+        webhook_secrets: Vec<WebhookSecretOut>,
+    ) -> Self {
         Self {
-            mode: if config.mode == "live" {
+            mode: if mode == "live" {
                 StripeMode::Live
             } else {
                 StripeMode::Test
             },
-            secret_key_hint: config.secret_key_hint,
-            webhook_secrets: secrets
-                .into_iter()
-                .map(|s| WebhookSecretOut {
-                    id: s.id,
-                    hint: s.hint,
-                    created_at: s.created_at,
-                    expires_at: s.expires_at,
-                })
-                .collect(),
-            updated_at: config.updated_at,
+            secret_key_hint,
+            webhook_secrets,
+            updated_at,
         }
+    }
+}
+
+impl From<ConfigView> for StripeConfigOut {
+    fn from((config, secrets): ConfigView) -> Self {
+        let secrets = secrets
+            .into_iter()
+            .map(|s| WebhookSecretOut {
+                id: s.id,
+                hint: s.hint,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect();
+        Self::new(
+            &config.mode,
+            config.secret_key_hint,
+            config.updated_at,
+            secrets,
+        )
     }
 }
 
@@ -102,15 +120,55 @@ pub enum WebhookSecretAdded {
     Created(Json<StripeConfigOut>),
 }
 
-fn seal_webhook_secret(
+/// `secret` sealed for `tenant_id` (the nil UUID with a platform field) as `field`.
+pub fn seal_webhook_secret(
     state: &AppState,
     tenant_id: Uuid,
+    field: Field,
     secret: &SecretText,
 ) -> SealedWebhookSecret {
     SealedWebhookSecret {
         id: Uuid::now_v7(),
-        ciphertext: state.keyring.seal(tenant_id, Field::WebhookSecret, secret),
+        ciphertext: state.keyring.seal(tenant_id, field, secret),
         hint: hint(secret.expose()),
+    }
+}
+
+/// `?validate=true`: the key checked with Stripe (`GET /v1/balance`); an invalid key, or one for
+/// the other mode than its prefix says, is refused (422).
+pub async fn validate_key(
+    state: &AppState,
+    secret_key: &SecretText,
+    mode: domain::StripeMode,
+) -> Result<(), ApiError> {
+    let live = mode == domain::StripeMode::Live;
+    let client = state.stripe.with_key(secret_key.clone(), live);
+    match keycheck::check(&client, live).await? {
+        KeyCheck::Ok => Ok(()),
+        KeyCheck::Invalid(why) => Err(ApiError::unprocessable("stripe_key_invalid", why)),
+        KeyCheck::WrongMode { livemode } => Err(ApiError::unprocessable(
+            "stripe_key_wrong_mode",
+            format!(
+                "the key's prefix says {} mode but Stripe answered for {} mode",
+                mode.as_str(),
+                if livemode { "live" } else { "test" }
+            ),
+        )),
+    }
+}
+
+/// When the other secrets expire, from `expire_others_in_seconds` (0–604800).
+pub fn expire_others_at(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if (0..=MAX_OVERLAP_SECS).contains(&s) => {
+            Ok(Some(Utc::now() + Duration::seconds(s)))
+        }
+        Some(_) => Err(crate::domain::invalid(
+            "expire_others_in_seconds",
+            "must be between 0 and 604800",
+        )
+        .into()),
     }
 }
 
@@ -144,24 +202,7 @@ impl StripeConfigApi {
         let webhook_secret =
             domain::parse_webhook_secret("webhook_secret", body.webhook_secret.into_inner())?;
         if validate.0 == Some(true) {
-            let live = mode == domain::StripeMode::Live;
-            let client = state.stripe.with_key(secret_key.clone(), live);
-            match keycheck::check(&client, live).await? {
-                KeyCheck::Ok => {}
-                KeyCheck::Invalid(why) => {
-                    return Err(ApiError::unprocessable("stripe_key_invalid", why));
-                }
-                KeyCheck::WrongMode { livemode } => {
-                    return Err(ApiError::unprocessable(
-                        "stripe_key_wrong_mode",
-                        format!(
-                            "the key's prefix says {} mode but Stripe answered for {} mode",
-                            mode.as_str(),
-                            if livemode { "live" } else { "test" }
-                        ),
-                    ));
-                }
-            }
+            validate_key(&state, &secret_key, mode).await?;
         }
         let config = SealedConfig {
             secret_key_ciphertext: state.keyring.seal(
@@ -172,7 +213,7 @@ impl StripeConfigApi {
             secret_key_hint: hint(secret_key.expose()),
             mode: mode.as_str(),
         };
-        let secret = seal_webhook_secret(&state, tenant.id, &webhook_secret);
+        let secret = seal_webhook_secret(&state, tenant.id, Field::WebhookSecret, &webhook_secret);
         let view = admin::put_stripe_config(&state, &tenant, config, secret).await?;
         tracing::info!(tenant = %tenant.slug, mode = mode.as_str(), "Stripe config replaced");
         Ok(Json(view.into()))
@@ -218,20 +259,8 @@ impl StripeConfigApi {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
         let secret = domain::parse_webhook_secret("secret", body.secret.into_inner())?;
-        let expire_at = match body.expire_others_in_seconds {
-            None => None,
-            Some(s) if (0..=MAX_OVERLAP_SECS).contains(&s) => {
-                Some(Utc::now() + Duration::seconds(s))
-            }
-            Some(_) => {
-                return Err(crate::domain::invalid(
-                    "expire_others_in_seconds",
-                    "must be between 0 and 604800",
-                )
-                .into());
-            }
-        };
-        let sealed = seal_webhook_secret(&state, tenant.id, &secret);
+        let expire_at = expire_others_at(body.expire_others_in_seconds)?;
+        let sealed = seal_webhook_secret(&state, tenant.id, Field::WebhookSecret, &secret);
         let added = admin::add_webhook_secret(&state, &tenant, sealed, expire_at).await?;
         match added {
             Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),

@@ -18,6 +18,10 @@ pub enum Field {
     WebhookSecret,
     /// A notification endpoint's signing secret: bound to the endpoint as well as the tenant.
     NotificationSecret(Uuid),
+    /// The Stripe Connect platform's secret key: bound to the platform scope, no tenant.
+    PlatformSecretKey,
+    /// A signing secret of the platform's Connect endpoint: the platform scope, no tenant.
+    PlatformWebhookSecret,
 }
 
 impl Field {
@@ -26,6 +30,8 @@ impl Field {
             Field::StripeSecretKey => "stripe_secret_key",
             Field::WebhookSecret => "webhook_secret",
             Field::NotificationSecret(_) => "notification_secret",
+            Field::PlatformSecretKey => "stripe_secret_key",
+            Field::PlatformWebhookSecret => "webhook_secret",
         }
     }
 }
@@ -95,8 +101,13 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// What a ciphertext is bound to: the tenant and field (and endpoint), or the platform scope and
+/// field — so no blob opens in another tenant's row, another field, or the other scope.
 fn aad(tenant_id: Uuid, field: Field) -> String {
     match field {
+        Field::PlatformSecretKey | Field::PlatformWebhookSecret => {
+            format!("gateway/v1|platform|field={}", field.name())
+        }
         Field::NotificationSecret(endpoint) => format!(
             "gateway/v1|tenant={tenant_id}|field={}|endpoint={endpoint}",
             field.name()
@@ -272,6 +283,27 @@ mod tests {
         assert!(k.open(t1, Field::WebhookSecret, &blob).is_err());
         // Two seals of the same secret differ (random nonce).
         assert_ne!(blob, k.seal(t1, Field::StripeSecretKey, &secret));
+        // The platform scope and a tenant's never open each other's blobs.
+        let platform = k.seal(Uuid::nil(), Field::PlatformSecretKey, &secret);
+        assert_eq!(
+            k.open(Uuid::nil(), Field::PlatformSecretKey, &platform)
+                .unwrap()
+                .expose(),
+            "sk_test_abc"
+        );
+        assert!(
+            k.open(Uuid::nil(), Field::StripeSecretKey, &platform)
+                .is_err()
+        );
+        assert!(k.open(t1, Field::StripeSecretKey, &platform).is_err());
+        assert!(
+            k.open(Uuid::nil(), Field::PlatformSecretKey, &blob)
+                .is_err()
+        );
+        assert!(
+            k.open(Uuid::nil(), Field::PlatformWebhookSecret, &platform)
+                .is_err()
+        );
     }
 
     #[test]

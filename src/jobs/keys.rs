@@ -32,6 +32,8 @@ enum Kind {
     SecretKey,
     WebhookSecret,
     NotificationSecret,
+    PlatformSecretKey,
+    PlatformWebhookSecret,
 }
 
 impl Kind {
@@ -42,6 +44,8 @@ impl Kind {
             Kind::NotificationSecret => {
                 Field::NotificationSecret(blob.endpoint_id.unwrap_or_default())
             }
+            Kind::PlatformSecretKey => Field::PlatformSecretKey,
+            Kind::PlatformWebhookSecret => Field::PlatformWebhookSecret,
         }
     }
     fn what(self) -> &'static str {
@@ -49,6 +53,8 @@ impl Kind {
             Kind::SecretKey => "Stripe secret key",
             Kind::WebhookSecret => "webhook secret",
             Kind::NotificationSecret => "notification endpoint secret",
+            Kind::PlatformSecretKey => "platform Stripe secret key",
+            Kind::PlatformWebhookSecret => "platform Connect webhook secret",
         }
     }
     async fn batch(
@@ -61,6 +67,10 @@ impl Kind {
             Kind::SecretKey => secrets::secret_keys_after(db, after, n).await,
             Kind::WebhookSecret => secrets::webhook_secrets_after(db, after, n).await,
             Kind::NotificationSecret => secrets::notification_secrets_after(db, after, n).await,
+            Kind::PlatformSecretKey => secrets::platform_secret_keys_after(db, after, n).await,
+            Kind::PlatformWebhookSecret => {
+                secrets::platform_webhook_secrets_after(db, after, n).await
+            }
         }
     }
     async fn swap(
@@ -79,6 +89,12 @@ impl Kind {
             Kind::NotificationSecret => {
                 secrets::swap_notification_secret(db, blob.row_id, &blob.ciphertext, new).await
             }
+            Kind::PlatformSecretKey => {
+                secrets::swap_platform_secret_key(db, blob.row_id, &blob.ciphertext, new).await
+            }
+            Kind::PlatformWebhookSecret => {
+                secrets::swap_platform_webhook_secret(db, blob.row_id, &blob.ciphertext, new).await
+            }
         }
     }
 }
@@ -92,6 +108,8 @@ where
         Kind::SecretKey,
         Kind::WebhookSecret,
         Kind::NotificationSecret,
+        Kind::PlatformSecretKey,
+        Kind::PlatformWebhookSecret,
     ] {
         let mut after = None;
         loop {

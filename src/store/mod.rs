@@ -11,6 +11,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 pub mod pg_batch;
+pub mod platform_config;
 pub mod reconciliations;
 pub mod retention;
 pub mod scope;

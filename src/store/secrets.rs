@@ -1,7 +1,10 @@
 //! Store: every encrypted secret across tenants (Stripe keys, webhook secrets, notification
 //! endpoints' secrets), in batches — for `keys rewrap` and the start-up
 //! check that the keyring opens what is stored.
-use entity::{notification_secrets, stripe_configs, webhook_secrets};
+use entity::{
+    notification_secrets, platform_stripe_configs, platform_webhook_secrets, stripe_configs,
+    webhook_secrets,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -145,5 +148,59 @@ pub async fn swap_notification_secret<C: ConnectionTrait>(
     new: String,
 ) -> Result<bool, DbErr> {
     use notification_secrets::{Column, Entity};
+    swap::<Entity, _>(db, Column::Id, Column::SecretCiphertext, id, old, new).await
+}
+
+/// The platform's secret key (at most one; `after` any id means none left), as a blob.
+pub async fn platform_secret_keys_after<C: ConnectionTrait>(
+    db: &C,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<StoredBlob>, DbErr> {
+    use platform_stripe_configs::{Column, Entity};
+    blobs_after::<Entity, _>(db, Column::Id, after, limit, |m| StoredBlob {
+        row_id: m.id,
+        tenant_id: Uuid::nil(),
+        endpoint_id: None,
+        ciphertext: m.secret_key_ciphertext,
+    })
+    .await
+}
+
+/// The platform's Connect webhook secrets after `after` (by id), at most `limit`.
+pub async fn platform_webhook_secrets_after<C: ConnectionTrait>(
+    db: &C,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<StoredBlob>, DbErr> {
+    use platform_webhook_secrets::{Column, Entity};
+    blobs_after::<Entity, _>(db, Column::Id, after, limit, |m| StoredBlob {
+        row_id: m.id,
+        tenant_id: Uuid::nil(),
+        endpoint_id: None,
+        ciphertext: m.secret_ciphertext,
+    })
+    .await
+}
+
+/// Replaces the platform's secret key ciphertext only if it is still `old`.
+pub async fn swap_platform_secret_key<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    use platform_stripe_configs::{Column, Entity};
+    swap::<Entity, _>(db, Column::Id, Column::SecretKeyCiphertext, id, old, new).await
+}
+
+/// Replaces a platform webhook secret's ciphertext only if it is still `old`.
+pub async fn swap_platform_webhook_secret<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    old: &str,
+    new: String,
+) -> Result<bool, DbErr> {
+    use platform_webhook_secrets::{Column, Entity};
     swap::<Entity, _>(db, Column::Id, Column::SecretCiphertext, id, old, new).await
 }

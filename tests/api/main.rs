@@ -19,6 +19,7 @@ mod notify_process;
 mod openapi;
 pub mod operations;
 mod order_status;
+mod platform_config;
 mod process;
 mod races;
 mod receiver;
