@@ -42,6 +42,7 @@ pub type Apis = (
     api::NotificationMessagesApi,
     api::OrderStatusApi,
     api::PlatformConfigApi,
+    api::RefundsApi,
 );
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
@@ -61,6 +62,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             api::NotificationMessagesApi,
             api::OrderStatusApi,
             api::PlatformConfigApi,
+            api::RefundsApi,
         ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),

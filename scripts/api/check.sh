@@ -36,14 +36,14 @@ echo "==> schemathesis (all checks, ${MAX_EXAMPLES:-10} examples per operation)"
   > "$work/schemathesis.log" 2>&1 || { cat "$work/schemathesis.log"; tail -20 "$work/gateway.log"; exit 1; }
 grep -E "generated|passed|API Links" "$work/schemathesis.log" | tail -3
 
-echo "==> schemathesis on seeded rows (payments, events, runs, key and secret deletes, checkout)"
+echo "==> schemathesis on seeded rows (payments, events, runs, key and secret deletes, checkout, refunds)"
 eval "$("$VENV/bin/python" scripts/api/seed.py "http://127.0.0.1:$port" "$token")"
-export SEED_TENANT SEED_KEY SEED_ORDER SEED_PAYMENT SEED_EVENT SEED_RUN SEED_ENDPOINT SEED_MESSAGE SEED_STATUS_TOKEN
+export SEED_TENANT SEED_KEY SEED_ORDER SEED_PAID_ORDER SEED_PAYMENT SEED_EVENT SEED_RUN SEED_ENDPOINT SEED_MESSAGE SEED_STATUS_TOKEN
 seeded_ops=(v1.payments.list v1.payments.get v1.webhook-events.list v1.webhook-events.get
   v1.webhook-events.replay v1.reconciliations.list v1.reconciliations.get v1.api-keys.list
   v1.api-keys.delete v1.webhook-secrets.create v1.webhook-secrets.delete v1.checkout-sessions.create
   v1.notification-endpoints.get v1.notification-endpoints.update v1.notification-endpoints.rotate-secret
-  v1.notification-messages.list v1.notification-messages.retry v1.order-status.get)
+  v1.notification-messages.list v1.notification-messages.retry v1.order-status.get v1.refunds.create)
 "$VENV/bin/schemathesis" --config-file scripts/api/schemathesis-seeded.toml run "http://127.0.0.1:$port/openapi.json" \
   ${SEED:+--seed $SEED} --max-examples "${MAX_EXAMPLES:-10}" -H "Authorization: Bearer $token" --no-color \
   "${seeded_ops[@]/#/--include-operation-id=}" > "$work/schemathesis-seeded.log" 2>&1 \

@@ -2,8 +2,8 @@
 live gateway: create a tenant, issue a key, set Stripe secrets, create an order and read it
 back with the tenant's own key; register a notification endpoint (a receiver on loopback), pay
 the order with a signed Stripe event and verify the order.paid notification with Python's
-`standardwebhooks`; follow the order's status URL; set and read the Connect platform's secrets
-(hints only). Fails loudly on any unexpected answer.
+`standardwebhooks`; follow the order's status URL; refund part of it; set and read the Connect platform's
+secrets (hints only). Fails loudly on any unexpected answer.
 Usage: python3 client_roundtrip.py BASE_URL OPERATOR_TOKEN (with the generated package on PYTHONPATH)"""
 import hashlib
 import hmac
@@ -22,13 +22,15 @@ from gateway_client.api.api_keys import v1_api_keys_create
 from gateway_client.api.notifications import (
     v1_notification_endpoints_create, v1_notification_messages_list,
 )
-from gateway_client.api.orders import v1_order_status_get, v1_orders_create, v1_orders_get
+from gateway_client.api.orders import (
+    v1_order_status_get, v1_orders_create, v1_orders_get, v1_refunds_create,
+)
 from gateway_client.api.platform import v1_platform_stripe_config_get, v1_platform_stripe_config_put
 from gateway_client.api.stripe_config import v1_stripe_config_get, v1_stripe_config_put
 from gateway_client.api.tenants import v1_tenants_create
 from gateway_client.models import (
     ApiKeyIn, MessageStatus, NotificationEndpointIn, NotificationType, OrderIn, OrderInMetadataType0,
-    OrderStatus, StripeConfigIn, TenantIn,
+    OrderStatus, RefundIn, RefundReason, StripeConfigIn, TenantIn,
 )
 from gateway_client.types import Response
 
@@ -119,6 +121,14 @@ for _ in range(100):
 assert log.data[0].status == MessageStatus.DELIVERED and log.data[0].last_response_code == 204, log
 assert ok(v1_order_status_get.sync_detailed(token, client=operator), 200).status == OrderStatus.PAID
 
+# A partial refund with the tenant's own key, made at (stub) Stripe; the order settles only
+# when Stripe's charge.refunded arrives, so it is still PAID here.
+made = ok(v1_refunds_create.sync_detailed(
+    tenant.slug, order.id, client=mine, idempotency_key="py-refund-1",
+    body=RefundIn(amount=350, reason=RefundReason.REQUESTED_BY_CUSTOMER)), 201)
+assert made.amount == 350 and made.idempotency_key == "py-refund-1" and made.payment_intent == "pi_py", made
+assert ok(v1_orders_get.sync_detailed(tenant.slug, order.id, client=mine), 200).status == OrderStatus.PAID
+
 # The Connect platform's own secrets, operator only: stored, answered as hints only.
 PLATFORM_KEY = "sk_test_" + "p" * 20 + "4242"
 platform = ok(v1_platform_stripe_config_put.sync_detailed(
@@ -128,4 +138,4 @@ shown = ok(v1_platform_stripe_config_get.sync_detailed(client=operator), 200)
 assert PLATFORM_KEY not in str(shown.to_dict()) and shown.secret_key_hint == platform.secret_key_hint, shown
 print(f"generated client: tenant {tenant.slug}, key {key.prefix}…, order {again.id} paid, "
       f"notification {headers.get('webhook-id') or headers.get('Webhook-Id')} verified with standardwebhooks, "
-      f"platform config {shown.secret_key_hint} — ok")
+      f"refund {made.id} of {made.amount}, platform config {shown.secret_key_hint} — ok")

@@ -71,6 +71,7 @@ for name, value in {
     "SEED_TENANT": slug,
     "SEED_KEY": key["id"],
     "SEED_ORDER": pending["id"],
+    "SEED_PAID_ORDER": order["id"],
     "SEED_PAYMENT": payment["id"],
     "SEED_EVENT": "evt_seeded_paid",
     "SEED_RUN": run["id"],

@@ -86,17 +86,7 @@ impl CheckoutApi {
                 ),
             ));
         }
-        let client = state
-            .stripe
-            .for_tenant(&state.db, &state.keyring, tenant.id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "tenant Stripe client unavailable");
-                ApiError::internal()
-            })?
-            .ok_or_else(|| {
-                ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
-            })?;
+        let client = super::tenant_stripe(&state, tenant.id).await?;
         let session =
             crate::stripe::checkout::create_session(&client.stripe, &order, &success, &cancel)
                 .await?;

@@ -16,6 +16,7 @@ mod patterns;
 mod payments;
 mod platform_config;
 mod reconciliations;
+mod refunds;
 mod strict;
 mod stripe_config;
 mod tenants;
@@ -33,6 +34,7 @@ pub use patterns::compile_all as compile_patterns;
 pub use payments::{DisputesApi, PaymentsApi};
 pub use platform_config::PlatformConfigApi;
 pub use reconciliations::ReconciliationsApi;
+pub use refunds::RefundsApi;
 pub use stripe_config::StripeConfigApi;
 pub use tenants::TenantsApi;
 
@@ -72,6 +74,24 @@ pub enum NoContent {
     /// Done; nothing to return.
     #[oai(status = 204)]
     NoContent,
+}
+
+/// The tenant's Stripe client (its own decrypted key); 409 `no_stripe_config` without one.
+pub(crate) async fn tenant_stripe(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+) -> Result<std::sync::Arc<crate::stripe::clients::TenantClient>, ApiError> {
+    state
+        .stripe
+        .for_tenant(&state.db, &state.keyring, tenant_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "tenant Stripe client unavailable");
+            ApiError::internal()
+        })?
+        .ok_or_else(|| {
+            ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
+        })
 }
 
 /// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming

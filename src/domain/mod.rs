@@ -2,6 +2,7 @@
 //! [`Invalid`] naming the field and the rule, which the API answers as 422 problem+json.
 pub mod notification;
 mod order;
+pub mod refund;
 pub mod rules;
 mod stripe;
 mod tenant;

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod http;
 pub mod keycheck;
 pub mod lists;
+pub mod refunds;
 
 pub use clients::StripeClients;
 pub use http::{StripeCallError, TenantStripe};

@@ -315,7 +315,7 @@ impl TestApp {
     }
 }
 
-async fn into_answer(resp: reqwest::Response) -> Answer {
+pub async fn into_answer(resp: reqwest::Response) -> Answer {
     let status = resp.status();
     let content_type = resp
         .headers()

@@ -24,6 +24,7 @@ fn body_for(operation: &str) -> Option<Value> {
             json!({"success_url": "https://x.example/ok", "cancel_url": "https://x.example/no"})
         }
         "v1.reconciliations.create" => json!({}),
+        "v1.refunds.create" => json!({"amount": 1}),
         "v1.notification-endpoints.create" => json!({"url": "https://pos.example/hook"}),
         "v1.notification-endpoints.update" => json!({"enabled": false}),
         "v1.notification-endpoints.rotate-secret" => json!({}),

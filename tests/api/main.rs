@@ -24,6 +24,7 @@ mod process;
 mod races;
 mod receiver;
 mod recorded;
+mod refunds;
 mod replica_limits;
 mod replicas;
 mod secrets_at_rest;
