@@ -79,8 +79,9 @@ pub fn sqlite_writer(db: &DatabaseConnection) -> Option<DatabaseConnection> {
     ))
 }
 
-/// A writer's own pool: one connection, opened on first use, never pinged before use.
-fn pool_of_one<DB: sea_orm::sqlx::Database>() -> PoolOptions<DB> {
+/// A pool of one connection of its own (a writer's, the change listener's), opened on first use,
+/// never pinged before use.
+pub(crate) fn pool_of_one<DB: sea_orm::sqlx::Database>() -> PoolOptions<DB> {
     PoolOptions::new()
         .max_connections(1)
         .min_connections(0)

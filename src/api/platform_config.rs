@@ -2,8 +2,8 @@
 //! the platform's secret key (calls to Stripe for connected restaurants) and the signing secrets
 //! of its Connect webhook endpoint, sealed like a tenant's but bound to the platform scope.
 use super::stripe_config::{
-    StripeConfigIn, StripeConfigOut, WebhookSecretAdded, WebhookSecretIn, WebhookSecretOut,
-    expire_others_at, seal_webhook_secret, validate_key,
+    StripeConfigIn, StripeConfigOut, WebhookSecretAdded, WebhookSecretIn, expire_others_at,
+    seal_webhook_secret, validate_key,
 };
 use super::{ApiTags, BearerAuth, NoContent};
 use crate::admin;
@@ -21,20 +21,14 @@ use uuid::Uuid;
 
 impl From<PlatformView> for StripeConfigOut {
     fn from((config, secrets): PlatformView) -> Self {
-        let secrets = secrets
+        let rows = secrets
             .into_iter()
-            .map(|s| WebhookSecretOut {
-                id: s.id,
-                hint: s.hint,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-            })
-            .collect();
+            .map(|s| (s.id, s.hint, s.created_at, s.expires_at));
         Self::new(
             &config.mode,
             config.secret_key_hint,
             config.updated_at,
-            secrets,
+            rows,
         )
     }
 }

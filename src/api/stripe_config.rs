@@ -50,13 +50,17 @@ pub struct StripeConfigOut {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A stored webhook secret's shown parts: id, hint, created, expires.
+pub type SecretRow = (Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 impl StripeConfigOut {
-    /// A config's view from its stored mode, key hint and update time, and its secrets' rows.
+    /// A config's view from its stored mode, key hint and update time, and its secrets' rows
+    /// (a tenant's or the platform's: the same shape).
     pub fn new(
         mode: &str,
         secret_key_hint: String,
         updated_at: DateTime<Utc>,
-        webhook_secrets: Vec<WebhookSecretOut>,
+        secrets: impl IntoIterator<Item = SecretRow>,
     ) -> Self {
         Self {
             mode: if mode == "live" {
@@ -65,7 +69,15 @@ impl StripeConfigOut {
                 StripeMode::Test
             },
             secret_key_hint,
-            webhook_secrets,
+            webhook_secrets: secrets
+                .into_iter()
+                .map(|(id, hint, created_at, expires_at)| WebhookSecretOut {
+                    id,
+                    hint,
+                    created_at,
+                    expires_at,
+                })
+                .collect(),
             updated_at,
         }
     }
@@ -73,20 +85,14 @@ impl StripeConfigOut {
 
 impl From<ConfigView> for StripeConfigOut {
     fn from((config, secrets): ConfigView) -> Self {
-        let secrets = secrets
+        let rows = secrets
             .into_iter()
-            .map(|s| WebhookSecretOut {
-                id: s.id,
-                hint: s.hint,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-            })
-            .collect();
+            .map(|s| (s.id, s.hint, s.created_at, s.expires_at));
         Self::new(
             &config.mode,
             config.secret_key_hint,
             config.updated_at,
-            secrets,
+            rows,
         )
     }
 }

@@ -59,9 +59,5 @@ fn own_pool(db: &DatabaseConnection) -> Option<PgPool> {
         return None;
     }
     let options = (*db.get_postgres_connection_pool().connect_options()).clone();
-    Some(
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with(options),
-    )
+    Some(crate::db::pool_of_one().connect_lazy_with(options))
 }

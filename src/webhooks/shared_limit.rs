@@ -109,11 +109,6 @@ impl SharedLimiter {
         self.connection().await.map(drop)
     }
 
-    /// Whether a connection is up (for `/ready`'s details and the logs).
-    pub fn is_connected(&self) -> bool {
-        self.state.lock().map(|s| s.conn.is_some()).unwrap_or(false)
-    }
-
     async fn connection(&self) -> Result<MultiplexedConnection, Unavailable> {
         {
             let link = self.state.lock().map_err(|_| Unavailable::Resting)?;

@@ -4,8 +4,7 @@
 //! covered by `keys rewrap`.
 use crate::helpers::{TestApp, new_master_key};
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 crate::backend_tests!(
     operator_sets_and_reads_hints_only,
@@ -184,21 +183,7 @@ async fn tenant_keys_are_refused_and_change_nothing(app: TestApp) {
 async fn validate_checks_the_platform_key_with_stripe(app: TestApp) {
     let stripe = MockServer::start().await;
     let app = app.with_stripe(&stripe.uri()).await;
-    Mock::given(method("GET"))
-        .and(path("/v1/balance"))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"object": "balance", "available": [], "pending": [], "livemode": false}),
-        ))
-        .mount(&stripe)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/balance"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
-            json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_******0002"}}),
-        ))
-        .mount(&stripe)
-        .await;
+    crate::stripe_api::test_mode_balance_for(&stripe, &[KEY]).await;
     let put = |key: &'static str| {
         let app = &app;
         async move {

@@ -156,32 +156,36 @@ async fn checkout_sessions_use_the_tenants_key_and_an_order_idempotency_key(app:
     );
 }
 
-async fn validate_checks_the_key_with_stripe_before_storing(app: TestApp) {
-    let stripe = MockServer::start().await;
-    let app = app.with_stripe(&stripe.uri()).await;
-    Mock::given(method("GET"))
-        .and(path("/v1/balance"))
-        .and(header("authorization", "Bearer sk_test_goodKey000001"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"object": "balance", "available": [], "pending": [], "livemode": false}),
-        ))
-        .mount(&stripe)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/balance"))
-        .and(header("authorization", "Bearer sk_live_claimsLive0001"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"object": "balance", "available": [], "pending": [], "livemode": false}),
-        ))
-        .mount(&stripe)
-        .await;
+/// Stripe's `GET /v1/balance` answering test mode for `keys`, and 401 (invalid key) for any other.
+pub async fn test_mode_balance_for(stripe: &MockServer, keys: &[&str]) {
+    for key in keys {
+        Mock::given(method("GET"))
+            .and(path("/v1/balance"))
+            .and(header("authorization", format!("Bearer {key}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"object": "balance", "available": [], "pending": [], "livemode": false}),
+            ))
+            .mount(stripe)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path("/v1/balance"))
         .respond_with(ResponseTemplate::new(401).set_body_json(
             json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_******0002"}}),
         ))
-        .mount(&stripe)
+        .mount(stripe)
         .await;
+}
+
+async fn validate_checks_the_key_with_stripe_before_storing(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    // The live-looking key is answered for test mode: the wrong mode.
+    test_mode_balance_for(
+        &stripe,
+        &["sk_test_goodKey000001", "sk_live_claimsLive0001"],
+    )
+    .await;
     app.create_tenant("checked").await;
     let put = |key: &str| {
         let body = json!({"secret_key": key, "webhook_secret": "whsec_checkedSecret01"});
