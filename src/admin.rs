@@ -20,6 +20,7 @@ use uuid::Uuid;
 pub async fn create_tenant(state: &AppState, new: NewTenant) -> Result<Tenant, DbErr> {
     let created = tenants::create(&state.db, new).await?;
     announce(state, created.id, &created.slug, Change::Created).await;
+    route_waiting_events(state, &created);
     Ok(created)
 }
 
@@ -30,7 +31,19 @@ pub async fn update_tenant(
 ) -> Result<Tenant, DbErr> {
     let updated = tenants::update(&state.db, current, changes).await?;
     announce(state, updated.id, &updated.slug, Change::Changed).await;
+    route_waiting_events(state, &updated);
     Ok(updated)
+}
+
+/// A tenant that has a Stripe account (now) receives the Connect events that waited for it,
+/// at once, in the background (the periodic pass catches whatever this one misses).
+fn route_waiting_events(state: &AppState, tenant: &Tenant) {
+    if tenant.stripe_account_id.is_some() {
+        let routing = state.clone();
+        state
+            .tasks
+            .spawn(async move { crate::jobs::unrouted::route_now(&routing).await });
+    }
 }
 
 /// Deletes the tenant with all its data; `false` if it was gone already.
@@ -74,15 +87,22 @@ pub async fn delete_webhook_secret(
     Ok(deleted)
 }
 
-// The platform's Stripe config. Nothing caches it yet; the Connect endpoint's cache (issue 17)
-// will be forgotten here, on every replica, like a tenant's.
+// The platform's Stripe config: the Connect endpoint's runtime and the connected tenants'
+// clients are forgotten, on every replica, like a tenant's.
+
+/// Announces a change to the platform's config.
+async fn platform_changed(state: &AppState) {
+    announce(state, platform_config::PLATFORM, "", Change::Platform).await;
+}
 
 pub async fn put_platform_config(
     state: &AppState,
     config: SealedConfig,
     secret: SealedWebhookSecret,
 ) -> Result<PlatformView, DbErr> {
-    platform_config::put(&state.db, config, secret).await
+    let view = platform_config::put(&state.db, config, secret).await?;
+    platform_changed(state).await;
+    Ok(view)
 }
 
 /// Adds a Connect webhook secret; `None` when the platform has no config to add it to.
@@ -91,12 +111,16 @@ pub async fn add_platform_webhook_secret(
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
 ) -> Result<Option<PlatformView>, DbErr> {
-    platform_config::add_webhook_secret(&state.db, secret, expire_others_at).await
+    let added = platform_config::add_webhook_secret(&state.db, secret, expire_others_at).await?;
+    platform_changed(state).await;
+    Ok(added)
 }
 
 pub async fn delete_platform_webhook_secret(
     state: &AppState,
     secret_id: Uuid,
 ) -> Result<DeleteSecret, DbErr> {
-    platform_config::delete_webhook_secret(&state.db, secret_id).await
+    let deleted = platform_config::delete_webhook_secret(&state.db, secret_id).await?;
+    platform_changed(state).await;
+    Ok(deleted)
 }

@@ -23,6 +23,9 @@ pub enum Change {
     Created,
     Changed,
     Removed,
+    /// The Connect platform's config (its key or Connect secrets) changed: the platform's
+    /// runtime and every client that calls with its key are forgotten.
+    Platform,
 }
 
 /// One change, as replicas tell each other.
@@ -61,6 +64,10 @@ pub async fn announce(state: &AppState, tenant_id: Uuid, slug: &str, change: Cha
 async fn forget(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
     state.stripe.invalidate(tenant_id).await;
     match change {
+        Change::Platform => {
+            state.platform.invalidate();
+            state.stripe.invalidate_all();
+        }
         Change::Removed => state.tenants.removed(tenant_id, slug).await,
         Change::Changed => state.tenants.invalidate(tenant_id, slug).await,
         Change::Created => {
@@ -72,6 +79,7 @@ async fn forget(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
 
 /// Every cache forgets every tenant (what changed meanwhile is unknown).
 fn forget_all(state: &AppState) {
+    state.platform.invalidate();
     state.stripe.invalidate_all();
     state.tenants.invalidate_all();
 }

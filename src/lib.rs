@@ -43,6 +43,7 @@ pub type Apis = (
     api::OrderStatusApi,
     api::PlatformConfigApi,
     api::RefundsApi,
+    api::UnroutedEventsApi,
 );
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
@@ -63,6 +64,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             api::OrderStatusApi,
             api::PlatformConfigApi,
             api::RefundsApi,
+            api::UnroutedEventsApi,
         ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),
@@ -94,6 +96,10 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/health", get(health::health))
         .at("/ready", get(health::ready))
         .at("/metrics", get(health::metrics))
+        .at(
+            "/webhooks/stripe/connect",
+            post(api::webhook::receive_connect),
+        )
         .at("/webhooks/stripe/:tenant", post(api::webhook::receive))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
@@ -138,6 +144,9 @@ pub async fn serve(
     state
         .tasks
         .spawn_until_stopped(changes::listen(state.clone()));
+    state
+        .tasks
+        .spawn_until_stopped(jobs::unrouted::run(state.clone()));
     let shared_limits = state.clone();
     state.tasks.spawn_until_stopped(async move {
         if let Some(shared) = shared_limits.limiters.shared() {

@@ -210,13 +210,25 @@ async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
         .for_tenant(&state.db, &state.keyring, tenant.id)
         .await?
     else {
-        println!("{}: no Stripe config", tenant.slug);
+        println!(
+            "{} ({}): no Stripe config{}",
+            tenant.slug,
+            tenant.kind,
+            if tenant.kind == entity::status::TenantKind::Connected {
+                " for the platform"
+            } else {
+                ""
+            }
+        );
         return Ok(false);
     };
-    let (_, hint) = store::stripe_config::load(&state.db, tenant.id)
-        .await?
-        .map(|(c, _)| ((), c.secret_key_hint))
-        .unwrap_or_default();
+    let hint = match &client.connected_account {
+        Some(account) => format!(
+            "{} (the platform's, for connected account {account})",
+            client.key_hint
+        ),
+        None => client.key_hint.clone(),
+    };
     let mode = if client.livemode { "live" } else { "test" };
     match keycheck::check(&client.stripe, client.livemode).await {
         Ok(KeyCheck::Ok) => {
@@ -316,6 +328,8 @@ async fn main() -> anyhow::Result<()> {
                             rate_limit_per_second: gateway::domain::DEFAULT_RATE_PER_SECOND,
                             rate_limit_burst: gateway::domain::DEFAULT_RATE_BURST,
                             stripe_account_id: None,
+                            kind: entity::status::TenantKind::OwnAccount,
+                            application_fee_bps: 0,
                         },
                     )
                     .await?;

@@ -24,6 +24,8 @@ pub struct Inner {
     pub keyring: Arc<Keyring>,
     pub config: Config,
     pub tenants: TenantCache,
+    /// The Connect platform's runtime (its Connect webhook secrets).
+    pub platform: crate::webhooks::platform::PlatformCache,
     pub limiters: Limiters,
     /// Failed admin-API authentications per client address.
     pub auth_limiter: AuthLimiter,
@@ -127,6 +129,7 @@ impl AppState {
             keyring,
             config,
             tenants: TenantCache::default(),
+            platform: Default::default(),
             limiters,
             auth_limiter,
             failures,
@@ -144,6 +147,7 @@ impl AppState {
             db: &self.db,
             keyring: &self.keyring,
             tenants: &self.tenants,
+            platform: &self.platform,
             limiters: &self.limiters,
             failures: &self.failures,
             breaker: &self.breaker,

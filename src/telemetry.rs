@@ -62,6 +62,12 @@ pub fn webhook(
     }
 }
 
+/// A Connect delivery, by where it went: `tenant`, `unrouted` (no tenant has its account yet),
+/// `platform` (no account), `refused`.
+pub fn connect_event(routing: &'static str) {
+    metrics::counter!("gateway_connect_events_total", "routing" => routing).increment(1);
+}
+
 /// A bearer token that is neither the operator's nor a live API key.
 pub fn auth_failure() {
     metrics::counter!("gateway_auth_failures_total").increment(1);

@@ -16,5 +16,6 @@ pub mod scrubbed_customers;
 pub mod status;
 pub mod stripe_configs;
 pub mod tenants;
+pub mod unrouted_events;
 pub mod webhook_events;
 pub mod webhook_secrets;

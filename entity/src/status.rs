@@ -104,6 +104,16 @@ text_enum! {
 }
 
 text_enum! {
+    /// Whose Stripe account a tenant's payments are on: its own (its own keys and webhook
+    /// endpoint), or a connected account of the Connect platform (the platform's key with the
+    /// `Stripe-Account` header; events through the Connect endpoint).
+    TenantKind {
+        OwnAccount = "own_account",
+        Connected = "connected",
+    }
+}
+
+text_enum! {
     /// Whether a tenant is served.
     TenantStatus {
         Active = "active",

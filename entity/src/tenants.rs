@@ -13,6 +13,9 @@ pub struct Model {
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
     pub stripe_account_id: Option<String>,
+    pub kind: crate::status::TenantKind,
+    /// The platform's fee on a connected tenant's checkouts, in basis points (0–10,000).
+    pub application_fee_bps: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

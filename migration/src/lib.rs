@@ -20,6 +20,7 @@ mod m20261122_000014_index_disputes_intent;
 mod m20261129_000015_index_unfinished_events;
 mod m20261202_000016_create_notifications;
 mod m20261203_000017_create_platform_config;
+mod m20261204_000018_connect_routing;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000015_index_unfinished_events::Migration),
             Box::new(m20261202_000016_create_notifications::Migration),
             Box::new(m20261203_000017_create_platform_config::Migration),
+            Box::new(m20261204_000018_connect_routing::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ const OTHER_ROUTES: &[(&str, &str)] = &[
     ("/metrics", "GET"),
     ("/openapi.json", "GET"),
     ("/webhooks/stripe/{tenant}", "POST"),
+    ("/webhooks/stripe/connect", "POST"),
 ];
 
 /// (path template split at `/`, methods) for every route.

@@ -87,8 +87,12 @@ impl CheckoutApi {
             ));
         }
         let client = super::tenant_stripe(&state, tenant.id).await?;
+        let fee = client
+            .connected_account
+            .is_some()
+            .then(|| crate::domain::application_fee(order.amount, client.application_fee_bps));
         let session =
-            crate::stripe::checkout::create_session(&client.stripe, &order, &success, &cancel)
+            crate::stripe::checkout::create_session(&client.stripe, &order, fee, &success, &cancel)
                 .await?;
         let url = session.url.clone().unwrap_or_default();
         store::orders::set_checkout_session(&state.db, &tenant, order.id, &session.id).await?;

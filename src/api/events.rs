@@ -200,18 +200,16 @@ impl EventsApi {
                 "the event's payload is past retention; it cannot be replayed",
             )
         })?;
-        let (config, _) = store::stripe_config::get(&state.db, &tenant)
+        let livemode = store::stripe_config::key_mode(&state.db, &tenant)
             .await?
-            .ok_or_else(|| {
-                ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
-            })?;
+            .ok_or_else(super::no_stripe_key)?;
         let envelope = Envelope::parse(payload.as_bytes()).map_err(|e| {
             tracing::error!(event = %event.stripe_event_id, error = %e, "stored payload does not parse");
             ApiError::internal()
         })?;
         let incoming = Incoming {
             tenant_id: tenant.id,
-            tenant_livemode: config.mode == "live",
+            tenant_livemode: livemode,
             envelope,
             payload,
             replay: true,

@@ -20,6 +20,7 @@ mod refunds;
 mod strict;
 mod stripe_config;
 mod tenants;
+mod unrouted_events;
 pub mod webhook;
 
 pub use api_keys::ApiKeysApi;
@@ -37,6 +38,7 @@ pub use reconciliations::ReconciliationsApi;
 pub use refunds::RefundsApi;
 pub use stripe_config::StripeConfigApi;
 pub use tenants::TenantsApi;
+pub use unrouted_events::UnroutedEventsApi;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -76,7 +78,16 @@ pub enum NoContent {
     NoContent,
 }
 
-/// The tenant's Stripe client (its own decrypted key); 409 `no_stripe_config` without one.
+/// 409 `no_stripe_config`: the tenant has no key to call Stripe with.
+pub(crate) fn no_stripe_key() -> ApiError {
+    ApiError::conflict(
+        "no_stripe_config",
+        "the tenant has no Stripe key to call with: set its Stripe config first (or, for a connected tenant, the platform's)",
+    )
+}
+
+/// The tenant's Stripe client (its own key, or the platform's for a connected tenant); 409
+/// `no_stripe_config` without one.
 pub(crate) async fn tenant_stripe(
     state: &AppState,
     tenant_id: uuid::Uuid,
@@ -89,9 +100,7 @@ pub(crate) async fn tenant_stripe(
             tracing::error!(error = %e, "tenant Stripe client unavailable");
             ApiError::internal()
         })?
-        .ok_or_else(|| {
-            ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
-        })
+        .ok_or_else(no_stripe_key)
 }
 
 /// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming

@@ -111,9 +111,7 @@ pub enum RunStarted {
 
 fn start_error(e: StartError) -> ApiError {
     match e {
-        StartError::NoConfig => {
-            ApiError::conflict("no_stripe_config", "set the tenant's Stripe config first")
-        }
+        StartError::NoConfig => super::no_stripe_key(),
         StartError::AlreadyRunning => ApiError::conflict(
             "reconciliation_running",
             "a reconciliation of this tenant is already running",

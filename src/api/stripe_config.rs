@@ -185,7 +185,8 @@ impl StripeConfigApi {
     /// Set a tenant's Stripe secrets
     ///
     /// Replaces the secret key and makes the given webhook secret the only one. Both are
-    /// encrypted at rest and never shown again, only hinted.
+    /// encrypted at rest and never shown again, only hinted. A `connected` tenant has no keys of
+    /// its own (409 `connected_tenant`): the platform's are used for it.
     #[oai(
         path = "/v1/tenants/:tenant/stripe-config",
         method = "put",
@@ -203,6 +204,12 @@ impl StripeConfigApi {
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        if tenant.kind == entity::status::TenantKind::Connected {
+            return Err(ApiError::conflict(
+                "connected_tenant",
+                "a connected tenant has no Stripe keys of its own: the platform's key and Connect endpoint serve it",
+            ));
+        }
         let body = body.0;
         let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
         let webhook_secret =

@@ -23,6 +23,16 @@ pub enum TenantStatus {
     Suspended,
 }
 
+/// Whose Stripe account a tenant's payments are on: `own_account` (its own keys and webhook
+/// endpoint) or `connected` (a connected account of the Connect platform: called with the
+/// platform's key and `Stripe-Account`, events through `/webhooks/stripe/connect`).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "entity::status::TenantKind")]
+pub enum TenantKind {
+    OwnAccount,
+    Connected,
+}
+
 /// A restaurant using the gateway.
 #[derive(Object)]
 pub struct TenantOut {
@@ -38,6 +48,9 @@ pub struct TenantOut {
     /// Stripe Connect account (`acct_…`) routed to this tenant, if any.
     #[oai(nullable)]
     pub stripe_account_id: Option<String>,
+    pub kind: TenantKind,
+    /// The platform's fee on a connected tenant's checkouts, in basis points (250 = 2.5 %).
+    pub application_fee_bps: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -52,13 +65,16 @@ impl From<Model> for TenantOut {
             rate_limit_per_second: m.rate_limit_per_second,
             rate_limit_burst: m.rate_limit_burst,
             stripe_account_id: m.stripe_account_id,
+            kind: m.kind.into(),
+            application_fee_bps: m.application_fee_bps,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
     }
 }
 
-/// A new tenant.
+/// A new tenant. `kind` defaults to `own_account`; a `connected` tenant needs its
+/// `stripe_account_id`.
 #[derive(Object)]
 pub struct TenantIn {
     /// `^[a-z0-9][a-z0-9-]{1,62}$`, unique, not a UUID.
@@ -73,13 +89,20 @@ pub struct TenantIn {
     /// 1–1,000,000; default 200.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
-    /// `acct_…` of the tenant's Stripe Connect account.
+    /// `acct_…` of the tenant's Stripe Connect account; required for `connected`.
     #[oai(nullable, validator(custom = "Matches::new()"))]
     pub stripe_account_id: Option<Matching<AccountId>>,
+    #[oai(deserialize_with = "super::strict::optional")]
+    pub kind: Option<TenantKind>,
+    /// 0–10,000 basis points of each checkout's amount, taken as the platform's fee on a
+    /// connected tenant's payments (rounded down); default 0.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000")))]
+    pub application_fee_bps: Option<i32>,
 }
 
 /// Changes to a tenant; absent fields stay. A tenant key may change `name` only; `status`, the
-/// rate limits and `stripe_account_id` are operator only. `status: suspended`
+/// rate limits, `stripe_account_id`, `kind` and `application_fee_bps` are operator only; a
+/// `connected` tenant needs a `stripe_account_id`. `status: suspended`
 /// refuses the tenant's webhooks (423) until set back to `active`.
 #[derive(Object)]
 pub struct TenantPatch {
@@ -93,9 +116,14 @@ pub struct TenantPatch {
     /// Operator only.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub rate_limit_burst: Option<i64>,
-    /// Operator only; `null` clears it.
+    /// Operator only; `null` clears it (not for a `connected` tenant).
     #[oai(nullable, validator(custom = "Matches::new()"))]
     pub stripe_account_id: MaybeUndefined<Matching<AccountId>>,
+    #[oai(deserialize_with = "super::strict::optional")]
+    pub kind: Option<TenantKind>,
+    /// Operator only; 0–10,000.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000")))]
+    pub application_fee_bps: Option<i32>,
 }
 
 /// A page of tenants.
@@ -154,6 +182,9 @@ impl TenantsApi {
     ) -> Result<TenantCreated, ApiError> {
         auth.0.require_operator("create tenants")?;
         let body = body.0;
+        let kind = body
+            .kind
+            .map_or(entity::status::TenantKind::OwnAccount, Into::into);
         let new = NewTenant {
             slug: domain::Slug::parse(&body.slug)?,
             name: domain::parse_name(&body.name)?,
@@ -169,7 +200,10 @@ impl TenantsApi {
                 .as_deref()
                 .map(domain::parse_account_id)
                 .transpose()?,
+            kind,
+            application_fee_bps: domain::parse_fee_bps(body.application_fee_bps.unwrap_or(0))?,
         };
+        domain::check_kind(new.kind, new.stripe_account_id.as_deref())?;
         let created = admin::create_tenant(&state, new)
             .await
             .map_err(conflict_or)?;
@@ -257,6 +291,11 @@ impl TenantsApi {
             // account would receive its events.
             auth.0.require_operator("set the Stripe account")?;
         }
+        if body.kind.is_some() || body.application_fee_bps.is_some() {
+            // The kind decides whose key pays; the fee is the platform's income.
+            auth.0
+                .require_operator("change the kind or the application fee")?;
+        }
         let changes = TenantChanges {
             name: body.name.as_deref().map(domain::parse_name).transpose()?,
             status: body.status.map(Into::into),
@@ -270,7 +309,19 @@ impl TenantsApi {
                 MaybeUndefined::Null => Some(None),
                 MaybeUndefined::Value(v) => Some(Some(domain::parse_account_id(&v)?)),
             },
+            kind: body.kind.map(Into::into),
+            application_fee_bps: body
+                .application_fee_bps
+                .map(domain::parse_fee_bps)
+                .transpose()?,
         };
+        domain::check_kind(
+            changes.kind.unwrap_or(current.kind),
+            match &changes.stripe_account_id {
+                Some(account) => account.as_deref(),
+                None => current.stripe_account_id.as_deref(),
+            },
+        )?;
         let updated = admin::update_tenant(&state, current, changes)
             .await
             .map_err(conflict_or)?;

@@ -1,9 +1,11 @@
-//! API: `POST /webhooks/stripe/{tenant}` — Stripe's deliveries. A plain poem handler, not an
-//! OpenAPI operation: it must see the raw body bytes and answer Stripe, not generated clients.
+//! API: `POST /webhooks/stripe/{tenant}` — Stripe's deliveries to a tenant's own endpoint — and
+//! `POST /webhooks/stripe/connect` — the Connect platform's. Plain poem handlers, not OpenAPI
+//! operations: they must see the raw body bytes and answer Stripe, not generated clients.
 use crate::error::problem_response;
 use crate::state::AppState;
+use crate::webhooks::connect::{self, Routed};
 use crate::webhooks::incoming::Outcome;
-use crate::webhooks::intake::{self, Intake, Rejection, refuse};
+use crate::webhooks::intake::{self, Rejection, refuse};
 use crate::webhooks::tenants::TenantRuntime;
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path};
@@ -24,6 +26,26 @@ pub async fn receive(
         tenant: None,
     };
     let resp = handle(req, &tenant, body, &state, &mut seen).await;
+    observe(&state, &seen, started);
+    resp
+}
+
+/// `POST /webhooks/stripe/connect`: a Connect platform's delivery, for the tenant its `account`
+/// names (or recorded unrouted).
+#[handler]
+pub async fn receive_connect(req: &Request, body: Body, state: Data<&AppState>) -> Response {
+    let started = std::time::Instant::now();
+    let mut seen = Seen {
+        outcome: "failed",
+        event_type: None,
+        tenant: None,
+    };
+    let resp = handle_connect(req, body, &state, &mut seen).await;
+    observe(&state, &seen, started);
+    resp
+}
+
+fn observe(state: &AppState, seen: &Seen, started: std::time::Instant) {
     let tenant_label = seen
         .tenant
         .as_ref()
@@ -35,7 +57,6 @@ pub async fn receive(
         tenant_label,
         started.elapsed(),
     );
-    resp
 }
 
 /// What the metrics need to know about a delivery.
@@ -60,31 +81,9 @@ async fn handle(
     };
     crate::api::middleware::record_tenant(&tenant.slug);
     seen.tenant = Some(tenant.clone());
-    let limit = state.config.webhook_max_body_bytes;
-    let declared = req
-        .headers()
-        .get(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return too_large(&intake, &tenant, seen);
-    }
-    let bytes = match body.into_bytes_limit(limit).await {
+    let bytes = match read_body(req, body, state.config.webhook_max_body_bytes).await {
         Ok(b) => b,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-            return too_large(&intake, &tenant, seen);
-        }
-        Err(poem::error::ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            return closing(refused(seen, Rejection::TooSlow));
-        }
-        Err(_) => {
-            let r = refuse(
-                &intake,
-                Some(&tenant),
-                Rejection::Malformed("body could not be read".into()),
-            );
-            return refused(seen, r);
-        }
+        Err(r) => return refused(seen, refuse(&intake, Some(&tenant), r)),
     };
     let signature = req
         .headers()
@@ -94,6 +93,48 @@ async fn handle(
         Ok(outcome) => accepted(seen, outcome),
         Err(r) => refused(seen, r),
     }
+}
+
+async fn handle_connect(req: &Request, body: Body, state: &AppState, seen: &mut Seen) -> Response {
+    let intake = state.intake();
+    let bytes = match read_body(req, body, state.config.webhook_max_body_bytes).await {
+        Ok(b) => b,
+        Err(r) => return refused(seen, refuse(&intake, None, r)),
+    };
+    let signature = req
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    let mut routed_to = None;
+    let routed = connect::accept(
+        &intake,
+        signature,
+        &bytes,
+        &mut seen.event_type,
+        &mut routed_to,
+    )
+    .await;
+    seen.tenant = routed_to;
+    let (routing, resp) = match routed {
+        Ok(Routed::Tenant(outcome)) => ("tenant", accepted(seen, outcome)),
+        Ok(Routed::Unrouted { new }) => {
+            seen.outcome = "unrouted";
+            let status = if new { "unrouted" } else { "duplicate" };
+            ("unrouted", Json(json!({"status": status})).into_response())
+        }
+        Ok(Routed::Platform { new }) => {
+            seen.outcome = "ignored";
+            let body = if new {
+                json!({"status": "ignored", "reason": "platform event (no account)"})
+            } else {
+                json!({"status": "duplicate"})
+            };
+            ("platform", Json(body).into_response())
+        }
+        Err(r) => ("refused", refused(seen, r)),
+    };
+    crate::telemetry::connect_event(routing);
+    resp
 }
 
 fn accepted(seen: &mut Seen, outcome: Outcome) -> Response {
@@ -114,12 +155,24 @@ fn accepted(seen: &mut Seen, outcome: Outcome) -> Response {
     Json(body).into_response()
 }
 
-/// 413, closing the connection.
-fn too_large(intake: &Intake, tenant: &TenantRuntime, seen: &mut Seen) -> Response {
-    closing(refused(
-        seen,
-        refuse(intake, Some(tenant), Rejection::TooLarge),
-    ))
+/// The body, at most `limit` bytes, within the body timeout.
+async fn read_body(req: &Request, body: Body, limit: usize) -> Result<bytes::Bytes, Rejection> {
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Rejection::TooLarge);
+    }
+    match body.into_bytes_limit(limit).await {
+        Ok(b) => Ok(b),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(Rejection::TooLarge),
+        Err(poem::error::ReadBodyError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(Rejection::TooSlow)
+        }
+        Err(_) => Err(Rejection::Malformed("body could not be read".into())),
+    }
 }
 
 /// Closes the connection after `resp`: the rest of the body was never read, so the connection
@@ -134,6 +187,8 @@ fn closing(mut resp: Response) -> Response {
 
 fn refused(seen: &mut Seen, r: Rejection) -> Response {
     let refusal = r.refusal();
+    // The rest of the body was never read: the connection cannot carry another request.
+    let close = matches!(r, Rejection::TooLarge | Rejection::TooSlow);
     seen.outcome = refusal.label;
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = problem_response(status, refusal.code, refusal.detail);
@@ -143,5 +198,5 @@ fn refused(seen: &mut Seen, r: Rejection) -> Response {
         resp.headers_mut()
             .insert(poem::http::header::RETRY_AFTER, v);
     }
-    resp
+    if close { closing(resp) } else { resp }
 }

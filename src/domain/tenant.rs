@@ -1,6 +1,7 @@
 //! Domain: tenant fields (name, rate limits, Connect account id, key names; the slug is a
 //! `values::Slug`).
 use super::{Invalid, invalid};
+use entity::status::TenantKind;
 
 pub const DEFAULT_RATE_PER_SECOND: i64 = 100;
 pub const DEFAULT_RATE_BURST: i64 = 200;
@@ -54,6 +55,36 @@ pub fn parse_account_id(raw: &str) -> Result<String, Invalid> {
     super::rules::check::<super::rules::AccountId>("stripe_account_id", raw).map(str::to_owned)
 }
 
+/// `application_fee_bps`: 0–10,000 basis points.
+pub fn parse_fee_bps(value: i32) -> Result<i32, Invalid> {
+    if (0..=10_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            "application_fee_bps",
+            "must be between 0 and 10000",
+        ))
+    }
+}
+
+/// A connected tenant is reached through its account: it must have one.
+pub fn check_kind(kind: TenantKind, stripe_account_id: Option<&str>) -> Result<(), Invalid> {
+    if kind == TenantKind::Connected && stripe_account_id.is_none() {
+        return Err(invalid(
+            "stripe_account_id",
+            "a connected tenant needs its Stripe account id (acct_…)",
+        ));
+    }
+    Ok(())
+}
+
+/// The platform's fee on a checkout of `amount` (minor units): `amount × bps / 10,000` rounded
+/// down, so never more than the amount (at most 10,000 bps).
+pub fn application_fee(amount: i64, bps: i32) -> i64 {
+    let fee = i128::from(amount) * i128::from(bps.clamp(0, 10_000)) / 10_000;
+    i64::try_from(fee).unwrap_or(0).min(amount)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +96,24 @@ mod tests {
         assert!(parse_account_id("acct_1Abc").is_ok());
         assert!(parse_account_id("acct_").is_err() && parse_account_id("cus_1").is_err());
         assert!(parse_name("  ").is_err() && parse_name("Luigi's").is_ok());
+    }
+
+    #[test]
+    fn fees_round_down_and_never_exceed_the_amount() {
+        assert_eq!(application_fee(1999, 0), 0);
+        assert_eq!(application_fee(1999, 250), 49); // 49.975
+        assert_eq!(application_fee(1000, 250), 25);
+        assert_eq!(application_fee(1, 9_999), 0);
+        assert_eq!(application_fee(1999, 10_000), 1999);
+        assert_eq!(application_fee(99_999_999, 10_000), 99_999_999);
+        assert!(parse_fee_bps(-1).is_err() && parse_fee_bps(10_001).is_err());
+        assert!(parse_fee_bps(0).is_ok() && parse_fee_bps(10_000).is_ok());
+    }
+
+    #[test]
+    fn a_connected_tenant_needs_an_account() {
+        assert!(check_kind(TenantKind::Connected, None).is_err());
+        assert!(check_kind(TenantKind::Connected, Some("acct_1")).is_ok());
+        assert!(check_kind(TenantKind::OwnAccount, None).is_ok());
     }
 }

@@ -49,6 +49,10 @@ impl Slug {
         if uuid::Uuid::parse_str(raw).is_ok() {
             return Err(invalid("slug", "must not be shaped like a UUID"));
         }
+        if raw == "connect" {
+            // `/webhooks/stripe/connect` is the Connect platform's endpoint.
+            return Err(invalid("slug", "`connect` is reserved"));
+        }
         Ok(Self(raw.to_owned()))
     }
 }

@@ -1,6 +1,7 @@
 //! Jobs layer: work over many tenants that runs beside requests (key rewrap, start-up checks,
-//! reconciliation against Stripe, retention).
+//! reconciliation against Stripe, retention, routing Connect events that waited for a tenant).
 pub mod keys;
 pub mod reconcile;
 mod reconcile_lock;
 pub mod retention;
+pub mod unrouted;

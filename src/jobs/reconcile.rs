@@ -63,7 +63,7 @@ pub async fn begin(
     tenant: &ScopedTenant,
     since: Since,
 ) -> Result<(Run, RunLock), StartError> {
-    if crate::store::stripe_config::get(&state.db, tenant)
+    if crate::store::stripe_config::key_mode(&state.db, tenant)
         .await?
         .is_none()
     {

@@ -1,6 +1,8 @@
 //! Job: retention. Every hour, removes raw webhook payloads older than
 //! `GATEWAY_EVENT_PAYLOAD_RETENTION_DAYS` (each event's summary row stays), order changes (the
-//! outbox) as old with their notification messages once none is owed, and refused-delivery
+//! outbox) as old with their notification messages once none is owed, Connect events that
+//! waited for a tenant as old (routed or not: without its payload an event is nothing), and
+//! refused-delivery
 //! counters older than 30 days — in small batches, so webhooks are never held up behind it.
 use crate::state::AppState;
 use crate::store::retention;
@@ -16,6 +18,7 @@ const FAILURE_COUNTERS_DAYS: i64 = 30;
 pub struct Purged {
     pub payloads: u64,
     pub changes: u64,
+    pub unrouted: u64,
     pub counters: u64,
 }
 
@@ -35,6 +38,14 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
     loop {
         let n = retention::delete_changes_before(&state.db, payload_cutoff, BATCH).await?;
         purged.changes += n;
+        if n < BATCH || state.is_shutting_down() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loop {
+        let n = crate::store::unrouted::delete_before(&state.db, payload_cutoff, BATCH).await?;
+        purged.unrouted += n;
         if n < BATCH || state.is_shutting_down() {
             break;
         }
@@ -61,6 +72,7 @@ pub async fn run(state: AppState) {
                 tracing::info!(
                     payloads = p.payloads,
                     changes = p.changes,
+                    unrouted = p.unrouted,
                     counters = p.counters,
                     "retention removed expired data"
                 )

@@ -18,6 +18,7 @@ pub mod scope;
 pub mod secrets;
 pub mod stripe_config;
 pub mod tenants;
+pub mod unrouted;
 
 use base64::Engine as _;
 use sea_orm::{

@@ -60,6 +60,20 @@ pub async fn load<C: ConnectionTrait>(
     Ok(Some((config, secrets)))
 }
 
+/// The mode of the key the tenant calls Stripe with — its own, or for a `connected` tenant the
+/// platform's — or `None` when it has none.
+pub async fn key_mode<C: ConnectionTrait>(
+    db: &C,
+    tenant: &ScopedTenant,
+) -> Result<Option<bool>, DbErr> {
+    let mode = if tenant.kind == entity::status::TenantKind::Connected {
+        super::platform_config::get(db).await?.map(|(c, _)| c.mode)
+    } else {
+        get(db, tenant).await?.map(|(c, _)| c.mode)
+    };
+    Ok(mode.map(|m| m == "live"))
+}
+
 fn secret_row(
     tenant_id: Uuid,
     secret: SealedWebhookSecret,

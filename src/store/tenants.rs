@@ -3,7 +3,7 @@ use super::scope::ScopedTenant;
 use super::{Page, PageRequest, paginate};
 use crate::domain::Slug;
 use chrono::Utc;
-use entity::status::TenantStatus;
+use entity::status::{TenantKind, TenantStatus};
 use entity::tenants::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -17,6 +17,8 @@ pub struct NewTenant {
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
     pub stripe_account_id: Option<String>,
+    pub kind: TenantKind,
+    pub application_fee_bps: i32,
 }
 
 /// Changes to apply; `None` leaves a field alone. `stripe_account_id: Some(None)` clears it.
@@ -27,6 +29,8 @@ pub struct TenantChanges {
     pub rate_limit_per_second: Option<i64>,
     pub rate_limit_burst: Option<i64>,
     pub stripe_account_id: Option<Option<String>>,
+    pub kind: Option<TenantKind>,
+    pub application_fee_bps: Option<i32>,
 }
 
 pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model, DbErr> {
@@ -39,6 +43,8 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model,
         rate_limit_per_second: Set(new.rate_limit_per_second),
         rate_limit_burst: Set(new.rate_limit_burst),
         stripe_account_id: Set(new.stripe_account_id),
+        kind: Set(new.kind),
+        application_fee_bps: Set(new.application_fee_bps),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -84,8 +90,26 @@ pub async fn update<C: ConnectionTrait>(
     if let Some(account) = changes.stripe_account_id {
         active.stripe_account_id = Set(account);
     }
+    if let Some(kind) = changes.kind {
+        active.kind = Set(kind);
+    }
+    if let Some(bps) = changes.application_fee_bps {
+        active.application_fee_bps = Set(bps);
+    }
     active.updated_at = Set(Utc::now());
     active.update(db).await
+}
+
+/// The id of the tenant whose Stripe account is `account` (Connect routing: the account named
+/// by a verified Connect event).
+pub async fn by_account<C: ConnectionTrait>(db: &C, account: &str) -> Result<Option<Uuid>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::StripeAccountId.eq(account))
+        .into_tuple()
+        .one(db)
+        .await
 }
 
 /// Every tenant's id and slug (the webhook intake's list of names that exist).
@@ -113,18 +137,24 @@ pub async fn for_operator<C: ConnectionTrait>(
     Ok(find(db, reference).await?.map(ScopedTenant::checked))
 }
 
-/// Active tenants that have a Stripe config: the scheduled reconciliation's list, in the scope
-/// of the job that acts for every tenant.
+/// Active tenants that can call Stripe — those with a Stripe config of their own, and connected
+/// ones when the platform has a config: the scheduled reconciliation's list, in the scope of the
+/// job that acts for every tenant.
 pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<ScopedTenant>, DbErr> {
+    let platform = super::platform_config::get(db).await?.is_some();
     let configured: Vec<Uuid> = entity::stripe_configs::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|c| c.tenant_id)
         .collect();
+    let mut can_call = sea_orm::Condition::any().add(Column::Id.is_in(configured));
+    if platform {
+        can_call = can_call.add(Column::Kind.eq(TenantKind::Connected));
+    }
     Ok(Entity::find()
         .filter(Column::Status.eq(TenantStatus::Active))
-        .filter(Column::Id.is_in(configured))
+        .filter(can_call)
         .all(db)
         .await?
         .into_iter()

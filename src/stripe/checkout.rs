@@ -1,6 +1,8 @@
 //! Stripe: Checkout Sessions for orders — one line item for the order's amount, linked to the
 //! order by `client_reference_id` and `metadata.order_id` (on the session and its
-//! PaymentIntent), created with an idempotency key derived from the order.
+//! PaymentIntent), created with an idempotency key derived from the order. For a connected
+//! tenant the session is a direct charge on its account (the client sends `Stripe-Account`), with
+//! the platform's fee as `payment_intent_data.application_fee_amount`.
 use super::http::{StripeCallError, TenantStripe};
 use entity::orders;
 use std::collections::HashMap;
@@ -24,9 +26,12 @@ pub fn idempotency_key(order: &orders::Model) -> String {
     format!("gateway-checkout-{}", order.id)
 }
 
+/// `application_fee`: the platform's fee in minor units (connected tenants; `None` or 0 sends
+/// none).
 pub async fn create_session(
     stripe: &TenantStripe,
     order: &orders::Model,
+    application_fee: Option<i64>,
     success_url: &str,
     cancel_url: &str,
 ) -> Result<CreatedSession, StripeCallError> {
@@ -46,6 +51,7 @@ pub async fn create_session(
     item.quantity = Some(1);
     let mut intent = CreateCheckoutSessionPaymentIntentData::new();
     intent.metadata = Some(link.clone());
+    intent.application_fee_amount = application_fee.filter(|fee| *fee > 0);
     let request = CreateCheckoutSession::new()
         .mode(stripe_shared::CheckoutSessionMode::Payment)
         .client_reference_id(order.id.to_string())

@@ -1,8 +1,14 @@
-//! Stripe: one client per tenant, built from its decrypted secret key, kept in a bounded cache
-//! and dropped when the tenant's key changes. Outbound calls are paced per tenant below Stripe's
-//! per-account limits (about 25/s in test mode, 100/s live).
+//! Stripe: one client per tenant, kept in a bounded cache and dropped when the tenant's key (or,
+//! for a connected tenant, the platform's) changes. An `own_account` tenant's client holds its
+//! own decrypted key; a `connected` tenant's holds the platform's key and sends its account as
+//! `Stripe-Account`. Outbound calls are paced per account below Stripe's per-account limits
+//! (about 25/s in test mode, 100/s live), and a connected tenant's also by one pace shared by
+//! every connected account, for the platform key as a whole.
 use super::http::{StripeCallError, StripeHttp, TenantStripe};
 use crate::crypto::{Field, Keyring, KeyringError, SecretText};
+use crate::store::platform_config::PLATFORM;
+use entity::status::TenantKind;
+use governor::DefaultDirectRateLimiter;
 use moka::future::Cache;
 use sea_orm::{DatabaseConnection, DbErr};
 use std::sync::Arc;
@@ -12,10 +18,16 @@ use uuid::Uuid;
 const TEST_MODE_PER_SECOND: u32 = 20;
 const LIVE_MODE_PER_SECOND: u32 = 80;
 
-/// A tenant's client and the mode its key is for.
+/// A tenant's client and what it calls with.
 pub struct TenantClient {
     pub stripe: TenantStripe,
     pub livemode: bool,
+    /// The hint of the key it calls with (the tenant's, or the platform's).
+    pub key_hint: String,
+    /// The connected account it calls for, if the tenant is `connected`.
+    pub connected_account: Option<String>,
+    /// The platform's fee on the tenant's checkouts (connected tenants only; 0 otherwise).
+    pub application_fee_bps: i32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +38,18 @@ pub enum ClientError {
     Crypto(#[from] KeyringError),
 }
 
+/// The platform's key, decrypted, and its pace.
+struct PlatformKey {
+    secret: SecretText,
+    livemode: bool,
+    hint: String,
+    pacer: Arc<DefaultDirectRateLimiter>,
+}
+
 pub struct StripeClients {
     http: StripeHttp,
     cache: Cache<Uuid, Arc<TenantClient>>,
+    platform: Cache<(), Arc<PlatformKey>>,
 }
 
 impl StripeClients {
@@ -39,6 +60,7 @@ impl StripeClients {
                 .max_capacity(10_000)
                 .time_to_idle(Duration::from_secs(3600))
                 .build(),
+            platform: Cache::builder().max_capacity(1).build(),
         })
     }
 
@@ -47,7 +69,8 @@ impl StripeClients {
         TenantStripe::new(self.http.clone(), secret, pace(livemode))
     }
 
-    /// The tenant's client; `None` when it has no Stripe config.
+    /// The tenant's client; `None` when it has no key to call with (an `own_account` tenant
+    /// without a Stripe config, a `connected` one while the platform has none).
     pub async fn for_tenant(
         &self,
         db: &DatabaseConnection,
@@ -57,26 +80,83 @@ impl StripeClients {
         if let Some(hit) = self.cache.get(&tenant_id).await {
             return Ok(Some(hit));
         }
-        let Some((config, _)) = crate::store::stripe_config::load(db, tenant_id).await? else {
+        let Some(tenant) = crate::store::tenants::find(db, &tenant_id.to_string()).await? else {
             return Ok(None);
         };
-        let secret = keyring.open(
-            tenant_id,
-            Field::StripeSecretKey,
-            &config.secret_key_ciphertext,
-        )?;
-        let livemode = config.mode == "live";
-        let client = Arc::new(TenantClient {
-            stripe: self.with_key(secret, livemode),
-            livemode,
-        });
+        let client = match (tenant.kind, tenant.stripe_account_id) {
+            (TenantKind::Connected, Some(account)) => {
+                let Some(platform) = self.platform_key(db, keyring).await? else {
+                    return Ok(None);
+                };
+                TenantClient {
+                    stripe: TenantStripe::connected(
+                        self.http.clone(),
+                        platform.secret.clone(),
+                        pace(platform.livemode),
+                        account.clone(),
+                        platform.pacer.clone(),
+                    ),
+                    livemode: platform.livemode,
+                    key_hint: platform.hint.clone(),
+                    connected_account: Some(account),
+                    application_fee_bps: tenant.application_fee_bps,
+                }
+            }
+            _ => {
+                let Some((config, _)) = crate::store::stripe_config::load(db, tenant_id).await?
+                else {
+                    return Ok(None);
+                };
+                let secret = keyring.open(
+                    tenant_id,
+                    Field::StripeSecretKey,
+                    &config.secret_key_ciphertext,
+                )?;
+                let livemode = config.mode == "live";
+                TenantClient {
+                    stripe: self.with_key(secret, livemode),
+                    livemode,
+                    key_hint: config.secret_key_hint,
+                    connected_account: None,
+                    application_fee_bps: 0,
+                }
+            }
+        };
+        let client = Arc::new(client);
         self.cache.insert(tenant_id, client.clone()).await;
         Ok(Some(client))
     }
 
-    /// Drops every tenant's client.
+    async fn platform_key(
+        &self,
+        db: &DatabaseConnection,
+        keyring: &Keyring,
+    ) -> Result<Option<Arc<PlatformKey>>, ClientError> {
+        if let Some(hit) = self.platform.get(&()).await {
+            return Ok(Some(hit));
+        }
+        let Some((config, _)) = crate::store::platform_config::get(db).await? else {
+            return Ok(None);
+        };
+        let livemode = config.mode == "live";
+        let key = Arc::new(PlatformKey {
+            secret: keyring.open(
+                PLATFORM,
+                Field::PlatformSecretKey,
+                &config.secret_key_ciphertext,
+            )?,
+            livemode,
+            hint: config.secret_key_hint,
+            pacer: Arc::new(super::http::pacer(pace(livemode))),
+        });
+        self.platform.insert((), key.clone()).await;
+        Ok(Some(key))
+    }
+
+    /// Drops every tenant's client, and the platform's key.
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+        self.platform.invalidate_all();
     }
 
     /// Drops the tenant's client (its key changed or it was removed).

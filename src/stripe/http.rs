@@ -13,6 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 use stripe_client_core::{
     CustomizedStripeRequest, RequestBuilder, StripeClient, StripeClientErr, StripeMethod,
@@ -98,16 +99,51 @@ pub struct TenantStripe {
     http: StripeHttp,
     secret: SecretText,
     pacer: DefaultDirectRateLimiter,
+    connected: Option<Connected>,
+}
+
+/// A connected account called with the platform's key.
+struct Connected {
+    /// Sent as `Stripe-Account`.
+    account: String,
+    /// The platform key's pace, shared by all its connected accounts (Stripe limits the
+    /// platform's requests as a whole, beside each account's own).
+    platform_pacer: Arc<DefaultDirectRateLimiter>,
+}
+
+/// A pace of `per_second` requests.
+pub fn pacer(per_second: u32) -> DefaultDirectRateLimiter {
+    RateLimiter::direct(Quota::per_second(
+        NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
+    ))
 }
 
 impl TenantStripe {
     /// `per_second`: the tenant's outbound budget (below Stripe's ~25/s test, ~100/s live).
     pub fn new(http: StripeHttp, secret: SecretText, per_second: u32) -> Self {
-        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         Self {
             http,
             secret,
-            pacer: RateLimiter::direct(Quota::per_second(rate)),
+            pacer: pacer(per_second),
+            connected: None,
+        }
+    }
+
+    /// The client of connected `account`: the platform's key, `Stripe-Account: account`, paced
+    /// per account at `per_second` and by `platform_pacer` for the platform key as a whole.
+    pub fn connected(
+        http: StripeHttp,
+        platform_key: SecretText,
+        per_second: u32,
+        account: String,
+        platform_pacer: Arc<DefaultDirectRateLimiter>,
+    ) -> Self {
+        Self {
+            connected: Some(Connected {
+                account,
+                platform_pacer,
+            }),
+            ..Self::new(http, platform_key, per_second)
         }
     }
 
@@ -132,6 +168,9 @@ impl TenantStripe {
         let mut last = StripeCallError::Unavailable("no attempt made".into());
         for attempt in 0..ATTEMPTS {
             self.pacer.until_ready().await;
+            if let Some(c) = &self.connected {
+                c.platform_pacer.until_ready().await;
+            }
             let mut builder = hyper::Request::builder()
                 .method(method.clone())
                 .uri(&uri)
@@ -146,6 +185,9 @@ impl TenantStripe {
             }
             if let Some(key) = idempotency_key {
                 builder = builder.header("idempotency-key", key);
+            }
+            if let Some(c) = &self.connected {
+                builder = builder.header("stripe-account", &c.account);
             }
             let request = builder
                 .body(Full::new(body.clone()))

@@ -15,6 +15,9 @@ pub struct Envelope {
     pub livemode: bool,
     #[serde(default)]
     pub api_version: Option<String>,
+    /// The connected account the event happened on (Connect events only).
+    #[serde(default)]
+    pub account: Option<String>,
     pub data: EventData,
 }
 

@@ -22,6 +22,8 @@ pub enum Rejection {
     UnknownTenant,
     Suspended,
     NoConfig,
+    /// The Connect endpoint was called before the platform has a config.
+    NoPlatformConfig,
     TooLarge,
     RateLimited(Duration),
     Signature(SignatureError),
@@ -69,6 +71,13 @@ impl Rejection {
                 "the tenant has no Stripe config yet".into(),
                 "no_config",
                 Some(F::NoConfig),
+            ),
+            Rejection::NoPlatformConfig => (
+                409,
+                "no_platform_config",
+                "the platform has no Stripe config yet".into(),
+                "no_config",
+                None,
             ),
             Rejection::TooLarge => (
                 413,
@@ -162,6 +171,7 @@ pub struct Intake<'a> {
     pub db: &'a DatabaseConnection,
     pub keyring: &'a Keyring,
     pub tenants: &'a TenantCache,
+    pub platform: &'a super::platform::PlatformCache,
     pub limiters: &'a Limiters,
     pub failures: &'a FailureCounter,
     pub breaker: &'a Breaker,
@@ -240,6 +250,20 @@ pub async fn accept(
         state.signature_tolerance_secs,
     )
     .map_err(|e| refuse(state, Some(tenant), Rejection::Signature(e)))?;
+    limit(state, tenant).await?;
+    let (envelope, payload) = parse(state, Some(tenant), body, event_type)?;
+    submit(
+        state,
+        tenant,
+        tenant.livemode.unwrap_or(false),
+        envelope,
+        payload,
+    )
+    .await
+}
+
+/// Charges a delivery to the tenant's rate limit.
+pub async fn limit(state: &Intake<'_>, tenant: &TenantRuntime) -> Result<(), Rejection> {
     state
         .limiters
         .check_tenant(
@@ -248,26 +272,47 @@ pub async fn accept(
             tenant.rate_limit_burst,
         )
         .await
-        .map_err(|wait| refuse(state, Some(tenant), Rejection::RateLimited(wait)))?;
+        .map_err(|wait| refuse(state, Some(tenant), Rejection::RateLimited(wait)))
+}
+
+/// The verified body as an event, and as text; names the event in the request's span.
+pub fn parse<'b>(
+    state: &Intake<'_>,
+    tenant: Option<&TenantRuntime>,
+    body: &'b [u8],
+    event_type: &mut Option<&'static str>,
+) -> Result<(super::event::Envelope, &'b str), Rejection> {
     let payload = std::str::from_utf8(body).map_err(|_| {
         refuse(
             state,
-            Some(tenant),
+            tenant,
             Rejection::Malformed("body is not UTF-8".into()),
         )
     })?;
     let envelope = super::event::Envelope::parse(body)
-        .map_err(|e| refuse(state, Some(tenant), Rejection::Malformed(e)))?;
+        .map_err(|e| refuse(state, tenant, Rejection::Malformed(e)))?;
     let span = tracing::Span::current();
     span.record("event_id", envelope.id.as_str());
     span.record("event_type", envelope.event_type.as_str());
     *event_type = Some(super::observe::type_label(&envelope.event_type));
+    Ok((envelope, payload))
+}
+
+/// Hands a verified event of `tenant` to the writer; `livemode`: the mode of the key that
+/// signs for it (the tenant's own, or the platform's for Connect events).
+pub async fn submit(
+    state: &Intake<'_>,
+    tenant: &TenantRuntime,
+    livemode: bool,
+    envelope: super::event::Envelope,
+    payload: &str,
+) -> Result<Outcome, Rejection> {
     if state.breaker.is_open() {
         return Err(Rejection::Unavailable);
     }
     let incoming = Incoming {
         tenant_id: tenant.id,
-        tenant_livemode: tenant.livemode.unwrap_or(false),
+        tenant_livemode: livemode,
         envelope,
         payload: payload.to_owned(),
         replay: false,

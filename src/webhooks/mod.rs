@@ -3,6 +3,7 @@
 //! limiters, the tenant/secrets cache and the bounded failure counters.
 pub mod apply;
 mod batch;
+pub mod connect;
 pub mod event;
 pub mod failures;
 pub mod feed;
@@ -12,6 +13,7 @@ pub mod limiter;
 pub mod merge;
 pub mod observe;
 mod plan;
+pub mod platform;
 pub mod shared_limit;
 pub mod signature;
 pub mod tenants;

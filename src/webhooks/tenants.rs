@@ -34,11 +34,16 @@ pub struct TenantRuntime {
 impl TenantRuntime {
     /// The secrets that verify at `now` (unexpired).
     pub fn current_secrets(&self, now: DateTime<Utc>) -> impl Iterator<Item = &str> {
-        self.secrets
-            .iter()
-            .filter(move |s| s.expires_at.is_none_or(|at| at > now))
-            .map(|s| s.secret.expose())
+        current(&self.secrets, now)
     }
+}
+
+/// The secrets of `secrets` that verify at `now` (unexpired).
+pub fn current(secrets: &[ActiveSecret], now: DateTime<Utc>) -> impl Iterator<Item = &str> {
+    secrets
+        .iter()
+        .filter(move |s| s.expires_at.is_none_or(|at| at > now))
+        .map(|s| s.secret.expose())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,9 @@ pub struct TenantCache {
     /// would otherwise answer 429 until each had been looked up within the budget).
     names: Cache<String, Uuid>,
     missing: Cache<String, ()>,
+    /// Connect routing: a connected account's tenant, or `None` for an account no tenant has
+    /// (so a stream of unrouted events costs no query each). Forgotten on every tenant change.
+    accounts: Cache<String, Option<Uuid>>,
 }
 
 impl Default for TenantCache {
@@ -70,6 +78,10 @@ impl Default for TenantCache {
             missing: Cache::builder()
                 .max_capacity(MAX_TENANTS)
                 .time_to_live(MISSING_TTL)
+                .build(),
+            accounts: Cache::builder()
+                .max_capacity(MAX_TENANTS)
+                .time_to_live(TTL)
                 .build(),
         }
     }
@@ -146,11 +158,36 @@ impl TenantCache {
     pub fn invalidate_all(&self) {
         self.by_id.invalidate_all();
         self.missing.invalidate_all();
+        self.accounts.invalidate_all();
+    }
+
+    /// The tenant whose Stripe account is `account`, if any (Connect routing).
+    pub async fn by_account(
+        &self,
+        db: &DatabaseConnection,
+        keyring: &Keyring,
+        account: &str,
+    ) -> Result<Option<Arc<TenantRuntime>>, LoadError> {
+        let id = match self.accounts.get(account).await {
+            Some(known) => known,
+            None => {
+                let id = crate::store::tenants::by_account(db, account).await?;
+                self.accounts.insert(account.to_owned(), id).await;
+                id
+            }
+        };
+        let Some(id) = id else { return Ok(None) };
+        if let Some(hit) = self.by_id.get(&id).await {
+            return Ok(Some(hit));
+        }
+        self.load(db, keyring, &id.to_string()).await
     }
 
     /// Forgets what is cached about a tenant after any change to it or its Stripe config (its
     /// names stay: a tenant's slug never changes).
     pub async fn invalidate(&self, tenant_id: Uuid, slug: &str) {
+        // Which account it had is not known here: any account may have moved.
+        self.accounts.invalidate_all();
         self.by_id.invalidate(&tenant_id).await;
         self.missing.invalidate(slug).await;
         self.missing.invalidate(&tenant_id.to_string()).await;

@@ -9,6 +9,7 @@ mod api_keys;
 mod attack;
 mod auth_limit;
 mod bad_input;
+mod connect;
 mod crash;
 mod gateway_process;
 mod isolation;

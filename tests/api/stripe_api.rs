@@ -323,7 +323,7 @@ async fn finished(app: &TestApp, tenant: &str, id: &str) -> Value {
 }
 
 /// Starts a run through the API and waits for its end.
-async fn reconcile(app: &TestApp, tenant: &str) -> Value {
+pub async fn reconcile(app: &TestApp, tenant: &str) -> Value {
     let started = app
         .post(
             &format!("/v1/tenants/{tenant}/reconciliations"),

@@ -26,6 +26,8 @@ async fn known_tenants_skip_the_lookup_budget_after_a_restart(app: TestApp) {
             rate_limit_per_second: Set(100),
             rate_limit_burst: Set(200),
             stripe_account_id: Set(None),
+            kind: Set(entity::status::TenantKind::OwnAccount),
+            application_fee_bps: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }))
