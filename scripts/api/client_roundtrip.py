@@ -3,7 +3,8 @@ live gateway: create a tenant, issue a key, set Stripe secrets, create an order 
 back with the tenant's own key; register a notification endpoint (a receiver on loopback), pay
 the order with a signed Stripe event and verify the order.paid notification with Python's
 `standardwebhooks`; follow the order's status URL; refund part of it; set and read the Connect platform's
-secrets (hints only). Fails loudly on any unexpected answer.
+secrets (hints only); send a Connect event for an account no tenant has (listed unrouted), then
+create the connected tenant and see it routed. Fails loudly on any unexpected answer.
 Usage: python3 client_roundtrip.py BASE_URL OPERATOR_TOKEN (with the generated package on PYTHONPATH)"""
 import hashlib
 import hmac
@@ -27,10 +28,11 @@ from gateway_client.api.orders import (
 )
 from gateway_client.api.platform import v1_platform_stripe_config_get, v1_platform_stripe_config_put
 from gateway_client.api.stripe_config import v1_stripe_config_get, v1_stripe_config_put
+from gateway_client.api.platform import v1_unrouted_events_list
 from gateway_client.api.tenants import v1_tenants_create
 from gateway_client.models import (
     ApiKeyIn, MessageStatus, NotificationEndpointIn, NotificationType, OrderIn, OrderInMetadataType0,
-    OrderStatus, RefundIn, RefundReason, StripeConfigIn, TenantIn,
+    OrderStatus, RefundIn, RefundReason, StripeConfigIn, TenantIn, TenantKind, UnroutedState,
 )
 from gateway_client.types import Response
 
@@ -98,12 +100,19 @@ pi = {"id": "pi_py", "object": "payment_intent", "amount": 2350, "amount_receive
 event = json.dumps({"id": "evt_py_paid", "object": "event", "type": "payment_intent.succeeded",
                     "api_version": "2024-06-20", "created": int(time.time()), "livemode": False,
                     "data": {"object": pi}}).encode()
-t = int(time.time())
-sig = hmac.new(STRIPE_SECRET.encode(), f"{t}.".encode() + event, hashlib.sha256).hexdigest()
-req = urllib.request.Request(f"{base}/webhooks/stripe/{tenant.slug}", data=event, method="POST",
-                             headers={"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={sig}"})
-with urllib.request.urlopen(req) as resp:
-    assert json.loads(resp.read())["status"] == "processed"
+
+
+def deliver(path: str, secret: str, body: bytes) -> dict:
+    """Posts `body` to the gateway's `path`, signed with `secret` as Stripe signs."""
+    t = int(time.time())
+    sig = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    req = urllib.request.Request(f"{base}{path}", data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "Stripe-Signature": f"t={t},v1={sig}"})
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+assert deliver(f"/webhooks/stripe/{tenant.slug}", STRIPE_SECRET, event)["status"] == "processed"
 for _ in range(200):
     if received:
         break
@@ -136,6 +145,26 @@ platform = ok(v1_platform_stripe_config_put.sync_detailed(
 assert platform.secret_key_hint == "sk_test_…4242" and len(platform.webhook_secrets) == 1, platform
 shown = ok(v1_platform_stripe_config_get.sync_detailed(client=operator), 200)
 assert PLATFORM_KEY not in str(shown.to_dict()) and shown.secret_key_hint == platform.secret_key_hint, shown
+# A Connect event for an account no tenant has yet: kept unrouted, then routed to the connected
+# tenant created with that account.
+account = "acct_1Py" + uuid.uuid4().hex[:10]
+connect_event = json.dumps({"id": f"evt_py_{account}", "object": "event", "type": "payment_intent.created",
+                            "api_version": "2024-06-20", "created": int(time.time()), "livemode": False,
+                            "account": account, "data": {"object": dict(pi, status="requires_payment_method")}}).encode()
+assert deliver("/webhooks/stripe/connect", "whsec_" + "c" * 32, connect_event)["status"] == "unrouted"
+waiting = ok(v1_unrouted_events_list.sync_detailed(client=operator, account=account), 200)
+assert [e.stripe_event_id for e in waiting.data] == [f"evt_py_{account}"], waiting
+linked = ok(v1_tenants_create.sync_detailed(client=operator, body=TenantIn(
+    slug=f"{slug}-c", name="Py Connected", kind=TenantKind.CONNECTED, stripe_account_id=account,
+    application_fee_bps=250)), 201)
+assert linked.kind == TenantKind.CONNECTED and linked.application_fee_bps == 250, linked
+for _ in range(200):
+    routed = ok(v1_unrouted_events_list.sync_detailed(client=operator, account=account, state=UnroutedState.ROUTED), 200)
+    if routed.data:
+        break
+    time.sleep(0.05)
+assert routed.data and routed.data[0].routed_tenant_id == linked.id, routed
 print(f"generated client: tenant {tenant.slug}, key {key.prefix}…, order {again.id} paid, "
       f"notification {headers.get('webhook-id') or headers.get('Webhook-Id')} verified with standardwebhooks, "
-      f"refund {made.id} of {made.amount}, platform config {shown.secret_key_hint} — ok")
+      f"refund {made.id} of {made.amount}, platform config {shown.secret_key_hint}, "
+      f"Connect event routed to {linked.slug} — ok")

@@ -257,7 +257,7 @@ async fn concurrent_copies_over_three_replicas_apply_once_without_errors() {
 }
 
 /// Polls `check` every 20 ms until it holds; how long that took, or a failure after `within`.
-async fn within<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
+pub async fn within<F, Fut>(within: Duration, what: &str, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -273,7 +273,7 @@ where
 }
 
 /// A fresh event (a new id each call) for the test tenant, as JSON text.
-fn ping_event() -> String {
+pub fn ping_event() -> String {
     let id = format!("evt_ping{}", uuid::Uuid::new_v4().simple());
     event(
         &id,

@@ -727,6 +727,17 @@ mod cli {
 
 pub async fn cli_check_config_and_reconcile(app: TestApp) {
     let stripe = MockServer::start().await;
+    // A connected tenant's key check: the platform's key, on its account.
+    Mock::given(method("GET"))
+        .and(path("/v1/balance"))
+        .and(header("authorization", "Bearer sk_test_51PlatformCli0042"))
+        .and(header("stripe-account", "acct_1CliLinked"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": "balance", "livemode": false})),
+        )
+        .mount(&stripe)
+        .await;
     Mock::given(method("GET"))
         .and(path("/v1/balance"))
         .and(header("authorization", "Bearer sk_test_cliKey00000"))
@@ -761,6 +772,8 @@ pub async fn cli_check_config_and_reconcile(app: TestApp) {
         .await;
     app.restaurant("cli").await;
     app.restaurant("cli-bad").await;
+    let linked = json!({"slug": "cli-linked", "name": "Linked", "kind": "connected", "stripe_account_id": "acct_1CliLinked"});
+    assert_eq!(app.post("/v1/tenants", app.op(), linked).await.status, 201);
     let (url, dir, base) = (
         app.db.url(),
         app.db.data_dir(),
@@ -793,6 +806,24 @@ pub async fn cli_check_config_and_reconcile(app: TestApp) {
     let (ok, text) = run(&["check-config", "--tenant", "cli-bad"]);
     assert!(!ok && text.contains("invalid key sk_test_…0000"), "{text}");
     assert!(!text.contains("cliBadKey"), "{text}");
+    let (ok, text) = run(&["check-config", "--tenant", "cli-linked"]);
+    assert!(
+        !ok && text.contains("cli-linked (connected): no Stripe config for the platform"),
+        "{text}"
+    );
+    let platform = json!({"secret_key": "sk_test_51PlatformCli0042", "webhook_secret": "whsec_PlatformCli0042"});
+    assert_eq!(
+        app.put("/v1/platform/stripe-config", app.op(), platform)
+            .await
+            .status,
+        200
+    );
+    let (ok, text) = run(&["check-config", "--tenant", "cli-linked"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("cli-linked: ok — key sk_test_…0042 (the platform's, for connected account acct_1CliLinked) works (test mode)"),
+        "{text}"
+    );
 
     let (ok, text) = run(&["reconcile", "--tenant", "cli"]);
     assert!(ok, "{text}");
