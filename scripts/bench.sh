@@ -11,7 +11,9 @@
 #   before, without building: to alternate a before and an after build in one sitting;
 #   NOTIFY=1 gives every tenant a notification endpoint on a receiver in the load tool and adds
 #   the notifications' latency (answer to the paying event → arrival) and rate under each row;
-#   RATE=500 paces the events at that many per second instead of as fast as they go)
+#   RATE=500 paces the events at that many per second instead of as fast as they go;
+#   CONNECT=1 makes the tenants connected accounts of a Connect platform and sends every event
+#   through POST /webhooks/stripe/connect, signed by the platform, naming its account)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-10000}
@@ -43,6 +45,7 @@ run() { # backend (postgres = over TCP | postgres-socket | sqlite) in_flight dup
   local notify=()
   [ -n "${NOTIFY:-}" ] && { env+=(GATEWAY_OUTBOUND_ALLOW_PRIVATE=true); notify=(--notify); }
   [ -n "${RATE:-}" ] && notify+=(--rate "$RATE")
+  [ -n "${CONNECT:-}" ] && notify+=(--connect)
   if [ "$backend" != sqlite ]; then
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gateway_bench" -c "CREATE DATABASE gateway_bench"
     local url=$TCP_DB

@@ -16,6 +16,10 @@
 //! evenly; CPU and RSS are summed over the pids). `--limit N` creates the tenants limited to N
 //! events/s (burst N) and reports how many deliveries were admitted against that allowance.
 //!
+//! `--connect`: the tenants are connected accounts of a Connect platform (set up here), and every
+//! event goes to `POST /webhooks/stripe/connect` signed with the platform's secret, naming its
+//! tenant's account — the Connect endpoint's cost against the tenant endpoint's.
+//!
 //! `--notify` (the gateway run with `GATEWAY_OUTBOUND_ALLOW_PRIVATE=true`): every tenant gets a
 //! notification endpoint on a receiver here, and the order notifications' latency (the answer
 //! to the paying event → the notification's arrival) and rate are reported too.
@@ -39,6 +43,8 @@ struct Args {
     payload_bytes: usize,
     mark: Option<String>,
     notify: bool,
+    /// Through the Connect endpoint, the tenants connected accounts.
+    connect: bool,
     /// Events per second to send at (0: as fast as the in-flight limit allows).
     rate: f64,
     /// Each tenant's rate limit (and burst); unlimited if not given.
@@ -57,6 +63,7 @@ fn args() -> Args {
         payload_bytes: 3000,
         mark: None,
         notify: false,
+        connect: false,
         rate: 0.0,
         limit: None,
     };
@@ -64,6 +71,10 @@ fn args() -> Args {
     while let Some(flag) = it.next() {
         if flag == "--notify" {
             a.notify = true;
+            continue;
+        }
+        if flag == "--connect" {
+            a.connect = true;
             continue;
         }
         let v = it.next().unwrap_or_default();
@@ -177,9 +188,29 @@ async fn main() {
     // Setup: tenants, secrets, one order per event.
     let setup = Instant::now();
     let mut tenants = Vec::new();
+    let platform_secret = format!("whsec_load{run}platformsecret");
+    if a.connect {
+        let r = client
+            .put(format!("{base}/v1/platform/stripe-config"))
+            .bearer_auth(&a.token)
+            .json(&json!({"secret_key": format!("sk_test_load{run}platformkey"), "webhook_secret": platform_secret}))
+            .send()
+            .await
+            .expect("platform config");
+        assert!(r.status().is_success());
+    }
     for n in 0..a.tenants {
         let slug = format!("load-{run}-{n}");
-        post(&client, format!("{base}/v1/tenants"), &a.token, json!({"slug": slug, "name": slug, "rate_limit_per_second": a.limit.unwrap_or(100_000), "rate_limit_burst": a.limit.unwrap_or(1_000_000)})).await;
+        let account = format!("acct_load{run}x{n}");
+        let mut tenant = json!({"slug": slug, "name": slug, "rate_limit_per_second": a.limit.unwrap_or(100_000), "rate_limit_burst": a.limit.unwrap_or(1_000_000)});
+        if a.connect {
+            tenant["kind"] = json!("connected");
+            tenant["stripe_account_id"] = json!(account);
+            post(&client, format!("{base}/v1/tenants"), &a.token, tenant).await;
+            tenants.push((slug, platform_secret.clone(), Some(account)));
+            continue;
+        }
+        post(&client, format!("{base}/v1/tenants"), &a.token, tenant).await;
         let secret = format!("whsec_load{run}x{n}secretvalue");
         let r = client
             .put(format!("{base}/v1/tenants/{slug}/stripe-config"))
@@ -189,7 +220,7 @@ async fn main() {
             .await
             .expect("config");
         assert!(r.status().is_success());
-        tenants.push((slug, secret));
+        tenants.push((slug, secret, None));
     }
     let epoch = Instant::now();
     let mut order_ids = Vec::new();
@@ -207,7 +238,7 @@ async fn main() {
     let mut sizes = 0;
     let (orders_cpu, mut orders_time) = (gateway_ticks(&a.pids), Duration::ZERO);
     for i in 0..unique {
-        let (slug, secret) = &tenants[i % tenants.len()];
+        let (slug, secret, account) = &tenants[i % tenants.len()];
         let t0 = Instant::now();
         let order = post(&client, format!("{base}/v1/tenants/{slug}/orders"), &a.token, json!({"reference": format!("ord-{i}"), "amount": 1000 + (i % 5000) as i64, "currency": "usd"})).await;
         orders_time += t0.elapsed();
@@ -222,8 +253,11 @@ async fn main() {
         pi["customer"] = json!("cus_load");
         pi["metadata"] = json!({"order_id": order["id"], "pos_ticket": format!("T-{i}")});
         pi["last_payment_error"] = Value::Null;
-        let event = json!({"id": format!("evt_load{run}x{i}"), "object": "event", "api_version": "2024-06-20", "created": t, "livemode": false,
+        let mut event = json!({"id": format!("evt_load{run}x{i}"), "object": "event", "api_version": "2024-06-20", "created": t, "livemode": false,
             "pending_webhooks": 1, "request": {"id": format!("req_{i}"), "idempotency_key": null}, "type": "payment_intent.succeeded", "data": {"object": pi}});
+        if let Some(account) = account {
+            event["account"] = json!(account);
+        }
         let mut body = event.to_string();
         if body.len() < a.payload_bytes {
             // Real events carry descriptions, line items and expanded objects: pad to the size asked.
@@ -235,8 +269,13 @@ async fn main() {
             body = event.to_string();
         }
         sizes += body.len();
+        let path = if account.is_some() {
+            "/webhooks/stripe/connect".to_owned()
+        } else {
+            format!("/webhooks/stripe/{slug}")
+        };
         requests.push(wire::request(
-            &format!("/webhooks/stripe/{slug}"),
+            &path,
             &sign(secret, t, body.as_bytes()),
             bytes::Bytes::from(body),
         ));
@@ -262,7 +301,7 @@ async fn main() {
     let notified = notify::Notified::new(order_ids, epoch);
     if a.notify {
         let url = notify::receiver(notified.clone()).await;
-        for (slug, _) in &tenants {
+        for (slug, _, _) in &tenants {
             post(
                 &client,
                 format!("{base}/v1/tenants/{slug}/notification-endpoints"),

@@ -18,7 +18,8 @@ crate::backend_tests!(
     unrouted_events_wait_for_their_tenant_and_apply_once,
     a_suspended_connected_tenant_is_refused_while_others_flow,
     connected_tenants_call_stripe_with_the_platform_key_and_their_account,
-    tenant_kinds_are_validated_and_operator_only
+    tenant_kinds_are_validated_and_operator_only,
+    every_recorded_event_through_the_connect_endpoint
 );
 
 const PLATFORM_KEY: &str = "sk_test_51PlatformKeyConnect01";
@@ -531,5 +532,61 @@ async fn tenant_kinds_are_validated_and_operator_only(app: TestApp) {
     assert_eq!(
         (&changed.json["kind"], &changed.json["application_fee_bps"]),
         (&json!("own_account"), &json!(125))
+    );
+}
+
+async fn every_recorded_event_through_the_connect_endpoint(app: TestApp) {
+    platform(&app).await;
+    // Real recorded events, byte for byte: the ten that name a connected account wait for its
+    // tenant; the others are the platform's own.
+    let events = crate::recorded::recorded();
+    let mut accounts = std::collections::BTreeSet::new();
+    for (line, e) in &events {
+        let a = app
+            .post_webhook("connect", Some(&sign(PLATFORM_SECRET, now(), line)), line)
+            .await;
+        let want = match e["account"].as_str() {
+            Some(account) => {
+                accounts.insert(account.to_owned());
+                "unrouted"
+            }
+            None => "ignored",
+        };
+        assert_eq!(
+            (a.status.as_u16(), a.json["status"].as_str()),
+            (200, Some(want)),
+            "{}: {a:?}",
+            e["id"]
+        );
+    }
+    assert_eq!(accounts.len(), 3);
+    let all = "&limit=100";
+    assert_eq!(
+        unrouted(&app, &format!("?state=waiting{all}")).await.len(),
+        10
+    );
+    // Each account's tenant arrives: its events are routed to it, once.
+    for (n, account) in accounts.iter().enumerate() {
+        connected(&app, &format!("recorded-{n}"), account, 0).await;
+    }
+    eventually("routing every recorded Connect event", || async {
+        unrouted(&app, &format!("?state=routed{all}")).await.len() == 10
+    })
+    .await;
+    let mut logged = 0;
+    for n in 0..accounts.len() {
+        logged += app.events(&format!("recorded-{n}")).await.len();
+    }
+    assert_eq!(logged, 10);
+    for (line, e) in events.iter().filter(|(_, e)| e["account"].is_string()) {
+        let a = app
+            .post_webhook("connect", Some(&sign(PLATFORM_SECRET, now(), line)), line)
+            .await;
+        assert_eq!(a.json["status"], "duplicate", "{}: {a:?}", e["id"]);
+    }
+    assert!(
+        unrouted(&app, &format!("?state=waiting{all}"))
+            .await
+            .is_empty()
     );
 }

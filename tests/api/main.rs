@@ -25,7 +25,7 @@ mod platform_config;
 mod process;
 mod races;
 mod receiver;
-mod recorded;
+pub mod recorded;
 mod refunds;
 mod replica_limits;
 pub mod replicas;

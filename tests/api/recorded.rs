@@ -14,7 +14,7 @@ crate::backend_tests!(
 
 const RECORDED: &str = include_str!("../fixtures/stripe_recorded/events.jsonl");
 
-fn recorded() -> Vec<(&'static str, Value)> {
+pub fn recorded() -> Vec<(&'static str, Value)> {
     RECORDED
         .lines()
         .map(|line| (line, serde_json::from_str(line).unwrap()))
