@@ -118,12 +118,12 @@ async fn handle_connect(req: &Request, body: Body, state: &AppState, seen: &mut 
     let (routing, resp) = match routed {
         Ok(Routed::Tenant(outcome)) => ("tenant", accepted(seen, outcome)),
         Ok(Routed::Unrouted { new }) => {
-            seen.outcome = "unrouted";
             let status = if new { "unrouted" } else { "duplicate" };
+            seen.outcome = status;
             ("unrouted", Json(json!({"status": status})).into_response())
         }
         Ok(Routed::Platform { new }) => {
-            seen.outcome = "ignored";
+            seen.outcome = if new { "ignored" } else { "duplicate" };
             let body = if new {
                 json!({"status": "ignored", "reason": "platform event (no account)"})
             } else {

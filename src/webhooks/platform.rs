@@ -67,17 +67,11 @@ async fn load(
     let Some((config, rows)) = crate::store::platform_config::get(db).await? else {
         return Ok(None);
     };
-    let mut secrets = Vec::with_capacity(rows.len());
-    for row in rows {
-        secrets.push(ActiveSecret {
-            secret: keyring.open(
-                PLATFORM,
-                Field::PlatformWebhookSecret,
-                &row.secret_ciphertext,
-            )?,
-            expires_at: row.expires_at,
-        });
-    }
+    let sealed = rows
+        .iter()
+        .map(|row| (row.secret_ciphertext.as_str(), row.expires_at));
+    let secrets =
+        super::tenants::open_all(keyring, PLATFORM, Field::PlatformWebhookSecret, sealed)?;
     Ok(Some(PlatformRuntime {
         livemode: config.mode == "live",
         secrets,

@@ -38,6 +38,23 @@ impl TenantRuntime {
     }
 }
 
+/// Opens sealed webhook secrets (ciphertext, expiry) of `scope` (a tenant, or the platform).
+pub fn open_all<'a>(
+    keyring: &Keyring,
+    scope: Uuid,
+    field: Field,
+    sealed: impl Iterator<Item = (&'a str, Option<DateTime<Utc>>)>,
+) -> Result<Vec<ActiveSecret>, KeyringError> {
+    sealed
+        .map(|(ciphertext, expires_at)| {
+            Ok(ActiveSecret {
+                secret: keyring.open(scope, field, ciphertext)?,
+                expires_at,
+            })
+        })
+        .collect()
+}
+
 /// The secrets of `secrets` that verify at `now` (unexpired).
 pub fn current(secrets: &[ActiveSecret], now: DateTime<Utc>) -> impl Iterator<Item = &str> {
     secrets
@@ -204,17 +221,10 @@ async fn load(
     };
     let (livemode, secrets) = match crate::store::stripe_config::load(db, tenant.id).await? {
         Some((config, rows)) => {
-            let mut secrets = Vec::with_capacity(rows.len());
-            for row in rows {
-                secrets.push(ActiveSecret {
-                    secret: keyring.open(
-                        tenant.id,
-                        Field::WebhookSecret,
-                        &row.secret_ciphertext,
-                    )?,
-                    expires_at: row.expires_at,
-                });
-            }
+            let sealed = rows
+                .iter()
+                .map(|row| (row.secret_ciphertext.as_str(), row.expires_at));
+            let secrets = open_all(keyring, tenant.id, Field::WebhookSecret, sealed)?;
             (Some(config.mode == "live"), secrets)
         }
         None => (None, Vec::new()),
