@@ -2,13 +2,13 @@
 //! the nil UUID) and its Connect endpoint's webhook secrets (encrypted) — with the same shapes and
 //! rules as a tenant's (`stripe_config`): put replaces both, secrets are added for a rotation, the
 //! last current one cannot be deleted.
-use super::stripe_config::{DeleteSecret, SealedConfig, SealedWebhookSecret};
+use super::stripe_config::{DeleteSecret, SealedConfig, SealedWebhookSecret, outlives};
 use chrono::{DateTime, Utc};
 use entity::{platform_stripe_configs as configs, platform_webhook_secrets as secrets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -90,11 +90,7 @@ pub async fn add_webhook_secret(
     if let Some(at) = expire_others_at {
         secrets::Entity::update_many()
             .col_expr(secrets::Column::ExpiresAt, Expr::value(at))
-            .filter(
-                Condition::any()
-                    .add(secrets::Column::ExpiresAt.is_null())
-                    .add(secrets::Column::ExpiresAt.gt(at)),
-            )
+            .filter(outlives(secrets::Column::ExpiresAt, at))
             .exec(&txn)
             .await?;
     }
@@ -128,12 +124,9 @@ pub async fn delete_webhook_secret(
         .one(&txn)
         .await?;
     let all = secrets::Entity::find().all(&txn).await?;
-    let current = |s: &secrets::Model| s.expires_at.is_none_or(|at| at > now);
-    let Some(target) = all.iter().find(|s| s.id == secret_id) else {
-        return Ok(DeleteSecret::NotFound);
-    };
-    if current(target) && !all.iter().any(|s| s.id != secret_id && current(s)) {
-        return Ok(DeleteSecret::LastCurrent);
+    let sealed = all.iter().map(|s| (s.id, s.expires_at));
+    if let Some(refusal) = DeleteSecret::refusal(sealed, secret_id, now) {
+        return Ok(refusal);
     }
     secrets::Entity::delete_by_id(secret_id).exec(&txn).await?;
     if let Some(config) = config {

@@ -32,6 +32,43 @@ pub enum DeleteSecret {
     LastCurrent,
 }
 
+impl DeleteSecret {
+    /// Why `target` may not be deleted from `secrets` (id, expiry) at `now`, if it may not: it
+    /// is not there, or it is the last one still current. The rule for a tenant's secrets and
+    /// the platform's alike.
+    pub(super) fn refusal(
+        secrets: impl Iterator<Item = (Uuid, Option<DateTime<Utc>>)>,
+        target: Uuid,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        let current = |expires_at: Option<DateTime<Utc>>| expires_at.is_none_or(|at| at > now);
+        let (mut found, mut target_current, mut others_current) = (false, false, false);
+        for (id, expires_at) in secrets {
+            if id == target {
+                found = true;
+                target_current = current(expires_at);
+            } else {
+                others_current |= current(expires_at);
+            }
+        }
+        if !found {
+            Some(Self::NotFound)
+        } else if target_current && !others_current {
+            Some(Self::LastCurrent)
+        } else {
+            None
+        }
+    }
+}
+
+/// Rows of `expires_at` that would outlive `at` (no expiry, or a later one): those a rotation
+/// with an overlap ending at `at` cuts short.
+pub(super) fn outlives<C: ColumnTrait>(expires_at: C, at: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(expires_at.is_null())
+        .add(expires_at.gt(at))
+}
+
 /// The tenant's Stripe config and webhook secrets, if it has a config.
 pub async fn get<C: ConnectionTrait>(
     db: &C,
@@ -144,11 +181,7 @@ pub async fn add_webhook_secret(
         webhook_secrets::Entity::update_many()
             .col_expr(webhook_secrets::Column::ExpiresAt, Expr::value(at))
             .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
-            .filter(
-                Condition::any()
-                    .add(webhook_secrets::Column::ExpiresAt.is_null())
-                    .add(webhook_secrets::Column::ExpiresAt.gt(at)),
-            )
+            .filter(outlives(webhook_secrets::Column::ExpiresAt, at))
             .exec(&txn)
             .await?;
     }
@@ -190,18 +223,9 @@ pub async fn delete_webhook_secret(
         .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
         .all(&txn)
         .await?;
-    if !secrets.iter().any(|s| s.id == secret_id) {
-        return Ok(DeleteSecret::NotFound);
-    }
-    let current_others = secrets
-        .iter()
-        .filter(|s| s.id != secret_id && s.expires_at.is_none_or(|at| at > now))
-        .count();
-    let target_current = secrets
-        .iter()
-        .any(|s| s.id == secret_id && s.expires_at.is_none_or(|at| at > now));
-    if target_current && current_others == 0 {
-        return Ok(DeleteSecret::LastCurrent);
+    let sealed = secrets.iter().map(|s| (s.id, s.expires_at));
+    if let Some(refusal) = DeleteSecret::refusal(sealed, secret_id, now) {
+        return Ok(refusal);
     }
     let deleted = webhook_secrets::Entity::delete_many()
         .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
@@ -216,4 +240,36 @@ pub async fn delete_webhook_secret(
     }
     txn.commit().await?;
     Ok(DeleteSecret::Deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_current_secret_is_kept() {
+        let now = Utc::now();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let past = Some(now - chrono::TimeDelta::seconds(1));
+        let refusal = |rows: &[(Uuid, Option<DateTime<Utc>>)], target| {
+            DeleteSecret::refusal(rows.iter().copied(), target, now)
+        };
+        assert!(matches!(
+            refusal(&[(a, None)], b),
+            Some(DeleteSecret::NotFound)
+        ));
+        assert!(matches!(
+            refusal(&[(a, None)], a),
+            Some(DeleteSecret::LastCurrent)
+        ));
+        assert!(matches!(
+            refusal(&[(a, None), (b, past)], a),
+            Some(DeleteSecret::LastCurrent)
+        ));
+        assert!(
+            refusal(&[(a, None), (b, past)], b).is_none(),
+            "an expired one may go"
+        );
+        assert!(refusal(&[(a, None), (b, None)], a).is_none());
+    }
 }
