@@ -72,6 +72,7 @@ fn cache(c: &mut Criterion) {
                         id: Uuid::now_v7(),
                         slug: format!("restaurant-{n}"),
                         suspended: false,
+                        connected: false,
                         rate_limit_per_second: 100,
                         rate_limit_burst: 200,
                         livemode: Some(false),

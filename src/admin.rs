@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crate::store::platform_config::{self, PlatformView};
 use crate::store::scope::ScopedTenant;
 use crate::store::stripe_config::{
-    self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
+    self, AddSecret, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
 };
 use crate::store::tenants::{self, NewTenant, TenantChanges};
 use chrono::{DateTime, Utc};
@@ -64,16 +64,18 @@ pub async fn put_stripe_config(
     Ok(view)
 }
 
-/// Adds a webhook secret; `None` when the tenant has no Stripe config to add it to.
+/// Adds a webhook secret (announced only when one was added).
 pub async fn add_webhook_secret(
     state: &AppState,
     tenant: &ScopedTenant,
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
-) -> Result<Option<ConfigView>, DbErr> {
+) -> Result<AddSecret<ConfigView>, DbErr> {
     let added =
         stripe_config::add_webhook_secret(&state.db, tenant, secret, expire_others_at).await?;
-    announce(state, tenant.id, &tenant.slug, Change::Changed).await;
+    if matches!(added, AddSecret::Added(_)) {
+        announce(state, tenant.id, &tenant.slug, Change::Changed).await;
+    }
     Ok(added)
 }
 
@@ -105,14 +107,16 @@ pub async fn put_platform_config(
     Ok(view)
 }
 
-/// Adds a Connect webhook secret; `None` when the platform has no config to add it to.
+/// Adds a Connect webhook secret (announced only when one was added).
 pub async fn add_platform_webhook_secret(
     state: &AppState,
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
-) -> Result<Option<PlatformView>, DbErr> {
+) -> Result<AddSecret<PlatformView>, DbErr> {
     let added = platform_config::add_webhook_secret(&state.db, secret, expire_others_at).await?;
-    platform_changed(state).await;
+    if matches!(added, AddSecret::Added(_)) {
+        platform_changed(state).await;
+    }
     Ok(added)
 }
 

@@ -77,6 +77,13 @@ pub struct Config {
         global = true
     )]
     pub webhook_max_body_bytes: usize,
+    /// Largest admin API (`/v1/…`) body accepted, in bytes (larger: 413).
+    #[arg(long, env = "GATEWAY_API_MAX_BODY_BYTES", default_value_t = 65_536, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=16_777_216), global = true)]
+    pub api_max_body_bytes: usize,
+    /// Admin API requests one tenant API key may make per second (429 beyond; the operator's
+    /// token is not limited); twice as many at once.
+    #[arg(long, env = "GATEWAY_API_KEY_REQUESTS_PER_SECOND", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub api_key_requests_per_second: u32,
     /// How often every active tenant is reconciled against Stripe (`24h`, `30m`, `0` = never).
     #[arg(long, env = "GATEWAY_RECONCILE_INTERVAL", default_value = "24h", value_parser = parse_duration, global = true)]
     pub reconcile_interval: Duration,
@@ -141,6 +148,12 @@ pub struct Config {
     /// Order status streams (Server-Sent Events) this process keeps open at once.
     #[arg(long, env = "GATEWAY_STATUS_STREAMS_MAX", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
     pub status_streams_max: u32,
+    /// Status streams one client address may hold open at once (429 beyond).
+    #[arg(long, env = "GATEWAY_STATUS_STREAMS_PER_ADDRESS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub status_streams_per_address: u32,
+    /// How long one status stream stays open; then it ends and the browser reconnects.
+    #[arg(long, env = "GATEWAY_STATUS_STREAM_LIFETIME", default_value = "5m", value_parser = parse_nonzero_duration, global = true)]
+    pub status_stream_lifetime: Duration,
     /// The gateway's public address (`https://pay.example.com`), put in front of the
     /// `status_url` of orders; unset, `status_url` is a path.
     #[arg(long, env = "GATEWAY_PUBLIC_URL", global = true)]
@@ -184,6 +197,11 @@ impl std::fmt::Debug for Config {
             .field("stripe_api_base", &self.stripe_api_base)
             .field("signature_tolerance_secs", &self.signature_tolerance_secs)
             .field("webhook_max_body_bytes", &self.webhook_max_body_bytes)
+            .field("api_max_body_bytes", &self.api_max_body_bytes)
+            .field(
+                "api_key_requests_per_second",
+                &self.api_key_requests_per_second,
+            )
             .field("reconcile_interval", &self.reconcile_interval)
             .field("reconcile_first_window", &self.reconcile_first_window)
             .field("reconcile_overlap", &self.reconcile_overlap)
@@ -203,6 +221,11 @@ impl std::fmt::Debug for Config {
             .field("outbound_allow_private", &self.outbound_allow_private)
             .field("notification_timeout", &self.notification_timeout)
             .field("status_streams_max", &self.status_streams_max)
+            .field(
+                "status_streams_per_address",
+                &self.status_streams_per_address,
+            )
+            .field("status_stream_lifetime", &self.status_stream_lifetime)
             .field("public_url", &self.public_url)
             .field("redis", &self.redis_url.as_ref().map(|u| redact_url(u)))
             .field("replicas_hint", &self.replicas_hint)
@@ -223,6 +246,8 @@ impl Config {
             stripe_api_base: "https://api.stripe.com/".to_owned(),
             signature_tolerance_secs: 300,
             webhook_max_body_bytes: 1_048_576,
+            api_max_body_bytes: 65_536,
+            api_key_requests_per_second: 50,
             reconcile_interval: Duration::ZERO,
             reconcile_first_window: Duration::from_secs(3 * 86_400),
             reconcile_overlap: Duration::from_secs(600),
@@ -239,6 +264,8 @@ impl Config {
             outbound_allow_private: false,
             notification_timeout: Duration::from_secs(10),
             status_streams_max: 1000,
+            status_streams_per_address: 20,
+            status_stream_lifetime: Duration::from_secs(300),
             public_url: None,
             redis_url: None,
             replicas_hint: 1,

@@ -2,6 +2,7 @@
 //! `api_service()` its OpenAPI description, `serve()` runs it until shutdown.
 pub mod admin;
 pub mod api;
+pub mod app;
 pub mod auth_limit;
 pub mod breaker;
 pub mod changes;
@@ -106,6 +107,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .around(api::order_status::stream_when_asked)
         .around(api::middleware::refuse_while_database_down)
+        .around(api::middleware::limit_api_body)
         .data(state)
         .catch_all_error(error::problem_from_poem)
         .around(api::middleware::trace_request)
@@ -147,6 +149,9 @@ pub async fn serve(
     state
         .tasks
         .spawn_until_stopped(jobs::unrouted::run(state.clone()));
+    state
+        .tasks
+        .spawn_until_stopped(jobs::refunds::run(state.clone()));
     let shared_limits = state.clone();
     state.tasks.spawn_until_stopped(async move {
         if let Some(shared) = shared_limits.limiters.shared() {

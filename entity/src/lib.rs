@@ -12,6 +12,7 @@ pub mod payments;
 pub mod platform_stripe_configs;
 pub mod platform_webhook_secrets;
 pub mod reconciliation_runs;
+pub mod refund_requests;
 pub mod scrubbed_customers;
 pub mod status;
 pub mod stripe_configs;

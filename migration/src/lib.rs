@@ -21,6 +21,7 @@ mod m20261129_000015_index_unfinished_events;
 mod m20261202_000016_create_notifications;
 mod m20261203_000017_create_platform_config;
 mod m20261204_000018_connect_routing;
+mod m20261205_000019_create_refund_requests;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_create_notifications::Migration),
             Box::new(m20261203_000017_create_platform_config::Migration),
             Box::new(m20261204_000018_connect_routing::Migration),
+            Box::new(m20261205_000019_create_refund_requests::Migration),
         ]
     }
 }

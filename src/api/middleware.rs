@@ -25,7 +25,7 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.uri().path(),
+        path = %logged_path(req.uri().path()),
         tenant = tracing::field::Empty,
         event_id = tracing::field::Empty,
         event_type = tracing::field::Empty,
@@ -74,6 +74,15 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
     Ok(resp)
 }
 
+/// The path as logged: a status URL's token is a capability (whoever has it follows the
+/// order), so the route is logged, never the token.
+fn logged_path(path: &str) -> &str {
+    match path.strip_prefix(super::order_status::PREFIX) {
+        Some(token) if !token.is_empty() => "/v1/order-status/{token}",
+        _ => path,
+    }
+}
+
 /// Names the tenant on the current request's span.
 pub fn record_tenant(slug: &str) {
     tracing::Span::current().record("tenant", slug);
@@ -91,6 +100,52 @@ pub async fn refuse_while_database_down<E: Endpoint>(
             .is_some_and(|s| s.breaker.is_open());
     if down {
         return Ok(crate::error::database_down_response());
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// The admin API's bodies are small JSON documents: one larger than `api_max_body_bytes` is
+/// answered 413 problem+json before it is read (declared length) or as soon as the limit is
+/// passed (chunked), so no caller can make the process hold more than the limit per request.
+/// The body read here is put back for the handler.
+pub async fn limit_api_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    if !req.uri().path().starts_with("/v1/") {
+        return next.call(req).await.map(IntoResponse::into_response);
+    }
+    let limit = req
+        .data::<crate::state::AppState>()
+        .map_or(65_536, |s| s.config.api_max_body_bytes);
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        let mut resp = crate::error::problem_response(
+            poem::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {limit} bytes"),
+        );
+        // The rest of the body is never read: the connection cannot carry another request.
+        resp.headers_mut().insert(
+            poem::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+        Ok(resp)
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    if declared.is_none()
+        && req
+            .headers()
+            .contains_key(poem::http::header::TRANSFER_ENCODING)
+    {
+        match req.take_body().into_bytes_limit(limit).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
+            Err(e) => return Err(e.into()),
+        }
     }
     next.call(req).await.map(IntoResponse::into_response)
 }

@@ -110,7 +110,16 @@ impl NotificationEndpointsApi {
                 secret_hint: hint(secret.expose()),
             },
         )
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "too_many_endpoints",
+                format!(
+                    "a tenant may have at most {} notification endpoints: delete one first",
+                    crate::domain::notification::MAX_ENDPOINTS_PER_TENANT
+                ),
+            )
+        })?;
         tracing::info!(tenant = %tenant.slug, endpoint = %id, "notification endpoint registered");
         Ok(EndpointCreated::Created(Json(
             NotificationEndpointCreatedOut {
@@ -272,8 +281,20 @@ impl NotificationEndpointsApi {
             hint(secret.expose()),
             previous_expire_at,
         )
-        .await?
-        .ok_or_else(|| ApiError::not_found("notification endpoint"))?;
+        .await?;
+        let made = match made {
+            store::Rotated::Added(made) => made,
+            store::Rotated::NoEndpoint => return Err(ApiError::not_found("notification endpoint")),
+            store::Rotated::AtCap => {
+                return Err(ApiError::conflict(
+                    "too_many_secrets",
+                    format!(
+                        "an endpoint may have at most {} live secrets: rotate with a shorter expire_previous_in_secs, or wait for one to expire",
+                        crate::domain::notification::MAX_LIVE_SECRETS_PER_ENDPOINT
+                    ),
+                ));
+            }
+        };
         tracing::info!(tenant = %tenant.slug, endpoint = %id, "notification secret rotated");
         Ok(SecretCreated::Created(Json(SecretCreatedOut {
             id: made.id,

@@ -25,7 +25,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 const PURPOSE: &str = "order-status";
-const PREFIX: &str = "/v1/order-status/";
+pub(crate) const PREFIX: &str = "/v1/order-status/";
 /// A comment line every this long keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 

@@ -12,7 +12,7 @@ use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::platform_config::{self, PLATFORM, PlatformView};
-use crate::store::stripe_config::{DeleteSecret, SealedConfig};
+use crate::store::stripe_config::{AddSecret, DeleteSecret, SealedConfig};
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
@@ -128,11 +128,12 @@ impl PlatformConfigApi {
         let expire_at = expire_others_at(body.expire_others_in_seconds)?;
         let sealed = seal_webhook_secret(&state, PLATFORM, Field::PlatformWebhookSecret, &secret);
         match admin::add_platform_webhook_secret(&state, sealed, expire_at).await? {
-            Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
-            None => Err(ApiError::conflict(
+            AddSecret::Added(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
+            AddSecret::NoConfig => Err(ApiError::conflict(
                 "no_stripe_config",
                 "set the platform's Stripe config (PUT /v1/platform/stripe-config) first",
             )),
+            AddSecret::AtCap => Err(super::stripe_config::too_many_secrets()),
         }
     }
 

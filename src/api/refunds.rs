@@ -2,11 +2,12 @@
 //! with the tenant's key; the order itself changes only when Stripe's `charge.refunded` event
 //! (or reconciliation) says the money moved, so the books have one source of truth.
 use super::{ApiTags, BearerAuth, tenant_in_scope};
-use crate::domain::refund::{self, Refusal};
+use crate::app;
+use crate::domain::refund;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store;
-use crate::stripe::refunds::{self as stripe_refunds, Reason};
+use crate::store::refunds::Ask;
+use crate::stripe::refunds::Reason;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
@@ -48,7 +49,8 @@ pub struct RefundOut {
     /// Stripe's status: `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
     #[oai(nullable)]
     pub status: Option<String>,
-    /// The key the refund was made with (the caller's, or one derived from the order).
+    /// The caller's `Idempotency-Key`, or (without one) the key the gateway sent to Stripe,
+    /// which is this request's own.
     pub idempotency_key: String,
 }
 
@@ -66,10 +68,13 @@ impl RefundsApi {
     /// Refund an order
     ///
     /// Refunds `amount` (default: all that remains) of the order's successful payment through
-    /// Stripe. Idempotent by `Idempotency-Key` (without one, a key derived from the order, the
-    /// amount and what was already refunded: a retry dedupes, a later refund is a new one).
-    /// 409 `nothing_refundable` or `refund_exceeds_payment`; Stripe's refusal → 502 with its
-    /// reason. The order settles from Stripe's `charge.refunded` event, not from this answer.
+    /// Stripe. Every refund asked for counts against the payment until Stripe refuses it, so
+    /// concurrent refunds never ask for more than was paid. Idempotent by `Idempotency-Key`
+    /// (per order: the same key answers the same refund; the same key with another amount is
+    /// 409 `idempotency_key_reused`); without one, each request is a new refund. 409
+    /// `nothing_refundable` or `refund_exceeds_payment`; Stripe's refusal → 502 with its
+    /// reason; no answer from Stripe → 503, the refund kept pending and asked again with the
+    /// same key. The order settles from Stripe's `charge.refunded` event, not from this answer.
     #[oai(
         path = "/v1/tenants/:tenant/orders/:order_id/refunds",
         method = "post",
@@ -94,44 +99,32 @@ impl RefundsApi {
     ) -> Result<RefundCreated, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         // Read off the request itself: a header sent empty is a caller's mistake to refuse, not
-        // a missing key to derive.
-        let given = match request.headers().get("idempotency-key") {
+        // a missing key.
+        let caller_key = match request.headers().get("idempotency-key") {
             Some(raw) => {
                 Some(refund::parse_idempotency_key(raw.to_str().unwrap_or(""))?.to_owned())
             }
             None => None,
         };
-        let order = store::orders::get(&state.db, &tenant, order_id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("order"))?;
-        let payments = store::payments::of_order(&state.db, &tenant, order.id).await?;
-        let plan = refund::plan(&payments, body.0.amount).map_err(|r| match r {
-            Refusal::NothingRefundable => ApiError::conflict(
-                "nothing_refundable",
-                "the order has no successful payment with money left to refund",
-            ),
-            Refusal::Exceeds { remaining } => ApiError::conflict(
-                "refund_exceeds_payment",
-                format!("amount: at most {remaining} remains to refund on the order's payment"),
-            ),
-        })?;
-        let key = given.unwrap_or_else(|| refund::derived_key(order.id, &plan));
-        let client = super::tenant_stripe(&state, tenant.id).await?;
         let reason = body.0.reason.map(|r| match r {
             RefundReason::Duplicate => Reason::Duplicate,
             RefundReason::Fraudulent => Reason::Fraudulent,
             RefundReason::RequestedByCustomer => Reason::RequestedByCustomer,
         });
-        let made = stripe_refunds::create(&client.stripe, &plan, reason, order.id, &key).await?;
-        tracing::info!(tenant = %tenant.slug, order = %order.id, refund = %made.id, amount = made.amount, "refund made at Stripe");
+        let ask = Ask {
+            amount: body.0.amount,
+            reason: reason.map(Reason::as_str),
+            caller_key,
+        };
+        let made = app::refunds::refund(&state, &tenant, order_id.0, ask).await?;
         Ok(RefundCreated::Created(Json(RefundOut {
-            id: made.id,
-            order_id: order.id,
-            payment_intent: plan.payment_intent,
+            id: made.stripe_refund_id.unwrap_or_default(),
+            order_id: made.order_id,
+            payment_intent: made.payment_intent,
             amount: made.amount,
             currency: made.currency,
-            status: made.status,
-            idempotency_key: key,
+            status: made.stripe_status,
+            idempotency_key: made.caller_key.unwrap_or(made.stripe_key),
         })))
     }
 }

@@ -7,7 +7,7 @@ use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::stripe_config::{
-    self, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
+    self, AddSecret, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
 };
 use crate::stripe::keycheck::{self, KeyCheck};
 use chrono::{DateTime, Duration, Utc};
@@ -178,6 +178,28 @@ pub fn expire_others_at(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>, A
     }
 }
 
+/// 409 `connected_tenant`: a connected tenant has no Stripe secrets of its own to set.
+fn refuse_connected(tenant: &crate::store::scope::ScopedTenant) -> Result<(), ApiError> {
+    if tenant.kind == entity::status::TenantKind::Connected {
+        return Err(ApiError::conflict(
+            "connected_tenant",
+            "a connected tenant has no Stripe keys or webhook secrets of its own: the platform's key and Connect endpoint serve it",
+        ));
+    }
+    Ok(())
+}
+
+/// 409 `too_many_secrets`: the cap on live webhook secrets is reached.
+pub(super) fn too_many_secrets() -> ApiError {
+    ApiError::conflict(
+        "too_many_secrets",
+        format!(
+            "at most {} webhook secrets may be live at once: delete one, or add this one with expire_others_in_seconds",
+            crate::domain::MAX_LIVE_WEBHOOK_SECRETS
+        ),
+    )
+}
+
 pub struct StripeConfigApi;
 
 #[OpenApi(tag = "ApiTags::StripeConfig")]
@@ -204,12 +226,7 @@ impl StripeConfigApi {
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        if tenant.kind == entity::status::TenantKind::Connected {
-            return Err(ApiError::conflict(
-                "connected_tenant",
-                "a connected tenant has no Stripe keys of its own: the platform's key and Connect endpoint serve it",
-            ));
-        }
+        refuse_connected(&tenant)?;
         let body = body.0;
         let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
         let webhook_secret =
@@ -270,17 +287,19 @@ impl StripeConfigApi {
         body: Json<WebhookSecretIn>,
     ) -> Result<WebhookSecretAdded, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        refuse_connected(&tenant)?;
         let body = body.0;
         let secret = domain::parse_webhook_secret("secret", body.secret.into_inner())?;
         let expire_at = expire_others_at(body.expire_others_in_seconds)?;
         let sealed = seal_webhook_secret(&state, tenant.id, Field::WebhookSecret, &secret);
         let added = admin::add_webhook_secret(&state, &tenant, sealed, expire_at).await?;
         match added {
-            Some(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
-            None => Err(ApiError::conflict(
+            AddSecret::Added(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
+            AddSecret::NoConfig => Err(ApiError::conflict(
                 "no_stripe_config",
                 "set the tenant's Stripe config (PUT …/stripe-config) first",
             )),
+            AddSecret::AtCap => Err(too_many_secrets()),
         }
     }
 
@@ -302,6 +321,7 @@ impl StripeConfigApi {
         secret_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        refuse_connected(&tenant)?;
         let deleted = admin::delete_webhook_secret(&state, &tenant, secret_id.0).await?;
         match deleted {
             DeleteSecret::Deleted => Ok(NoContent::NoContent),

@@ -6,6 +6,11 @@
 use super::{Invalid, invalid, rules};
 use std::net::{IpAddr, Ipv4Addr};
 
+/// Notification endpoints one tenant may have.
+pub const MAX_ENDPOINTS_PER_TENANT: usize = 20;
+/// Signing secrets one endpoint may have live at once (each is a signature on every message).
+pub const MAX_LIVE_SECRETS_PER_ENDPOINT: usize = 5;
+
 /// Longest endpoint URL.
 pub const MAX_URL: usize = 2048;
 /// Longest endpoint description.
@@ -30,6 +35,11 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // NAT64 of any IPv4 address
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local NAT64 64:ff9b:1::/48
+                || s[0] == 0x2002 // 6to4: reaches the IPv4 address it embeds
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32: tunnels to IPv4
+                || s[..4] == [0x100, 0, 0, 0] // discard-only 100::/64
+                || s[..6] == [0, 0, 0, 0, 0xffff, 0] // IPv4-translated ::ffff:0:0:0/96
                 || s[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible (deprecated)
         }
     }
@@ -137,6 +147,11 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
+            "::ffff:0:7f00:1",
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip} must be refused");
         }

@@ -1,9 +1,14 @@
-//! Domain: what a refund of an order refunds — the order's successful payment with money left on
-//! it, how much (the rest, unless asked for less), and the idempotency key sent to Stripe when
-//! the caller gives none: derived from the order, the amount and what was already refunded, so a
-//! retried request dedupes while a later refund of the same amount is a new refund.
+//! Domain: what a refund of an order refunds — the first successful payment of the order with
+//! money left on it once every refund already asked for is counted, and how much (the rest,
+//! unless asked for less). What counts against a payment is the larger of what the books show
+//! refunded (Stripe's `charge.refunded`, which includes refunds made outside the gateway) and
+//! what the gateway has asked for and Stripe has not refused: a refund asked for but not yet in
+//! the books is never asked for twice, and concurrent refunds never add up to more than was
+//! paid. A request without an idempotency key is a new refund; the key sent to Stripe is the
+//! request's own, so two tenants' or orders' caller keys never meet at Stripe.
 use entity::payments;
 use entity::status::PaymentStatus;
+use uuid::Uuid;
 
 /// Why an order cannot be refunded as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,39 +22,46 @@ pub enum Refusal {
 /// A refund to ask Stripe for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundPlan {
+    pub payment_id: Uuid,
     pub payment_intent: String,
     pub amount: i64,
     pub currency: String,
-    /// What the gateway knows was refunded of that payment before this refund.
+    /// What counted against that payment before this refund.
     pub already_refunded: i64,
 }
 
 /// The refund of `requested` (or all that remains) from the first of `payments` (oldest first)
-/// that succeeded and has money left on it.
-pub fn plan(payments: &[payments::Model], requested: Option<i64>) -> Result<RefundPlan, Refusal> {
+/// that succeeded and has money left once `asked(payment id)` — what the gateway's live
+/// requests ask of it — is counted.
+pub fn plan(
+    payments: &[payments::Model],
+    asked: impl Fn(Uuid) -> i64,
+    requested: Option<i64>,
+) -> Result<RefundPlan, Refusal> {
+    let counted = |p: &payments::Model| p.amount_refunded.max(asked(p.id));
     let payment = payments
         .iter()
-        .find(|p| p.status == PaymentStatus::Succeeded && p.amount > p.amount_refunded)
+        .find(|p| p.status == PaymentStatus::Succeeded && p.amount > counted(p))
         .ok_or(Refusal::NothingRefundable)?;
-    let remaining = payment.amount - payment.amount_refunded;
+    let already_refunded = counted(payment);
+    let remaining = payment.amount - already_refunded;
     let amount = requested.unwrap_or(remaining);
     if amount > remaining {
         return Err(Refusal::Exceeds { remaining });
     }
     Ok(RefundPlan {
+        payment_id: payment.id,
         payment_intent: payment.stripe_payment_intent_id.clone(),
         amount,
         currency: payment.currency.clone(),
-        already_refunded: payment.amount_refunded,
+        already_refunded,
     })
 }
 
-/// The idempotency key when the caller gave none.
-pub fn derived_key(order_id: uuid::Uuid, plan: &RefundPlan) -> String {
-    format!(
-        "gateway-refund-{order_id}-{}-{}",
-        plan.amount, plan.already_refunded
-    )
+/// The idempotency key sent to Stripe for refund request `request_id`: its own, whatever key the
+/// caller gave (a caller's key is scoped to its tenant and order by the request's record).
+pub fn stripe_key(request_id: Uuid) -> String {
+    format!("gateway-refund-{request_id}")
 }
 
 /// A caller's `Idempotency-Key`: 1–255 visible ASCII characters (as Stripe takes them).
@@ -68,7 +80,6 @@ pub fn parse_idempotency_key(raw: &str) -> Result<&str, super::Invalid> {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use uuid::Uuid;
 
     fn payment(status: PaymentStatus, amount: i64, refunded: i64) -> payments::Model {
         payments::Model {
@@ -98,7 +109,7 @@ mod tests {
         let failed = payment(PaymentStatus::Failed, 2500, 0);
         let done = payment(PaymentStatus::Succeeded, 2500, 2500);
         let paid = payment(PaymentStatus::Succeeded, 2500, 1000);
-        let plan = plan(&[failed, done, paid], None).unwrap();
+        let plan = plan(&[failed, done, paid], |_| 0, None).unwrap();
         assert_eq!((plan.amount, plan.already_refunded), (1500, 1000));
         assert_eq!(plan.payment_intent, "pi_2500_1000");
     }
@@ -107,23 +118,47 @@ mod tests {
     fn refuses_more_than_remains_and_nothing_left() {
         let paid = payment(PaymentStatus::Succeeded, 2500, 1000);
         assert_eq!(
-            plan(std::slice::from_ref(&paid), Some(1501)),
+            plan(std::slice::from_ref(&paid), |_| 0, Some(1501)),
             Err(Refusal::Exceeds { remaining: 1500 })
         );
-        assert_eq!(plan(&[paid], Some(1500)).unwrap().amount, 1500);
+        assert_eq!(plan(&[paid], |_| 0, Some(1500)).unwrap().amount, 1500);
         let pending = payment(PaymentStatus::Pending, 2500, 0);
-        assert_eq!(plan(&[pending], None), Err(Refusal::NothingRefundable));
-        assert_eq!(plan(&[], Some(1)), Err(Refusal::NothingRefundable));
+        assert_eq!(
+            plan(&[pending], |_| 0, None),
+            Err(Refusal::NothingRefundable)
+        );
+        assert_eq!(plan(&[], |_| 0, Some(1)), Err(Refusal::NothingRefundable));
     }
 
     #[test]
-    fn derived_keys_dedupe_retries_but_not_later_refunds() {
-        let order = Uuid::now_v7();
-        let first = plan(&[payment(PaymentStatus::Succeeded, 3000, 0)], Some(1000)).unwrap();
-        let retry = plan(&[payment(PaymentStatus::Succeeded, 3000, 0)], Some(1000)).unwrap();
-        let later = plan(&[payment(PaymentStatus::Succeeded, 3000, 1000)], Some(1000)).unwrap();
-        assert_eq!(derived_key(order, &first), derived_key(order, &retry));
-        assert_ne!(derived_key(order, &first), derived_key(order, &later));
+    fn refunds_asked_for_count_until_the_books_show_them() {
+        let paid = payment(PaymentStatus::Succeeded, 2000, 0);
+        // 1,500 asked, not in the books yet: 500 remain.
+        assert_eq!(
+            plan(std::slice::from_ref(&paid), |_| 1500, Some(1500)),
+            Err(Refusal::Exceeds { remaining: 500 })
+        );
+        // The books caught up (1,500 refunded): the request is not counted twice.
+        let settled = payment(PaymentStatus::Succeeded, 2000, 1500);
+        assert_eq!(plan(&[settled], |_| 1500, None).unwrap().amount, 500);
+        // A refund made in Stripe's dashboard shows in the books only, and counts.
+        let outside = payment(PaymentStatus::Succeeded, 2000, 1800);
+        assert_eq!(
+            plan(&[outside], |_| 300, Some(300)),
+            Err(Refusal::Exceeds { remaining: 200 })
+        );
+        // Everything asked for: nothing refundable.
+        assert_eq!(
+            plan(&[paid], |_| 2000, None),
+            Err(Refusal::NothingRefundable)
+        );
+    }
+
+    #[test]
+    fn keys_are_per_request_and_callers_keys_are_checked() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_ne!(stripe_key(a), stripe_key(b));
+        assert!(stripe_key(a).len() <= 255);
         assert!(parse_idempotency_key("order-7-refund").is_ok());
         assert!(parse_idempotency_key("").is_err());
         assert!(parse_idempotency_key("has space").is_err());

@@ -20,6 +20,10 @@ impl StripeMode {
 /// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`, 8–247 letters or digits after the
 /// prefix (`rules::SecretKey`). The mode comes from the prefix. The value is never echoed in an
 /// error.
+/// Webhook signing secrets a tenant (or the platform) may have live at once: a rotation needs
+/// two; a forged delivery costs one HMAC of its body per live secret, so the count is bounded.
+pub const MAX_LIVE_WEBHOOK_SECRETS: usize = 5;
+
 pub fn parse_secret_key(raw: String) -> Result<(SecretText, StripeMode), Invalid> {
     let secret = SecretText::new(raw);
     let key = rules::check::<rules::SecretKey>("secret_key", secret.expose())?;

@@ -22,6 +22,9 @@ use std::time::Duration;
 /// Most of an endpoint's answer read (the rest is dropped unread).
 const MAX_ANSWER: usize = 64 * 1024;
 
+/// A host name refused on resolution, whether it resolved to no public address or not at all.
+pub const NOT_PUBLIC: &str = "the host name does not resolve to a public address";
+
 /// Why an address is refused.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -57,14 +60,17 @@ impl tower_service::Service<Name> for GuardedResolver {
     fn call(&mut self, name: Name) -> Self::Future {
         let allow_private = self.allow_private;
         Box::pin(async move {
+            // One refusal for a name that does not resolve and for one that resolves only to
+            // addresses not public: the tenant-visible error must not tell which (an oracle
+            // for the gateway's internal DNS names).
+            let refused = || std::io::Error::other(Blocked(NOT_PUBLIC));
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
+                .await
+                .map_err(|_| refused())?
                 .filter(|a| allow_private || is_public(a.ip()))
                 .collect();
             if addrs.is_empty() {
-                return Err(std::io::Error::other(Blocked(
-                    "resolves only to private, loopback or link-local addresses",
-                )));
+                return Err(refused());
             }
             Ok(addrs.into_iter())
         })

@@ -13,6 +13,7 @@ pub mod payments;
 pub mod pg_batch;
 pub mod platform_config;
 pub mod reconciliations;
+pub mod refunds;
 pub mod retention;
 pub mod scope;
 pub mod secrets;

@@ -6,7 +6,7 @@ use entity::{notification_endpoints as endpoints, notification_secrets as secret
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -30,15 +30,29 @@ pub struct EndpointPatch {
     pub enabled: Option<bool>,
 }
 
+/// Registers an endpoint; `None` (nothing changed) when the tenant has
+/// [`MAX_ENDPOINTS_PER_TENANT`](crate::domain::notification::MAX_ENDPOINTS_PER_TENANT) already.
 pub async fn create(
     db: &DatabaseConnection,
     tenant: &ScopedTenant,
     new: NewEndpoint,
-) -> Result<endpoints::Model, DbErr> {
+) -> Result<Option<endpoints::Model>, DbErr> {
     let now = Utc::now();
     // Takes SQLite's write lock up front (a read then a write in a deferred transaction fails
-    // when another writer holds it).
+    // when another writer holds it); on PostgreSQL the tenant's row is locked, so two creates
+    // at once cannot both count the room left before the other's insert.
     let txn = crate::db::begin_write(db).await?;
+    entity::tenants::Entity::find_by_id(tenant.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let count = endpoints::Entity::find()
+        .filter(endpoints::Column::TenantId.eq(tenant.id))
+        .count(&txn)
+        .await?;
+    if count >= crate::domain::notification::MAX_ENDPOINTS_PER_TENANT as u64 {
+        return Ok(None);
+    }
     let endpoint = endpoints::ActiveModel {
         id: Set(new.id),
         tenant_id: Set(tenant.id),
@@ -55,7 +69,7 @@ pub async fn create(
     .await?;
     insert_secret(&txn, &endpoint, new.secret_ciphertext, new.secret_hint, now).await?;
     txn.commit().await?;
-    Ok(endpoint)
+    Ok(Some(endpoint))
 }
 
 async fn insert_secret<C: ConnectionTrait>(
@@ -148,8 +162,16 @@ pub async fn delete<C: ConnectionTrait>(
     Ok(res.rows_affected > 0)
 }
 
-/// Adds a secret and sets every other live secret of the endpoint to expire at `expire_others`;
-/// `None` when the tenant has no such endpoint.
+/// What a rotation did.
+pub enum Rotated {
+    Added(secrets::Model),
+    NoEndpoint,
+    /// [`MAX_LIVE_SECRETS_PER_ENDPOINT`](crate::domain::notification::MAX_LIVE_SECRETS_PER_ENDPOINT)
+    /// would be live after it: nothing changed.
+    AtCap,
+}
+
+/// Adds a secret and sets every other live secret of the endpoint to expire at `expire_others`.
 pub async fn rotate(
     db: &DatabaseConnection,
     tenant: &ScopedTenant,
@@ -157,12 +179,17 @@ pub async fn rotate(
     ciphertext: String,
     hint: String,
     expire_others: DateTime<Utc>,
-) -> Result<Option<secrets::Model>, DbErr> {
+) -> Result<Rotated, DbErr> {
     // Takes SQLite's write lock up front (a read then a write in a deferred transaction fails
-    // when another writer holds it).
+    // when another writer holds it); on PostgreSQL the endpoint's row is locked.
     let txn = crate::db::begin_write(db).await?;
-    let Some(endpoint) = get(&txn, tenant, id).await? else {
-        return Ok(None);
+    let Some(endpoint) = endpoints::Entity::find_by_id(id)
+        .filter(endpoints::Column::TenantId.eq(tenant.id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+    else {
+        return Ok(Rotated::NoEndpoint);
     };
     let now = Utc::now();
     secrets::Entity::update_many()
@@ -176,9 +203,17 @@ pub async fn rotate(
         )
         .exec(&txn)
         .await?;
+    let live_now = secrets::Entity::find()
+        .filter(secrets::Column::EndpointId.eq(id))
+        .filter(live(now))
+        .count(&txn)
+        .await?;
+    if live_now >= crate::domain::notification::MAX_LIVE_SECRETS_PER_ENDPOINT as u64 {
+        return Ok(Rotated::AtCap);
+    }
     let secret = insert_secret(&txn, &endpoint, ciphertext, hint, now).await?;
     txn.commit().await?;
-    Ok(Some(secret))
+    Ok(Rotated::Added(secret))
 }
 
 fn live(now: DateTime<Utc>) -> Condition {

@@ -2,7 +2,9 @@
 //! the nil UUID) and its Connect endpoint's webhook secrets (encrypted) — with the same shapes and
 //! rules as a tenant's (`stripe_config`): put replaces both, secrets are added for a rotation, the
 //! last current one cannot be deleted.
-use super::stripe_config::{DeleteSecret, SealedConfig, SealedWebhookSecret, outlives};
+use super::stripe_config::{
+    AddSecret, DeleteSecret, SealedConfig, SealedWebhookSecret, has_room, outlives,
+};
 use chrono::{DateTime, Utc};
 use entity::{platform_stripe_configs as configs, platform_webhook_secrets as secrets};
 use sea_orm::sea_query::Expr;
@@ -72,12 +74,12 @@ pub async fn put(
 }
 
 /// Adds a secret; with `expire_others_at`, every other secret expires by then at the latest.
-/// `None` when the platform has no config yet.
+/// Refused (nothing changed) when the platform has no config or would have too many live.
 pub async fn add_webhook_secret(
     db: &DatabaseConnection,
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
-) -> Result<Option<PlatformView>, DbErr> {
+) -> Result<AddSecret<PlatformView>, DbErr> {
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let Some(config) = configs::Entity::find_by_id(PLATFORM)
@@ -85,7 +87,7 @@ pub async fn add_webhook_secret(
         .one(&txn)
         .await?
     else {
-        return Ok(None);
+        return Ok(AddSecret::NoConfig);
     };
     if let Some(at) = expire_others_at {
         secrets::Entity::update_many()
@@ -94,11 +96,20 @@ pub async fn add_webhook_secret(
             .exec(&txn)
             .await?;
     }
+    let expiries: Vec<Option<DateTime<Utc>>> = secrets::Entity::find()
+        .select_only()
+        .column(secrets::Column::ExpiresAt)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if !has_room(expiries.into_iter(), now) {
+        return Ok(AddSecret::AtCap);
+    }
     secret_row(secret, now).insert(&txn).await?;
     touch(&txn, config, now).await?;
     let view = get(&txn).await?;
     txn.commit().await?;
-    Ok(view)
+    Ok(view.map_or(AddSecret::NoConfig, AddSecret::Added))
 }
 
 async fn touch<C: ConnectionTrait>(

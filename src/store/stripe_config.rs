@@ -25,6 +25,25 @@ pub struct SealedConfig {
 
 pub type ConfigView = (stripe_configs::Model, Vec<webhook_secrets::Model>);
 
+/// What adding a webhook secret did.
+pub enum AddSecret<V> {
+    Added(V),
+    /// There is no config to add it to.
+    NoConfig,
+    /// [`MAX_LIVE_WEBHOOK_SECRETS`](crate::domain::MAX_LIVE_WEBHOOK_SECRETS) are live
+    /// already (after the expiry the request asked for): nothing was changed.
+    AtCap,
+}
+
+/// Whether `expiries` (of every secret after the request's expiry change) leave room for one more.
+pub(super) fn has_room(
+    expiries: impl Iterator<Item = Option<DateTime<Utc>>>,
+    now: DateTime<Utc>,
+) -> bool {
+    let live = expiries.filter(|e| e.is_none_or(|at| at > now)).count();
+    live < crate::domain::MAX_LIVE_WEBHOOK_SECRETS
+}
+
 pub enum DeleteSecret {
     Deleted,
     NotFound,
@@ -162,20 +181,22 @@ pub async fn put(
 }
 
 /// Adds a secret; with `expire_others_at`, every other secret expires by then at the latest.
-/// `None` when the tenant has no Stripe config yet.
+/// Refused (nothing changed) when the tenant has no Stripe config or would have too many live.
 pub async fn add_webhook_secret(
     db: &DatabaseConnection,
     tenant: &ScopedTenant,
     secret: SealedWebhookSecret,
     expire_others_at: Option<DateTime<Utc>>,
-) -> Result<Option<ConfigView>, DbErr> {
+) -> Result<AddSecret<ConfigView>, DbErr> {
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
+    // Two adds at once must not both count the room left before the other's insert.
     let Some(mut config) = stripe_configs::Entity::find_by_id(tenant.id)
+        .lock_exclusive()
         .one(&txn)
         .await?
     else {
-        return Ok(None);
+        return Ok(AddSecret::NoConfig);
     };
     if let Some(at) = expire_others_at {
         webhook_secrets::Entity::update_many()
@@ -185,6 +206,16 @@ pub async fn add_webhook_secret(
             .exec(&txn)
             .await?;
     }
+    let expiries: Vec<Option<DateTime<Utc>>> = webhook_secrets::Entity::find()
+        .select_only()
+        .column(webhook_secrets::Column::ExpiresAt)
+        .filter(webhook_secrets::Column::TenantId.eq(tenant.id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if !has_room(expiries.into_iter(), now) {
+        return Ok(AddSecret::AtCap);
+    }
     secret_row(tenant.id, secret, now).insert(&txn).await?;
     config = touch(&txn, config, now).await?;
     let secrets = load(&txn, tenant.id)
@@ -192,7 +223,7 @@ pub async fn add_webhook_secret(
         .map(|(_, s)| s)
         .unwrap_or_default();
     txn.commit().await?;
-    Ok(Some((config, secrets)))
+    Ok(AddSecret::Added((config, secrets)))
 }
 
 async fn touch<C: ConnectionTrait>(

@@ -69,7 +69,32 @@ pub async fn list<C: ConnectionTrait>(db: &C, page: PageRequest) -> Result<Page<
     paginate(db, Entity::find(), Column::Id, page, |m| m.id).await
 }
 
-pub async fn update<C: ConnectionTrait>(
+/// Applies `changes`. A tenant that becomes `connected` loses its own Stripe config and webhook
+/// secrets in the same transaction: from then on only the platform's key and Connect endpoint
+/// serve it (its own secrets would let its key sign events outside Connect verification).
+pub async fn update(
+    db: &sea_orm::DatabaseConnection,
+    tenant: ScopedTenant,
+    changes: TenantChanges,
+) -> Result<Model, DbErr> {
+    let retire_own_config = changes.kind == Some(TenantKind::Connected);
+    let tenant_id = tenant.id;
+    let txn = crate::db::begin_write(db).await?;
+    let updated = apply(&txn, tenant, changes).await?;
+    if retire_own_config {
+        entity::webhook_secrets::Entity::delete_many()
+            .filter(entity::webhook_secrets::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+        entity::stripe_configs::Entity::delete_by_id(tenant_id)
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn apply<C: ConnectionTrait>(
     db: &C,
     tenant: ScopedTenant,
     changes: TenantChanges,

@@ -1,7 +1,6 @@
 //! Stripe: refunds — `POST /v1/refunds` for a PaymentIntent, with the order id in the refund's
 //! metadata and an idempotency key (a retried call gets the same refund back).
 use super::http::{StripeCallError, TenantStripe};
-use crate::domain::refund::RefundPlan;
 use std::collections::HashMap;
 use stripe_client_core::StripeRequest;
 use stripe_core::refund::{CreateRefund, CreateRefundReason};
@@ -12,6 +11,26 @@ pub enum Reason {
     Duplicate,
     Fraudulent,
     RequestedByCustomer,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Duplicate => "duplicate",
+            Reason::Fraudulent => "fraudulent",
+            Reason::RequestedByCustomer => "requested_by_customer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Reason::Duplicate,
+            Reason::Fraudulent,
+            Reason::RequestedByCustomer,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
 }
 
 /// The refund as Stripe answered it.
@@ -27,14 +46,15 @@ pub struct CreatedRefund {
 
 pub async fn create(
     stripe: &TenantStripe,
-    plan: &RefundPlan,
+    payment_intent: &str,
+    amount: i64,
     reason: Option<Reason>,
     order_id: uuid::Uuid,
     idempotency_key: &str,
 ) -> Result<CreatedRefund, StripeCallError> {
     let mut request = CreateRefund::new()
-        .payment_intent(plan.payment_intent.clone())
-        .amount(plan.amount)
+        .payment_intent(payment_intent.to_owned())
+        .amount(amount)
         .metadata(HashMap::from([(
             "order_id".to_owned(),
             order_id.to_string(),

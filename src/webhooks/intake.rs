@@ -22,6 +22,8 @@ pub enum Rejection {
     UnknownTenant,
     Suspended,
     NoConfig,
+    /// A `connected` tenant's own endpoint was called: its events come through Connect.
+    ConnectedTenant,
     /// The Connect endpoint was called before the platform has a config.
     NoPlatformConfig,
     TooLarge,
@@ -69,6 +71,13 @@ impl Rejection {
                 409,
                 "no_stripe_config",
                 "the tenant has no Stripe config yet".into(),
+                "no_config",
+                Some(F::NoConfig),
+            ),
+            Rejection::ConnectedTenant => (
+                409,
+                "connected_tenant",
+                "the tenant is connected: its events come through the Connect endpoint".into(),
                 "no_config",
                 Some(F::NoConfig),
             ),
@@ -226,6 +235,9 @@ pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRu
     };
     if tenant.suspended {
         return Err(refuse(state, Some(&tenant), Rejection::Suspended));
+    }
+    if tenant.connected {
+        return Err(refuse(state, Some(&tenant), Rejection::ConnectedTenant));
     }
     if tenant.livemode.is_none() {
         return Err(refuse(state, Some(&tenant), Rejection::NoConfig));

@@ -24,6 +24,8 @@ pub struct TenantRuntime {
     pub id: Uuid,
     pub slug: String,
     pub suspended: bool,
+    /// A `connected` tenant's events come through the Connect endpoint only.
+    pub connected: bool,
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
     /// `None` until the tenant has a Stripe config.
@@ -233,6 +235,7 @@ async fn load(
         id: tenant.id,
         slug: tenant.slug,
         suspended: tenant.status == entity::status::TenantStatus::Suspended,
+        connected: tenant.kind == entity::status::TenantKind::Connected,
         rate_limit_per_second: tenant.rate_limit_per_second,
         rate_limit_burst: tenant.rate_limit_burst,
         livemode,

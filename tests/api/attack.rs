@@ -16,6 +16,7 @@ mod process {
     crate::backend_db_tests!(
         a_flood_of_unfinished_requests_keeps_rss_bounded_and_webhooks_answered,
         out_of_file_descriptors_it_neither_spins_nor_stops_serving,
+        large_admin_bodies_keep_rss_flat,
     );
     use super::*;
 }
@@ -359,5 +360,66 @@ async fn out_of_file_descriptors_it_neither_spins_nor_stops_serving(db: TestDb) 
     assert!(
         gw.log_contains("GATEWAY_MAX_CONNECTIONS lowered to fit the open-files limit"),
         "the lowered limit is logged"
+    );
+}
+
+/// Sends a chunked `PATCH` of `total` bytes (never declaring its length) and returns the first
+/// line of the answer, if one could be read (the server may close before taking it all).
+async fn chunked_patch(base: &str, path: &str, total: usize) -> Option<String> {
+    let mut c = connect(base).await;
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    c.write_all(head.as_bytes()).await.ok()?;
+    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "y".repeat(64 * 1024));
+    let mut sent = 0;
+    while sent < total {
+        if c.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+        sent += 64 * 1024;
+    }
+    let _ = c.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.lines().next().map(str::to_owned)
+}
+
+async fn large_admin_bodies_keep_rss_flat(db: TestDb) {
+    let gw = GatewayProcess::start(&db, &new_master_key("k1"), &[]);
+    let client = reqwest::Client::new();
+    besieged(&client, &gw.base).await;
+    let before = rss_kib(gw.pid());
+    // 24 bodies of 8 MiB at once, none declaring its length: each is cut off at the API's
+    // limit (64 KiB) instead of being read whole.
+    let sends: Vec<_> = (0..24)
+        .map(|_| {
+            let base = gw.base.clone();
+            tokio::spawn(async move { chunked_patch(&base, "/v1/tenants/besieged", 8 << 20).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for s in sends {
+        if s.await.unwrap().is_some_and(|l| l.contains(" 413 ")) {
+            refused += 1;
+        }
+    }
+    let after = rss_kib(gw.pid());
+    assert!(refused > 0, "no 413 could be read");
+    assert!(
+        after < before + 24 * 1024,
+        "24 large admin bodies grew the gateway from {before} KiB to {after} KiB"
+    );
+    let r = client
+        .get(format!("{}/v1/tenants/besieged", gw.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["name"],
+        "Besieged"
     );
 }

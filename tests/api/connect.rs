@@ -143,7 +143,7 @@ async fn events_reach_the_named_tenant_and_no_other(app: TestApp) {
     // A connected tenant has no endpoint secret of its own.
     app.deliver("alpha", PLATFORM_SECRET, &to_a)
         .await
-        .assert_problem(409, "no_stripe_config");
+        .assert_problem(409, "connected_tenant");
     // Metrics are process-wide (tests run in parallel): at least these four.
     assert!(metric(&app, "gateway_connect_events_total", &routed).await >= routed_before + 4.0);
 }

@@ -12,6 +12,7 @@ mod bad_input;
 mod connect;
 mod connect_replicas;
 mod crash;
+mod edges;
 mod gateway_process;
 mod isolation;
 mod keys;

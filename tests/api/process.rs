@@ -163,6 +163,23 @@ async fn json_logs_hold_no_secret_and_sigterm_drains_in_flight_requests() {
     .await
     .1;
     let order2_id = order2["id"].as_str().unwrap().to_owned();
+    // Its status URL, as JSON and as a stream: the token is a capability, never logged.
+    let status_url = order2["status_url"].as_str().unwrap().to_owned();
+    let status_token = status_url.rsplit('/').next().unwrap().to_owned();
+    let r = client
+        .get(format!("{base}{status_url}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(format!("{base}{status_url}"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(r);
 
     // SIGTERM while a checkout (a 1.5 s Stripe call) is in flight: it completes, exit code 0.
     let in_flight = {
@@ -241,6 +258,7 @@ async fn json_logs_hold_no_secret_and_sigterm_drains_in_flight_requests() {
         master_key,
         email,
         "pi_logged\",\"amount\"",
+        status_token.as_str(),
     ];
     for line in &lines {
         for secret in forbidden {
@@ -251,4 +269,8 @@ async fn json_logs_hold_no_secret_and_sigterm_drains_in_flight_requests() {
         }
     }
     assert!(lines.iter().any(|l| l.contains("gateway stopped")));
+    assert!(
+        lines.iter().any(|l| l.contains("/v1/order-status/{token}")),
+        "the status route is logged, without its token"
+    );
 }

@@ -11,7 +11,11 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 crate::backend_tests!(
     partial_then_full_refund_settle_from_the_webhook,
     refusals_change_nothing_and_call_stripe_never,
-    stripe_refusal_is_answered_with_its_reason
+    stripe_refusal_is_answered_with_its_reason,
+    two_keyless_refunds_are_two_refunds,
+    concurrent_refunds_never_ask_for_more_than_was_paid,
+    a_caller_key_is_scoped_to_its_order,
+    a_refund_stripe_did_not_answer_stays_counted_and_is_asked_again_with_its_key
 );
 
 const PI: &str = "pi_refund0001";
@@ -92,11 +96,16 @@ async fn partial_then_full_refund_settle_from_the_webhook(app: TestApp) {
     assert_eq!(first.json["payment_intent"], PI);
     assert_eq!(first.json["idempotency_key"], "pos-refund-1");
     let again = refund(&app, &order, Some("pos-refund-1"), body).await;
+    assert_eq!(again.status, 201, "{again:?}");
     assert_eq!(again.json["id"], first.json["id"], "same key, same refund");
     let sent = stripe.received_requests().await.unwrap();
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sent.len(), 1, "the repeat is answered from the record");
     for r in &sent {
-        assert_eq!(r.headers.get("idempotency-key").unwrap(), "pos-refund-1");
+        let key = r.headers.get("idempotency-key").unwrap().to_str().unwrap();
+        assert!(
+            key.starts_with("gateway-refund-"),
+            "scoped, not the caller's: {key}"
+        );
         let body = String::from_utf8_lossy(&r.body);
         assert!(
             body.contains("amount=1000") && body.contains("reason=requested_by_customer"),
@@ -127,9 +136,11 @@ async fn partial_then_full_refund_settle_from_the_webhook(app: TestApp) {
     let rest = refund(&app, &order, None, json!({})).await;
     assert_eq!(rest.status, 201, "{rest:?}");
     assert_eq!(rest.json["amount"], 1500, "all that remains");
-    assert_eq!(
-        rest.json["idempotency_key"],
-        format!("gateway-refund-{order}-1500-1000")
+    assert!(
+        rest.json["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("gateway-refund-")
     );
     let full = event(
         "evt_refund_full",
@@ -201,4 +212,163 @@ async fn stripe_refusal_is_answered_with_its_reason(app: TestApp) {
             .contains("already been refunded"),
         "{refused:?}"
     );
+}
+
+/// Mounts Stripe's refunds endpoint answering as [`stripe_refund`].
+async fn refunds_answered(stripe: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(stripe_refund)
+        .mount(stripe)
+        .await;
+}
+
+/// The idempotency keys Stripe was sent, in order.
+async fn keys_sent(stripe: &MockServer) -> Vec<String> {
+    stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v1/refunds")
+        .map(|r| {
+            r.headers
+                .get("idempotency-key")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn two_keyless_refunds_are_two_refunds(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    let order = paid_order(&app).await;
+    refunds_answered(&stripe).await;
+    let first = refund(&app, &order, None, json!({"amount": 300})).await;
+    let second = refund(&app, &order, None, json!({"amount": 300})).await;
+    assert_eq!(
+        (first.status.as_u16(), second.status.as_u16()),
+        (201, 201),
+        "{second:?}"
+    );
+    assert_ne!(first.json["id"], second.json["id"], "two refunds");
+    let keys = keys_sent(&stripe).await;
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1]);
+    // 600 asked of 2,500: all that remains is 1,900.
+    let rest = refund(&app, &order, None, json!({})).await;
+    assert_eq!(rest.json["amount"], 1900, "{rest:?}");
+    refund(&app, &order, None, json!({"amount": 1}))
+        .await
+        .assert_problem(409, "nothing_refundable");
+}
+
+async fn concurrent_refunds_never_ask_for_more_than_was_paid(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    let order = paid_order(&app).await;
+    // Stripe takes its time, so the requests overlap.
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(move |req: &Request| {
+            stripe_refund(req).set_delay(std::time::Duration::from_millis(200))
+        })
+        .mount(&stripe)
+        .await;
+    let asks = (0..3).map(|_| refund(&app, &order, None, json!({"amount": 1500})));
+    let answers = futures::future::join_all(asks).await;
+    let made = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(made, 1, "{answers:?}");
+    for a in answers.iter().filter(|a| a.status != 201) {
+        a.assert_problem(409, "refund_exceeds_payment");
+    }
+    assert_eq!(
+        keys_sent(&stripe).await.len(),
+        1,
+        "1,500 asked of Stripe, once"
+    );
+    // 1,000 remain asked of 2,500: with the keys, 1,000 in one go or two of 500.
+    let asks = (0..4).map(|n| {
+        let key = format!("split-{n}");
+        let (app, order) = (&app, order.clone());
+        async move { refund(app, &order, Some(&key), json!({"amount": 500})).await }
+    });
+    let answers = futures::future::join_all(asks).await;
+    assert_eq!(
+        answers.iter().filter(|a| a.status == 201).count(),
+        2,
+        "{answers:?}"
+    );
+    let total: i64 = keys_sent(&stripe).await.len() as i64;
+    assert_eq!(total, 3, "1,500 + 500 + 500 = 2,500, never more");
+}
+
+async fn a_caller_key_is_scoped_to_its_order(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    let first_order = paid_order(&app).await;
+    let second_order = app.order("trattoria", "T-9", 1200, "eur").await;
+    let paid = event(
+        "evt_refund_paid_second",
+        "payment_intent.succeeded",
+        now(),
+        payment_intent(
+            "pi_refund0002",
+            1200,
+            "eur",
+            "succeeded",
+            Some(&second_order),
+        ),
+    );
+    let secret = "whsec_trattoriaSecret0000";
+    assert_eq!(app.deliver("trattoria", secret, &paid).await.status, 200);
+    refunds_answered(&stripe).await;
+    let a = refund(&app, &first_order, Some("pos-42"), json!({"amount": 100})).await;
+    let b = refund(&app, &second_order, Some("pos-42"), json!({"amount": 100})).await;
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (201, 201), "{b:?}");
+    assert_ne!(a.json["id"], b.json["id"], "two refunds");
+    assert_eq!(b.json["payment_intent"], "pi_refund0002");
+    let keys = keys_sent(&stripe).await;
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1], "the caller's key is not what Stripe sees");
+    // The same key on the same order for another amount is the caller's mistake.
+    refund(&app, &first_order, Some("pos-42"), json!({"amount": 200}))
+        .await
+        .assert_problem(409, "idempotency_key_reused");
+    assert_eq!(keys_sent(&stripe).await.len(), 2);
+}
+
+async fn a_refund_stripe_did_not_answer_stays_counted_and_is_asked_again_with_its_key(
+    app: TestApp,
+) {
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    let order = paid_order(&app).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&stripe)
+        .await;
+    refunds_answered(&stripe).await;
+    let lost = refund(&app, &order, Some("pos-lost"), json!({"amount": 2000})).await;
+    lost.assert_problem(503, "stripe_unavailable");
+    // Still counted: only 500 can be asked for meanwhile.
+    refund(&app, &order, None, json!({"amount": 501}))
+        .await
+        .assert_problem(409, "refund_exceeds_payment");
+    // The caller retries with its key: Stripe is asked again with the same key, and answers.
+    let again = refund(&app, &order, Some("pos-lost"), json!({"amount": 2000})).await;
+    assert_eq!(again.status, 201, "{again:?}");
+    let keys = keys_sent(&stripe).await;
+    assert_eq!(keys.len(), 5, "four tries, then the retry");
+    assert!(keys.iter().all(|k| *k == keys[0]), "one key: {keys:?}");
+    // A third ask with that key is answered from the record.
+    let third = refund(&app, &order, Some("pos-lost"), json!({})).await;
+    assert_eq!(third.json["id"], again.json["id"]);
+    assert_eq!(keys_sent(&stripe).await.len(), 5);
 }

@@ -1,0 +1,143 @@
+//! Use case: refund an order. The request is recorded (and planned against the books plus every
+//! refund already asked for) in the transaction that locks the order, then Stripe is asked with
+//! the request's own idempotency key, then the record is settled with Stripe's answer. The
+//! order's books move only when Stripe's `charge.refunded` arrives. A request whose caller got
+//! no answer from Stripe stays `pending` and is asked again, with the same key, by
+//! [`retry_pending`] (every replica runs it; Stripe's idempotency makes a double ask harmless).
+use crate::domain::refund::Refusal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::refunds::{self as store, Answered, Ask, Reserved};
+use crate::store::scope::ScopedTenant;
+use crate::stripe::StripeCallError;
+use crate::stripe::refunds::{self as stripe_refunds, Reason};
+use entity::refund_requests::Model as Request;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a request stays `pending` before the retry job asks Stripe again (longer than any
+/// call of the request that recorded it can take).
+const RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Refunds `ask` of order `order_id`: the request as Stripe made it.
+pub async fn refund(
+    state: &AppState,
+    tenant: &ScopedTenant,
+    order_id: Uuid,
+    ask: Ask,
+) -> Result<Request, ApiError> {
+    let request = match store::reserve(&state.db, tenant, order_id, ask).await? {
+        Reserved::New(request) => request,
+        Reserved::Existing(request) => match request.state.as_str() {
+            store::MADE => return Ok(request),
+            store::FAILED => return Err(refused_before(&request)),
+            _ => request,
+        },
+        Reserved::KeyReused(earlier) => {
+            return Err(ApiError::conflict(
+                "idempotency_key_reused",
+                format!(
+                    "Idempotency-Key: already used on this order for a refund of {}; use a new key for another refund",
+                    earlier.amount
+                ),
+            ));
+        }
+        Reserved::NoOrder => return Err(ApiError::not_found("order")),
+        Reserved::Refused(Refusal::NothingRefundable) => {
+            return Err(ApiError::conflict(
+                "nothing_refundable",
+                "the order has no successful payment with money left to refund (refunds already asked for count)",
+            ));
+        }
+        Reserved::Refused(Refusal::Exceeds { remaining }) => {
+            return Err(ApiError::conflict(
+                "refund_exceeds_payment",
+                format!(
+                    "amount: at most {remaining} remains to refund on the order's payment (refunds already asked for count)"
+                ),
+            ));
+        }
+    };
+    let client = crate::api::tenant_stripe(state, tenant.id).await?;
+    let made = ask_stripe(state, &client.stripe, request).await?;
+    tracing::info!(tenant = %tenant.slug, order = %order_id, refund = ?made.stripe_refund_id, amount = made.amount, "refund made at Stripe");
+    Ok(made)
+}
+
+/// Asks Stripe for `request` and settles it with the answer; without an answer it stays
+/// `pending` (503: asked again later with the same key).
+async fn ask_stripe(
+    state: &AppState,
+    stripe: &crate::stripe::http::TenantStripe,
+    request: Request,
+) -> Result<Request, ApiError> {
+    let reason = request.reason.as_deref().and_then(Reason::parse);
+    let asked = stripe_refunds::create(
+        stripe,
+        &request.payment_intent,
+        request.amount,
+        reason,
+        request.order_id,
+        &request.stripe_key,
+    )
+    .await;
+    match asked {
+        Ok(made) => {
+            let answer = Answered::Made {
+                refund_id: &made.id,
+                status: made.status.as_deref(),
+            };
+            Ok(store::settle(&state.db, request, answer).await?)
+        }
+        Err(e) if definitive(&e) => {
+            let why = e.to_string();
+            store::settle(&state.db, request, Answered::Refused(&why)).await?;
+            Err(e.into())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, request = %request.id, "refund asked of Stripe without an answer; kept pending, asked again later");
+            Err(ApiError::Unavailable(poem_openapi::payload::Json(
+                crate::error::Problem::new(
+                    poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "stripe_unavailable",
+                    format!(
+                        "Stripe did not answer ({e}); the refund is recorded as pending and asked again with the same key: retry with the same Idempotency-Key to see it"
+                    ),
+                ),
+            )))
+        }
+    }
+}
+
+/// True when Stripe's answer says the refund was not made and never will be with this key: a
+/// 4xx other than 409 (the same key in flight) and 429 (slow down).
+fn definitive(e: &StripeCallError) -> bool {
+    matches!(e, StripeCallError::Api { status, .. } if (400..500).contains(status) && *status != 409 && *status != 429)
+}
+
+fn refused_before(request: &Request) -> ApiError {
+    ApiError::BadGateway(poem_openapi::payload::Json(crate::error::Problem::new(
+        poem::http::StatusCode::BAD_GATEWAY,
+        "stripe_error",
+        request
+            .failure
+            .clone()
+            .unwrap_or_else(|| "Stripe refused this refund".into()),
+    )))
+}
+
+/// Asks Stripe again for every request left `pending` for longer than [`RETRY_AFTER`].
+pub async fn retry_pending(state: &AppState) -> Result<usize, ApiError> {
+    let before = chrono::Utc::now() - RETRY_AFTER;
+    let pending = store::stale_pending(&state.db, before, 50).await?;
+    let mut settled = 0;
+    for request in pending {
+        let Ok(client) = crate::api::tenant_stripe(state, request.tenant_id).await else {
+            continue;
+        };
+        if ask_stripe(state, &client.stripe, request).await.is_ok() {
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
