@@ -88,7 +88,10 @@ impl AppState {
         let outbound = Outbound::new(config.outbound_allow_private, config.notification_timeout)
             .map_err(StripeCallError::Unavailable)?;
         let notifier = Notifier::new(db.clone(), keyring.clone(), outbound);
-        let status_streams = StatusStreams::new(config.status_streams_max as usize);
+        let status_streams = StatusStreams::new(
+            config.status_streams_max as usize,
+            config.status_streams_per_address as usize,
+        );
         let tasks = Tasks::default();
         let failures = Arc::new(FailureCounter::default());
         let flusher = Arc::downgrade(&failures);

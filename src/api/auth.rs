@@ -69,7 +69,7 @@ async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, A
 }
 
 /// The client address the request counts under (see `auth_limit`).
-fn client_of(req: &Request, state: &AppState) -> Option<std::net::IpAddr> {
+pub(crate) fn client_of(req: &Request, state: &AppState) -> Option<std::net::IpAddr> {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let forwarded = req
         .headers()

@@ -9,7 +9,7 @@
 use super::ApiTags;
 use super::orders::OrderStatus;
 use crate::error::{ApiError, problem_response};
-use crate::notify::streams::{Refused, StatusView};
+use crate::notify::streams::{Holder, Refused, StatusView};
 use crate::state::AppState;
 use crate::store;
 use chrono::{DateTime, Utc};
@@ -65,8 +65,8 @@ impl From<StatusView> for OrderStatusOut {
     }
 }
 
-/// The order a token grants, and its view now.
-async fn lookup(state: &AppState, token: &str) -> Result<(Uuid, StatusView), ApiError> {
+/// The order a token grants (its id and tenant), and its view now.
+async fn lookup(state: &AppState, token: &str) -> Result<(Uuid, Uuid, StatusView), ApiError> {
     let order_id = state
         .keyring
         .check_capability(PURPOSE, token)
@@ -76,7 +76,7 @@ async fn lookup(state: &AppState, token: &str) -> Result<(Uuid, StatusView), Api
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::not_found("order status"))?;
-    Ok((order_id, StatusView::from(&order)))
+    Ok((order_id, order.tenant_id, StatusView::from(&order)))
 }
 
 pub struct OrderStatusApi;
@@ -88,8 +88,10 @@ impl OrderStatusApi {
     /// The `status_url` of an order's creation or checkout session. JSON by default; with
     /// `Accept: text/event-stream`, Server-Sent Events: an event named after the status
     /// (`order.payment_pending`, `order.paid`, …) whose data is this JSON object, first for the
-    /// status now and then for each change, with keep-alive comments. At most 5 streams per
-    /// token (429 beyond).
+    /// status now and then for each change, with keep-alive comments. A stream ends after
+    /// `GATEWAY_STATUS_STREAM_LIFETIME` (5 min; browsers reconnect) and at shutdown. At most 5
+    /// streams per token and `GATEWAY_STATUS_STREAMS_PER_ADDRESS` per client address (429
+    /// beyond); a tenant's orders hold at most a quarter of the process's streams (503).
     #[oai(
         path = "/v1/order-status/:token",
         method = "get",
@@ -102,7 +104,7 @@ impl OrderStatusApi {
         #[oai(validator(max_length = 64))]
         token: Path<String>,
     ) -> Result<Json<OrderStatusOut>, ApiError> {
-        let (_, view) = lookup(&state, &token.0).await?;
+        let (_, _, view) = lookup(&state, &token.0).await?;
         Ok(Json(view.into()))
     }
 }
@@ -128,26 +130,17 @@ pub async fn stream_when_asked<E: Endpoint>(next: E, req: Request) -> poem::Resu
         return Ok(ApiError::internal().into_response());
     };
     let token = &req.uri().path()[PREFIX.len()..];
-    let (order_id, view) = match lookup(&state, token).await {
+    let (order_id, tenant_id, view) = match lookup(&state, token).await {
         Ok(found) => found,
         Err(e) => return Ok(e.into_response()),
     };
-    let sub = match state.status_streams.open(order_id, view.clone()) {
+    let holder = Holder {
+        tenant_id,
+        address: super::auth::client_of(&req, &state),
+    };
+    let sub = match state.status_streams.open(order_id, holder, view.clone()) {
         Ok(sub) => sub,
-        Err(Refused::OrderBusy) => {
-            return Ok(problem_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_streams",
-                "this order already has 5 status streams open",
-            ));
-        }
-        Err(Refused::Full) => {
-            return Ok(problem_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "streams_full",
-                "the gateway has its most status streams open; poll the JSON URL",
-            ));
-        }
+        Err(refused) => return Ok(refusal(refused, &state)),
     };
     let first = futures_util::stream::once(async move { event(view) });
     let changes = futures_util::stream::unfold(sub, |mut sub| async move {
@@ -155,7 +148,46 @@ pub async fn stream_when_asked<E: Endpoint>(next: E, req: Request) -> poem::Resu
         let view = sub.rx.borrow_and_update().clone();
         Some((event(view), sub))
     });
-    Ok(SSE::new(first.chain(changes))
+    // A stream ends after its lifetime (the browser reconnects, and is counted again) and as
+    // soon as shutdown begins (an open stream must not hold a deploy for the grace period).
+    let lifetime = state.config.status_stream_lifetime;
+    let ends = async move {
+        tokio::select! {
+            () = tokio::time::sleep(lifetime) => {}
+            () = state.tasks.stopped() => {}
+        }
+    };
+    Ok(SSE::new(first.chain(changes).take_until(ends))
         .keep_alive(KEEP_ALIVE)
         .into_response())
+}
+
+fn refusal(refused: Refused, state: &AppState) -> Response {
+    let (status, code, detail) = match refused {
+        Refused::OrderBusy => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            "this order already has 5 status streams open".to_owned(),
+        ),
+        Refused::AddressBusy => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!(
+                "this address already has {} status streams open",
+                state.config.status_streams_per_address
+            ),
+        ),
+        Refused::TenantBusy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "streams_full",
+            "the restaurant's customers hold their share of status streams; poll the JSON URL"
+                .to_owned(),
+        ),
+        Refused::Full => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "streams_full",
+            "the gateway has its most status streams open; poll the JSON URL".to_owned(),
+        ),
+    };
+    problem_response(status, code, detail)
 }

@@ -2,8 +2,11 @@
 //! `watch` channel holding the order's public view; one task per process refreshes the views
 //! of watched orders — at once when this process commits a change to one of them (the change
 //! feed), and every [`REFRESH`] for changes other replicas committed — with one query for all
-//! watched orders. Bounded: [`PER_ORDER`] streams per order (per token), and the configured
-//! total per process.
+//! watched orders. Bounded: [`PER_ORDER`] streams per order (per token), the configured number
+//! per client address, a quarter of the process's streams per tenant (so one restaurant's
+//! customers, or one client, cannot take every slot from the others' customers), and the
+//! configured total per process. Each stream also ends after its lifetime and when shutdown
+//! begins (the API layer's concern); browsers reconnect.
 use crate::store;
 use crate::webhooks::feed::ChangeFeed;
 use chrono::{DateTime, Utc};
@@ -11,6 +14,7 @@ use entity::orders;
 use entity::status::OrderStatus;
 use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -50,6 +54,18 @@ pub enum Refused {
     OrderBusy,
     /// The process has its most streams open.
     Full,
+    /// This client address has its most streams open.
+    AddressBusy,
+    /// The order's tenant holds its share (a quarter) of the process's streams.
+    TenantBusy,
+}
+
+/// Who a stream is for: counted per client address and per tenant.
+#[derive(Clone, Copy, Debug)]
+pub struct Holder {
+    pub tenant_id: Uuid,
+    /// `None` when the address is not known (the stream is then counted per tenant only).
+    pub address: Option<IpAddr>,
 }
 
 struct Watched {
@@ -57,15 +73,35 @@ struct Watched {
     streams: usize,
 }
 
+#[derive(Default)]
+struct Counts {
+    watched: HashMap<Uuid, Watched>,
+    per_address: HashMap<IpAddr, usize>,
+    per_tenant: HashMap<Uuid, usize>,
+}
+
+/// Counts one stream more (`up`) or less for `key`, forgetting it at zero.
+fn count<K: std::hash::Hash + Eq + Copy>(map: &mut HashMap<K, usize>, key: K, up: bool) {
+    if up {
+        *map.entry(key).or_default() += 1;
+    } else if let Some(n) = map.get_mut(&key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(&key);
+        }
+    }
+}
+
 struct Hub {
-    watched: Mutex<HashMap<Uuid, Watched>>,
+    watched: Mutex<Counts>,
     max_total: usize,
+    max_per_address: usize,
     /// A stream opened: the refresher may have been idle.
     opened: Notify,
 }
 
 impl Hub {
-    fn watched(&self) -> MutexGuard<'_, HashMap<Uuid, Watched>> {
+    fn watched(&self) -> MutexGuard<'_, Counts> {
         self.watched.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -78,38 +114,64 @@ pub struct Subscription {
     pub rx: watch::Receiver<StatusView>,
     hub: Arc<Hub>,
     order_id: Uuid,
+    holder: Holder,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut watched = self.hub.watched();
-        if let Some(w) = watched.get_mut(&self.order_id) {
+        let mut counts = self.hub.watched();
+        if let Some(w) = counts.watched.get_mut(&self.order_id) {
             w.streams -= 1;
             if w.streams == 0 {
-                watched.remove(&self.order_id);
+                counts.watched.remove(&self.order_id);
             }
         }
-        crate::telemetry::status_streams(watched.values().map(|w| w.streams).sum());
+        if let Some(address) = self.holder.address {
+            count(&mut counts.per_address, address, false);
+        }
+        count(&mut counts.per_tenant, self.holder.tenant_id, false);
+        crate::telemetry::status_streams(counts.per_tenant.values().sum());
     }
 }
 
 impl StatusStreams {
-    pub fn new(max_total: usize) -> Self {
+    pub fn new(max_total: usize, max_per_address: usize) -> Self {
         Self(Arc::new(Hub {
             watched: Mutex::default(),
             max_total,
+            max_per_address,
             opened: Notify::new(),
         }))
     }
 
-    /// Opens a stream of `order`, whose view is `now`.
-    pub fn open(&self, order_id: Uuid, now: StatusView) -> Result<Subscription, Refused> {
-        let mut watched = self.0.watched();
-        let total: usize = watched.values().map(|w| w.streams).sum();
+    /// Opens a stream of `order`, whose view is `now`, for `holder`.
+    pub fn open(
+        &self,
+        order_id: Uuid,
+        holder: Holder,
+        now: StatusView,
+    ) -> Result<Subscription, Refused> {
+        let mut counts = self.0.watched();
+        let total: usize = counts.per_tenant.values().sum();
         if total >= self.0.max_total {
             return Err(Refused::Full);
         }
-        let rx = match watched.get_mut(&order_id) {
+        if let Some(address) = holder.address
+            && counts.per_address.get(&address).copied().unwrap_or(0) >= self.0.max_per_address
+        {
+            return Err(Refused::AddressBusy);
+        }
+        let tenant_share = (self.0.max_total / 4).max(1);
+        if counts
+            .per_tenant
+            .get(&holder.tenant_id)
+            .copied()
+            .unwrap_or(0)
+            >= tenant_share
+        {
+            return Err(Refused::TenantBusy);
+        }
+        let rx = match counts.watched.get_mut(&order_id) {
             Some(w) if w.streams >= PER_ORDER => return Err(Refused::OrderBusy),
             Some(w) => {
                 w.streams += 1;
@@ -117,17 +179,22 @@ impl StatusStreams {
             }
             None => {
                 let (tx, rx) = watch::channel(now);
-                watched.insert(order_id, Watched { tx, streams: 1 });
+                counts.watched.insert(order_id, Watched { tx, streams: 1 });
                 rx
             }
         };
+        if let Some(address) = holder.address {
+            count(&mut counts.per_address, address, true);
+        }
+        count(&mut counts.per_tenant, holder.tenant_id, true);
         crate::telemetry::status_streams(total + 1);
-        drop(watched);
+        drop(counts);
         self.0.opened.notify_one();
         Ok(Subscription {
             rx,
             hub: self.0.clone(),
             order_id,
+            holder,
         })
     }
 
@@ -135,7 +202,7 @@ impl StatusStreams {
     pub async fn run(self, db: DatabaseConnection, feed: ChangeFeed) {
         let mut changes = feed.subscribe();
         loop {
-            let ids: Vec<Uuid> = self.0.watched().keys().copied().collect();
+            let ids: Vec<Uuid> = self.0.watched().watched.keys().copied().collect();
             if ids.is_empty() {
                 self.0.opened.notified().await;
                 continue;
@@ -151,7 +218,7 @@ impl StatusStreams {
                     // Only changes to watched orders cut the wait short.
                     loop {
                         match changes.recv().await {
-                            Ok(c) if self.0.watched().contains_key(&c.order_id) => return,
+                            Ok(c) if self.0.watched().watched.contains_key(&c.order_id) => return,
                             Ok(_) => {}
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -165,9 +232,9 @@ impl StatusStreams {
     }
 
     fn publish(&self, found: &[orders::Model]) {
-        let watched = self.0.watched();
+        let counts = self.0.watched();
         for order in found {
-            if let Some(w) = watched.get(&order.id) {
+            if let Some(w) = counts.watched.get(&order.id) {
                 let view = StatusView::from(order);
                 w.tx.send_if_modified(|current| {
                     let changed = *current != view;

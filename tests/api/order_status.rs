@@ -11,6 +11,14 @@ crate::backend_tests!(
     a_stream_gets_each_change_within_a_second,
 );
 
+mod limits {
+    crate::backend_db_tests!(
+        streams_are_shared_fairly_and_end_by_themselves,
+        sigterm_with_streams_open_exits_at_once
+    );
+    use super::*;
+}
+
 async fn create_order(app: &TestApp, tenant: &str, reference: &str) -> (String, String) {
     let a = app
         .post(
@@ -116,6 +124,15 @@ impl Stream {
         })
     }
 
+    /// Reads until the server ends the stream (within 10 s).
+    pub async fn await_end(&mut self) {
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Ok(Some(_)) = self.resp.chunk().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream did not end");
+    }
+
     /// The next event (name, data), skipping keep-alive comments.
     pub async fn next(&mut self, timeout: Duration) -> (String, Value) {
         let deadline = Instant::now() + timeout;
@@ -213,4 +230,94 @@ async fn a_stream_on_one_replica_sees_a_change_committed_on_another() {
         "{:?}",
         started.elapsed()
     );
+}
+
+async fn streams_are_shared_fairly_and_end_by_themselves(db: TestDb) {
+    let keys = db
+        .url
+        .as_ref()
+        .map(|_| crate::helpers::new_master_key("k1"));
+    // 12 streams in all: a tenant's share is 3; one address may hold 4; each lasts 2 s.
+    let app = crate::helpers::start_with(db, keys, |c| {
+        c.status_streams_max = 12;
+        c.status_streams_per_address = 4;
+        c.status_stream_lifetime = Duration::from_secs(2);
+    })
+    .await
+    .unwrap();
+    app.restaurant("busy").await;
+    app.restaurant("quiet").await;
+    let mut held = Vec::new();
+    for n in 0..3 {
+        let (_, url) = create_order(&app, "busy", &format!("B-{n}")).await;
+        held.push(Stream::open(&app.base, &url).await.unwrap());
+    }
+    let (_, fourth) = create_order(&app, "busy", "B-3").await;
+    let refused = Stream::open(&app.base, &fourth).await.err().unwrap();
+    assert_eq!(refused.status(), 503, "the busy tenant's share is taken");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "streams_full");
+    // Another restaurant's customer still gets one …
+    let (_, quiet) = create_order(&app, "quiet", "Q-1").await;
+    let mut other = Stream::open(&app.base, &quiet).await.unwrap();
+    assert_eq!(
+        other.next(Duration::from_secs(5)).await.0,
+        "order.payment_pending"
+    );
+    // … but not a fifth from this one address.
+    let (_, quiet2) = create_order(&app, "quiet", "Q-2").await;
+    let refused = Stream::open(&app.base, &quiet2).await.err().unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_streams");
+    assert!(
+        body["detail"].as_str().unwrap().contains("address"),
+        "{body}"
+    );
+    // Every stream ends by itself after its lifetime, which frees its slots.
+    let started = Instant::now();
+    other.await_end().await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(Stream::open(&app.base, &fourth).await.is_ok());
+}
+
+async fn sigterm_with_streams_open_exits_at_once(db: TestDb) {
+    let master = crate::helpers::new_master_key("k1");
+    let mut gw = crate::gateway_process::GatewayProcess::start(&db, &master, &[]);
+    let client = reqwest::Client::new();
+    let token = crate::gateway_process::TOKEN;
+    let r = client
+        .post(format!("{}/v1/tenants", gw.base))
+        .bearer_auth(token)
+        .json(&json!({"slug": "late", "name": "Late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = client
+        .post(format!("{}/v1/tenants/late/orders", gw.base))
+        .bearer_auth(token)
+        .json(&json!({"reference": "L-1", "amount": 900, "currency": "EUR"}))
+        .send()
+        .await
+        .unwrap();
+    let order: Value = r.json().await.unwrap();
+    let url = order["status_url"].as_str().unwrap();
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut s = Stream::open(&gw.base, url).await.unwrap();
+        s.next(Duration::from_secs(5)).await;
+        streams.push(s);
+    }
+    let started = Instant::now();
+    assert!(
+        gw.terminate(Duration::from_secs(2)),
+        "SIGTERM with streams open did not exit within 2 s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    for s in &mut streams {
+        s.await_end().await;
+    }
 }
