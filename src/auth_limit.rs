@@ -1,4 +1,7 @@
-//! Failed admin-API authentications limited per client address (DESIGN.md "Admin API abuse").
+//! Failed admin-API authentications limited per client address (DESIGN.md "Admin API abuse"),
+//! and the requests each tenant API key may make (`GATEWAY_API_KEY_REQUESTS_PER_SECOND`, twice
+//! that at once; 429 `rate_limited` beyond): one tenant's integration cannot take the admin
+//! API, or the Stripe calls it leads to, from the others. The operator's token is not limited.
 //!
 //! Each address has a budget of failed bearer checks (default 20 per minute, burst 40); a
 //! success costs nothing. Once an address has spent it, every authenticated request from it is
@@ -30,11 +33,20 @@ pub struct AuthLimiter {
     limited: Cache<ClientKey, Instant>,
     trusted_proxies: Vec<IpNet>,
     clock: DefaultClock,
+    /// Requests per tenant API key (by the key's id).
+    keys: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
 }
 
 impl AuthLimiter {
     /// `per_minute` failures, `burst` at once, per client address.
-    pub fn new(per_minute: u32, burst: u32, trusted_proxies: Vec<IpNet>) -> Self {
+    pub fn new(
+        per_minute: u32,
+        burst: u32,
+        trusted_proxies: Vec<IpNet>,
+        key_per_second: u32,
+    ) -> Self {
+        let key_per_second = NonZeroU32::new(key_per_second).unwrap_or(NonZeroU32::MIN);
+        let key_burst = key_per_second.saturating_mul(NonZeroU32::MIN.saturating_add(1));
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         // An address idle for as long as its burst takes to refill has a full budget again:
@@ -53,7 +65,18 @@ impl AuthLimiter {
                 .build(),
             trusted_proxies,
             clock: DefaultClock::default(),
+            keys: RateLimiter::keyed(Quota::per_second(key_per_second).allow_burst(key_burst)),
         }
+    }
+
+    /// Counts a request made with tenant API key `key_id`; `Err(wait)` beyond its rate.
+    pub fn key_request(&self, key_id: uuid::Uuid) -> Result<(), Duration> {
+        if self.keys.len() > 100_000 {
+            self.keys.retain_recent();
+        }
+        self.keys
+            .check_key(&key_id)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
     /// The client a request counts under: its peer address, or with a trusted proxy in front,
@@ -132,7 +155,7 @@ mod tests {
     use crate::config::parse_trusted_proxies;
 
     fn limiter(proxies: &str) -> AuthLimiter {
-        AuthLimiter::new(20, 3, parse_trusted_proxies(proxies).unwrap().0)
+        AuthLimiter::new(20, 3, parse_trusted_proxies(proxies).unwrap().0, 50)
     }
 
     fn ip(s: &str) -> IpAddr {

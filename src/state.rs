@@ -112,6 +112,7 @@ impl AppState {
             config.auth_failures_per_minute,
             config.auth_failures_burst,
             config.trusted_proxies.0.clone(),
+            config.api_key_requests_per_second,
         );
         let breaker = Arc::new(Breaker::default());
         tasks.spawn_until_stopped(crate::breaker::probe_while_open(

@@ -62,8 +62,21 @@ async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, A
         return Ok(None);
     }
     let hash = hex::encode(token_digest(token));
-    let key = crate::store::api_keys::find_active_by_hash(&state.db, &hash).await?;
-    Ok(key.map(|key| Principal::Tenant {
+    let Some(key) = crate::store::api_keys::find_active_by_hash(&state.db, &hash).await? else {
+        return Ok(None);
+    };
+    if let Err(wait) = state.auth_limiter.key_request(key.id) {
+        crate::telemetry::rate_limited("api_key");
+        return Err(ApiError::TooManyRequests(
+            poem_openapi::payload::Json(crate::error::Problem::new(
+                poem::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "this API key's request rate is exceeded; retry after Retry-After seconds",
+            )),
+            crate::error::retry_after_secs(wait),
+        ));
+    }
+    Ok(Some(Principal::Tenant {
         tenant_id: key.tenant_id,
     }))
 }

@@ -3,7 +3,8 @@
 //! own decrypted key; a `connected` tenant's holds the platform's key and sends its account as
 //! `Stripe-Account`. Outbound calls are paced per account below Stripe's per-account limits
 //! (about 25/s in test mode, 100/s live), and a connected tenant's also by one pace shared by
-//! every connected account, for the platform key as a whole.
+//! every connected account, for the platform key as a whole; each connected account gets at
+//! most a quarter of that pace, so no account can take the platform's whole budget.
 use super::http::{StripeCallError, StripeHttp, TenantStripe};
 use crate::crypto::{Field, Keyring, KeyringError, SecretText};
 use crate::store::platform_config::PLATFORM;
@@ -17,6 +18,9 @@ use uuid::Uuid;
 
 const TEST_MODE_PER_SECOND: u32 = 20;
 const LIVE_MODE_PER_SECOND: u32 = 80;
+/// A connected account may use at most this fraction (1/N) of the platform key's pace, so one
+/// busy restaurant (a reconciliation, a burst of checkouts) leaves the rest to the others.
+const ACCOUNT_SHARE: u32 = 4;
 
 /// A tenant's client and what it calls with.
 pub struct TenantClient {
@@ -92,7 +96,7 @@ impl StripeClients {
                     stripe: TenantStripe::connected(
                         self.http.clone(),
                         platform.secret.clone(),
-                        pace(platform.livemode),
+                        pace(platform.livemode) / ACCOUNT_SHARE,
                         account.clone(),
                         platform.pacer.clone(),
                     ),

@@ -1,9 +1,21 @@
 //! Trust at the edges: no tenant can make the process hold a large admin body, collect
 //! unbounded webhook secrets or notification endpoints, or keep signing its own events once it
 //! is a connected account.
-use crate::helpers::{TestApp, into_answer};
+use crate::helpers::{TestApp, TestDb, into_answer, start_with};
 use crate::stripe::{event, now, payment_intent};
 use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+mod limited {
+    crate::backend_db_tests!(
+        tenant_api_keys_are_rate_limited_and_the_operator_is_not,
+        one_connected_account_cannot_take_the_platform_pace
+    );
+    use super::*;
+}
 
 crate::backend_tests!(
     admin_bodies_over_the_limit_are_refused_and_change_nothing,
@@ -188,4 +200,163 @@ async fn a_tenant_moved_to_connected_keeps_no_secrets_of_its_own(app: TestApp) {
     let view = app.order_view("mover", &order).await;
     assert_eq!(view["status"], "PAYMENT_PENDING", "{view}");
     assert!(app.events("mover").await.is_empty());
+}
+
+async fn start(db: TestDb, tweak: impl FnOnce(&mut gateway::config::Config)) -> TestApp {
+    let keys = db
+        .url
+        .as_ref()
+        .map(|_| crate::helpers::new_master_key("k1"));
+    start_with(db, keys, tweak).await.unwrap()
+}
+
+async fn tenant_api_keys_are_rate_limited_and_the_operator_is_not(db: TestDb) {
+    let app = start(db, |c| c.api_key_requests_per_second = 2).await;
+    app.create_tenant("chatty").await;
+    app.create_tenant("calm").await;
+    let chatty = app.issue_key("chatty").await;
+    let calm = app.issue_key("calm").await;
+    // Two per second, four at once: a burst of ten is cut off.
+    let mut limited = None;
+    for _ in 0..10 {
+        let a = app.get("/v1/tenants/chatty/orders", &chatty).await;
+        if a.status == 429 {
+            limited = Some(a);
+            break;
+        }
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+    let limited = limited.expect("the key was limited");
+    limited.assert_problem(429, "rate_limited");
+    let r = app
+        .client
+        .get(format!("{}/v1/tenants/chatty/orders", app.base))
+        .bearer_auth(&chatty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    // Another tenant's key, and the operator, are not.
+    for _ in 0..4 {
+        assert_eq!(app.get("/v1/tenants/calm/orders", &calm).await.status, 200);
+    }
+    for _ in 0..20 {
+        assert_eq!(
+            app.get("/v1/tenants/chatty/orders", app.op()).await.status,
+            200
+        );
+    }
+    // The budget refills.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.get("/v1/tenants/chatty/orders", &chatty).await.status,
+        200
+    );
+}
+
+async fn one_connected_account_cannot_take_the_platform_pace(db: TestDb) {
+    let stripe = MockServer::start().await;
+    let app = start(db, |_| {}).await.with_stripe(&stripe.uri()).await;
+    let arrivals: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let seen = arrivals.clone();
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(move |req: &Request| {
+            let account = req.headers["stripe-account"].to_str().unwrap().to_owned();
+            seen.lock().unwrap().push((account.clone(), Instant::now()));
+            ResponseTemplate::new(200).set_body_json(json!({
+                "id": format!("cs_test_{}", uuid::Uuid::now_v7().simple()),
+                "object": "checkout.session",
+                "url": format!("https://checkout.stripe.com/c/pay/{account}"),
+            }))
+        })
+        .mount(&stripe)
+        .await;
+    let platform = app
+        .put(
+            "/v1/platform/stripe-config",
+            app.op(),
+            json!({"secret_key": "sk_test_51PacePlatformKey0001", "webhook_secret": "whsec_PacePlatform0000"}),
+        )
+        .await;
+    assert_eq!(platform.status, 200, "{platform:?}");
+    for (slug, account) in [("busy", "acct_1BusyPace"), ("other", "acct_1OtherPace")] {
+        let a = app
+            .post(
+                "/v1/tenants",
+                app.op(),
+                json!({"slug": slug, "name": slug, "kind": "connected", "stripe_account_id": account}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{a:?}");
+    }
+    let checkout = |slug: &'static str, order: String| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let a = app
+                .post(
+                    &format!("/v1/tenants/{slug}/orders/{order}/checkout-session"),
+                    app.op(),
+                    json!({"success_url": "https://r.example/ok", "cancel_url": "https://r.example/no"}),
+                )
+                .await;
+            assert_eq!(a.status, 201, "{a:?}");
+            started.elapsed()
+        }
+    };
+    let mut orders = Vec::new();
+    for n in 0..20 {
+        orders.push(app.order("busy", &format!("P-{n}"), 1000, "eur").await);
+    }
+    let other_order = app.order("other", "O-1", 1000, "eur").await;
+    // The busy account asks for 20 checkouts at once; the other, one, while they wait.
+    let started = Instant::now();
+    let flood = futures::future::join_all(orders.into_iter().map(|o| checkout("busy", o)));
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        checkout("other", other_order).await
+    };
+    let (busy, other) = tokio::join!(flood, other);
+    let mut busy: Vec<Duration> = busy;
+    busy.sort();
+    eprintln!(
+        "pacing: other account's checkout {other:?}; busy account's median {:?}, slowest {:?}",
+        busy[busy.len() / 2],
+        busy[busy.len() - 1]
+    );
+    // The busy account got at most its share (a quarter of the platform's 20/s: a burst of 5,
+    // then 5 a second) in the first second; the other account was not queued behind it.
+    let arrivals = arrivals.lock().unwrap().clone();
+    let busy_first_second = arrivals
+        .iter()
+        .filter(|(a, at)| {
+            a == "acct_1BusyPace" && at.duration_since(started) < Duration::from_secs(1)
+        })
+        .count();
+    assert!(
+        busy_first_second <= 11,
+        "{busy_first_second} of the busy account's calls in its first second"
+    );
+    assert_eq!(
+        arrivals
+            .iter()
+            .filter(|(a, _)| a == "acct_1BusyPace")
+            .count(),
+        20
+    );
+    let other_at = arrivals
+        .iter()
+        .find(|(a, _)| a == "acct_1OtherPace")
+        .map(|(_, at)| *at)
+        .unwrap();
+    let busy_after_other = arrivals
+        .iter()
+        .filter(|(a, at)| a == "acct_1BusyPace" && *at > other_at)
+        .count();
+    assert!(
+        busy_after_other > 0,
+        "the other account's call went out while the busy account still waited"
+    );
 }
