@@ -168,6 +168,9 @@ async fn steps(
         Ok(None) => return Err(RunError::NoConfig),
         Err(crate::stripe::clients::ClientError::Db(e)) => return Err(e.into()),
         Err(crate::stripe::clients::ClientError::Crypto(_)) => return Err(RunError::Crypto),
+        Err(crate::stripe::clients::ClientError::Shared(why)) => {
+            return Err(sea_orm::DbErr::Custom(why).into());
+        }
     };
     let (from, to) = (run.window_start.timestamp(), run.window_end.timestamp());
 

@@ -40,6 +40,9 @@ pub enum ClientError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Crypto(#[from] KeyringError),
+    /// Another caller's build of the same client failed with this.
+    #[error("{0}")]
+    Shared(String),
 }
 
 /// The platform's key, decrypted, and its pace.
@@ -74,16 +77,44 @@ impl StripeClients {
     }
 
     /// The tenant's client; `None` when it has no key to call with (an `own_account` tenant
-    /// without a Stripe config, a `connected` one while the platform has none).
+    /// without a Stripe config, a `connected` one while the platform has none). Concurrent first
+    /// calls for one tenant build one client (one pace), not one each.
     pub async fn for_tenant(
         &self,
         db: &DatabaseConnection,
         keyring: &Keyring,
         tenant_id: Uuid,
     ) -> Result<Option<Arc<TenantClient>>, ClientError> {
-        if let Some(hit) = self.cache.get(&tenant_id).await {
-            return Ok(Some(hit));
+        let built = self
+            .cache
+            .try_get_with(tenant_id, async {
+                match self.build(db, keyring, tenant_id).await {
+                    Ok(Some(client)) => Ok(Arc::new(client)),
+                    Ok(None) => Err(None),
+                    Err(e) => Err(Some(e)),
+                }
+            })
+            .await;
+        match built {
+            Ok(client) => Ok(Some(client)),
+            Err(e) => match Arc::try_unwrap(e) {
+                Ok(None) => Ok(None),
+                Ok(Some(e)) => Err(e),
+                // Shared with another caller that waited on the same build.
+                Err(shared) => match shared.as_ref() {
+                    None => Ok(None),
+                    Some(e) => Err(ClientError::Shared(e.to_string())),
+                },
+            },
         }
+    }
+
+    async fn build(
+        &self,
+        db: &DatabaseConnection,
+        keyring: &Keyring,
+        tenant_id: Uuid,
+    ) -> Result<Option<TenantClient>, ClientError> {
         let Some(tenant) = crate::store::tenants::find(db, &tenant_id.to_string()).await? else {
             return Ok(None);
         };
@@ -126,8 +157,6 @@ impl StripeClients {
                 }
             }
         };
-        let client = Arc::new(client);
-        self.cache.insert(tenant_id, client.clone()).await;
         Ok(Some(client))
     }
 

@@ -46,6 +46,9 @@ impl TestDb {
         config.stripe_api_base = "http://127.0.0.1:9/".into();
         // Notification receivers in tests are plain http on loopback.
         config.outbound_allow_private = true;
+        // Tests make hundreds of requests with one tenant key at once; the per-key limit has a
+        // test of its own (edges::limited).
+        config.api_key_requests_per_second = 100_000;
         config
     }
 
