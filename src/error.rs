@@ -87,14 +87,34 @@ impl ApiError {
         )))
     }
     pub fn too_many_auth_failures(wait: std::time::Duration) -> Self {
+        Self::too_many_requests(
+            "too_many_auth_failures",
+            "too many failed authentications from this address; retry later",
+            wait,
+        )
+    }
+    /// 429 with `Retry-After` for `wait`.
+    pub fn too_many_requests(
+        code: &str,
+        detail: impl Into<String>,
+        wait: std::time::Duration,
+    ) -> Self {
         Self::TooManyRequests(
-            Json(Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_auth_failures",
-                "too many failed authentications from this address; retry later",
-            )),
+            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, code, detail)),
             retry_after_secs(wait),
         )
+    }
+    /// 502: Stripe answered, and not as hoped.
+    pub fn bad_gateway(code: &str, detail: impl Into<String>) -> Self {
+        Self::BadGateway(Json(Problem::new(StatusCode::BAD_GATEWAY, code, detail)))
+    }
+    /// 503 for another reason than the database.
+    pub fn unavailable_because(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unavailable(Json(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            detail,
+        )))
     }
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(Json(Problem::new(
@@ -128,11 +148,10 @@ impl ApiError {
         )))
     }
     pub fn unavailable() -> Self {
-        Self::Unavailable(Json(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Self::unavailable_because(
             "database_unavailable",
             "the database is unavailable; retry later",
-        )))
+        )
     }
 }
 
@@ -142,21 +161,18 @@ impl From<crate::stripe::StripeCallError> for ApiError {
         match err {
             E::Api {
                 status, message, ..
-            } => Self::BadGateway(Json(Problem::new(
-                StatusCode::BAD_GATEWAY,
+            } => Self::bad_gateway(
                 "stripe_error",
                 format!("Stripe answered {status}: {message}"),
-            ))),
-            E::Unavailable(why) => Self::Unavailable(Json(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            E::Unavailable(why) => Self::unavailable_because(
                 "stripe_unavailable",
                 format!("Stripe could not be reached: {why}"),
-            ))),
-            E::Parse(why) => Self::BadGateway(Json(Problem::new(
-                StatusCode::BAD_GATEWAY,
+            ),
+            E::Parse(why) => Self::bad_gateway(
                 "stripe_error",
                 format!("Stripe's answer could not be read: {why}"),
-            ))),
+            ),
         }
     }
 }

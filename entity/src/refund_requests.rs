@@ -20,7 +20,7 @@ pub struct Model {
     pub stripe_key: String,
     pub stripe_refund_id: Option<String>,
     pub stripe_status: Option<String>,
-    pub state: String,
+    pub state: crate::status::RefundState,
     pub failure: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

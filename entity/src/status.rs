@@ -149,3 +149,16 @@ impl OrderStatus {
         format!("order.{}", self.as_str().to_ascii_lowercase())
     }
 }
+
+text_enum! {
+    /// Where a refund the gateway asked Stripe for stands.
+    RefundState {
+        /// Recorded and asked (or about to be); Stripe's answer not known yet. Counts against
+        /// the payment.
+        Pending = "pending",
+        /// Stripe made it (`stripe_refund_id`). Counts against the payment.
+        Made = "made",
+        /// Stripe refused it; it no longer counts.
+        Failed = "failed",
+    }
+}

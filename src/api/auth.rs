@@ -67,13 +67,10 @@ async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, A
     };
     if let Err(wait) = state.auth_limiter.key_request(key.id) {
         crate::telemetry::rate_limited("api_key");
-        return Err(ApiError::TooManyRequests(
-            poem_openapi::payload::Json(crate::error::Problem::new(
-                poem::http::StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "this API key's request rate is exceeded; retry after Retry-After seconds",
-            )),
-            crate::error::retry_after_secs(wait),
+        return Err(ApiError::too_many_requests(
+            "rate_limited",
+            "this API key's request rate is exceeded; retry after Retry-After seconds",
+            wait,
         ));
     }
     Ok(Some(Principal::Tenant {

@@ -104,6 +104,24 @@ pub async fn refuse_while_database_down<E: Endpoint>(
     next.call(req).await.map(IntoResponse::into_response)
 }
 
+/// The length a request declares (`Content-Length`), if it declares one.
+pub(crate) fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Closes the connection after `resp`: the rest of the body was never read, so the connection
+/// cannot carry another request.
+pub(crate) fn closing(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        poem::http::header::CONNECTION,
+        HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 /// The admin API's bodies are small JSON documents: one larger than `api_max_body_bytes` is
 /// answered 413 problem+json before it is read (declared length) or as soon as the limit is
 /// passed (chunked), so no caller can make the process hold more than the limit per request.
@@ -112,27 +130,20 @@ pub async fn limit_api_body<E: Endpoint>(next: E, mut req: Request) -> poem::Res
     if !req.uri().path().starts_with("/v1/") {
         return next.call(req).await.map(IntoResponse::into_response);
     }
-    let limit = req
+    let Some(limit) = req
         .data::<crate::state::AppState>()
-        .map_or(65_536, |s| s.config.api_max_body_bytes);
-    let declared = req
-        .headers()
-        .get(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+        .map(|s| s.config.api_max_body_bytes)
+    else {
+        return Ok(crate::error::ApiError::internal().into_response());
+    };
     let too_large = || {
-        let mut resp = crate::error::problem_response(
+        Ok(closing(crate::error::problem_response(
             poem::http::StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("the request body is larger than {limit} bytes"),
-        );
-        // The rest of the body is never read: the connection cannot carry another request.
-        resp.headers_mut().insert(
-            poem::http::header::CONNECTION,
-            HeaderValue::from_static("close"),
-        );
-        Ok(resp)
+        )))
     };
+    let declared = declared_length(&req);
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large();
     }

@@ -78,30 +78,7 @@ pub enum NoContent {
     NoContent,
 }
 
-/// 409 `no_stripe_config`: the tenant has no key to call Stripe with.
-pub(crate) fn no_stripe_key() -> ApiError {
-    ApiError::conflict(
-        "no_stripe_config",
-        "the tenant has no Stripe key to call with: set its Stripe config first (or, for a connected tenant, the platform's)",
-    )
-}
-
-/// The tenant's Stripe client (its own key, or the platform's for a connected tenant); 409
-/// `no_stripe_config` without one.
-pub(crate) async fn tenant_stripe(
-    state: &AppState,
-    tenant_id: uuid::Uuid,
-) -> Result<std::sync::Arc<crate::stripe::clients::TenantClient>, ApiError> {
-    state
-        .stripe
-        .for_tenant(&state.db, &state.keyring, tenant_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "tenant Stripe client unavailable");
-            ApiError::internal()
-        })?
-        .ok_or_else(no_stripe_key)
-}
+pub(crate) use crate::app::{no_stripe_key, tenant_stripe};
 
 /// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming
 /// another tenant gets the same 404 as a tenant that does not exist.

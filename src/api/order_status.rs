@@ -167,7 +167,10 @@ fn refusal(refused: Refused, state: &AppState) -> Response {
         Refused::OrderBusy => (
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_streams",
-            "this order already has 5 status streams open".to_owned(),
+            format!(
+                "this order already has {} status streams open",
+                crate::notify::streams::PER_ORDER
+            ),
         ),
         Refused::AddressBusy => (
             StatusCode::TOO_MANY_REQUESTS,

@@ -1,6 +1,7 @@
 //! API: `POST /webhooks/stripe/{tenant}` — Stripe's deliveries to a tenant's own endpoint — and
 //! `POST /webhooks/stripe/connect` — the Connect platform's. Plain poem handlers, not OpenAPI
 //! operations: they must see the raw body bytes and answer Stripe, not generated clients.
+use crate::api::middleware::{closing, declared_length};
 use crate::error::problem_response;
 use crate::state::AppState;
 use crate::webhooks::connect::{self, Routed};
@@ -157,12 +158,7 @@ fn accepted(seen: &mut Seen, outcome: Outcome) -> Response {
 
 /// The body, at most `limit` bytes, within the body timeout.
 async fn read_body(req: &Request, body: Body, limit: usize) -> Result<bytes::Bytes, Rejection> {
-    let declared = req
-        .headers()
-        .get(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_length(req).is_some_and(|n| n > limit as u64) {
         return Err(Rejection::TooLarge);
     }
     match body.into_bytes_limit(limit).await {
@@ -173,16 +169,6 @@ async fn read_body(req: &Request, body: Body, limit: usize) -> Result<bytes::Byt
         }
         Err(_) => Err(Rejection::Malformed("body could not be read".into())),
     }
-}
-
-/// Closes the connection after `resp`: the rest of the body was never read, so the connection
-/// cannot carry another request.
-fn closing(mut resp: Response) -> Response {
-    resp.headers_mut().insert(
-        poem::http::header::CONNECTION,
-        poem::http::HeaderValue::from_static("close"),
-    );
-    resp
 }
 
 fn refused(seen: &mut Seen, r: Rejection) -> Response {

@@ -2,3 +2,34 @@
 //! handler extracts, calls one of these and answers. (Refunds first; the others move here as
 //! the "one application layer" work goes on.)
 pub mod refunds;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::stripe::clients::TenantClient;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// 409 `no_stripe_config`: the tenant has no key to call Stripe with.
+pub fn no_stripe_key() -> ApiError {
+    ApiError::conflict(
+        "no_stripe_config",
+        "the tenant has no Stripe key to call with: set its Stripe config first (or, for a connected tenant, the platform's)",
+    )
+}
+
+/// The tenant's Stripe client (its own key, or the platform's for a connected tenant); 409
+/// `no_stripe_config` without one.
+pub async fn tenant_stripe(
+    state: &AppState,
+    tenant_id: Uuid,
+) -> Result<Arc<TenantClient>, ApiError> {
+    state
+        .stripe
+        .for_tenant(&state.db, &state.keyring, tenant_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "tenant Stripe client unavailable");
+            ApiError::internal()
+        })?
+        .ok_or_else(no_stripe_key)
+}

@@ -12,6 +12,7 @@ use crate::store::scope::ScopedTenant;
 use crate::stripe::StripeCallError;
 use crate::stripe::refunds::{self as stripe_refunds, Reason};
 use entity::refund_requests::Model as Request;
+use entity::status::RefundState;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -28,10 +29,10 @@ pub async fn refund(
 ) -> Result<Request, ApiError> {
     let request = match store::reserve(&state.db, tenant, order_id, ask).await? {
         Reserved::New(request) => request,
-        Reserved::Existing(request) => match request.state.as_str() {
-            store::MADE => return Ok(request),
-            store::FAILED => return Err(refused_before(&request)),
-            _ => request,
+        Reserved::Existing(request) => match request.state {
+            RefundState::Made => return Ok(request),
+            RefundState::Failed => return Err(refused_before(&request)),
+            RefundState::Pending => request,
         },
         Reserved::KeyReused(earlier) => {
             return Err(ApiError::conflict(
@@ -58,7 +59,7 @@ pub async fn refund(
             ));
         }
     };
-    let client = crate::api::tenant_stripe(state, tenant.id).await?;
+    let client = super::tenant_stripe(state, tenant.id).await?;
     let made = ask_stripe(state, &client.stripe, request).await?;
     tracing::info!(tenant = %tenant.slug, order = %order_id, refund = ?made.stripe_refund_id, amount = made.amount, "refund made at Stripe");
     Ok(made)
@@ -96,15 +97,12 @@ async fn ask_stripe(
         }
         Err(e) => {
             tracing::warn!(error = %e, request = %request.id, "refund asked of Stripe without an answer; kept pending, asked again later");
-            Err(ApiError::Unavailable(poem_openapi::payload::Json(
-                crate::error::Problem::new(
-                    poem::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "stripe_unavailable",
-                    format!(
-                        "Stripe did not answer ({e}); the refund is recorded as pending and asked again with the same key: retry with the same Idempotency-Key to see it"
-                    ),
+            Err(ApiError::unavailable_because(
+                "stripe_unavailable",
+                format!(
+                    "Stripe did not answer ({e}); the refund is recorded as pending and asked again with the same key: retry with the same Idempotency-Key to see it"
                 ),
-            )))
+            ))
         }
     }
 }
@@ -116,14 +114,13 @@ fn definitive(e: &StripeCallError) -> bool {
 }
 
 fn refused_before(request: &Request) -> ApiError {
-    ApiError::BadGateway(poem_openapi::payload::Json(crate::error::Problem::new(
-        poem::http::StatusCode::BAD_GATEWAY,
+    ApiError::bad_gateway(
         "stripe_error",
         request
             .failure
             .clone()
             .unwrap_or_else(|| "Stripe refused this refund".into()),
-    )))
+    )
 }
 
 /// Asks Stripe again for every request left `pending` for longer than [`RETRY_AFTER`].
@@ -132,7 +129,7 @@ pub async fn retry_pending(state: &AppState) -> Result<usize, ApiError> {
     let pending = store::stale_pending(&state.db, before, 50).await?;
     let mut settled = 0;
     for request in pending {
-        let Ok(client) = crate::api::tenant_stripe(state, request.tenant_id).await else {
+        let Ok(client) = super::tenant_stripe(state, request.tenant_id).await else {
             continue;
         };
         if ask_stripe(state, &client.stripe, request).await.is_ok() {

@@ -22,6 +22,8 @@ use uuid::Uuid;
 
 /// Streams one order (one status token) may have open at once.
 pub const PER_ORDER: usize = 5;
+/// A tenant's orders may hold at most 1/this of the process's streams.
+pub const TENANT_SHARE: usize = 4;
 /// How often watched orders are re-read for changes committed elsewhere.
 const REFRESH: Duration = Duration::from_millis(400);
 
@@ -93,7 +95,7 @@ fn count<K: std::hash::Hash + Eq + Copy>(map: &mut HashMap<K, usize>, key: K, up
 }
 
 struct Hub {
-    watched: Mutex<Counts>,
+    counts: Mutex<Counts>,
     max_total: usize,
     max_per_address: usize,
     /// A stream opened: the refresher may have been idle.
@@ -101,8 +103,8 @@ struct Hub {
 }
 
 impl Hub {
-    fn watched(&self) -> MutexGuard<'_, Counts> {
-        self.watched.lock().unwrap_or_else(PoisonError::into_inner)
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -119,7 +121,7 @@ pub struct Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut counts = self.hub.watched();
+        let mut counts = self.hub.counts();
         if let Some(w) = counts.watched.get_mut(&self.order_id) {
             w.streams -= 1;
             if w.streams == 0 {
@@ -137,7 +139,7 @@ impl Drop for Subscription {
 impl StatusStreams {
     pub fn new(max_total: usize, max_per_address: usize) -> Self {
         Self(Arc::new(Hub {
-            watched: Mutex::default(),
+            counts: Mutex::default(),
             max_total,
             max_per_address,
             opened: Notify::new(),
@@ -151,7 +153,7 @@ impl StatusStreams {
         holder: Holder,
         now: StatusView,
     ) -> Result<Subscription, Refused> {
-        let mut counts = self.0.watched();
+        let mut counts = self.0.counts();
         let total: usize = counts.per_tenant.values().sum();
         if total >= self.0.max_total {
             return Err(Refused::Full);
@@ -161,7 +163,7 @@ impl StatusStreams {
         {
             return Err(Refused::AddressBusy);
         }
-        let tenant_share = (self.0.max_total / 4).max(1);
+        let tenant_share = (self.0.max_total / TENANT_SHARE).max(1);
         if counts
             .per_tenant
             .get(&holder.tenant_id)
@@ -202,7 +204,7 @@ impl StatusStreams {
     pub async fn run(self, db: DatabaseConnection, feed: ChangeFeed) {
         let mut changes = feed.subscribe();
         loop {
-            let ids: Vec<Uuid> = self.0.watched().watched.keys().copied().collect();
+            let ids: Vec<Uuid> = self.0.counts().watched.keys().copied().collect();
             if ids.is_empty() {
                 self.0.opened.notified().await;
                 continue;
@@ -218,7 +220,7 @@ impl StatusStreams {
                     // Only changes to watched orders cut the wait short.
                     loop {
                         match changes.recv().await {
-                            Ok(c) if self.0.watched().watched.contains_key(&c.order_id) => return,
+                            Ok(c) if self.0.counts().watched.contains_key(&c.order_id) => return,
                             Ok(_) => {}
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -232,7 +234,7 @@ impl StatusStreams {
     }
 
     fn publish(&self, found: &[orders::Model]) {
-        let counts = self.0.watched();
+        let counts = self.0.counts();
         for order in found {
             if let Some(w) = counts.watched.get(&order.id) {
                 let view = StatusView::from(order);

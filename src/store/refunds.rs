@@ -5,6 +5,7 @@
 use super::scope::ScopedTenant;
 use crate::domain::refund::{self, Refusal};
 use chrono::{DateTime, Utc};
+use entity::status::RefundState;
 use entity::{orders, payments, refund_requests as requests};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -12,10 +13,6 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use uuid::Uuid;
-
-pub const PENDING: &str = "pending";
-pub const MADE: &str = "made";
-pub const FAILED: &str = "failed";
 
 /// A refund to record.
 pub struct Ask {
@@ -75,7 +72,7 @@ pub async fn reserve(
         });
     }
     let mut asked: HashMap<Uuid, i64> = HashMap::new();
-    for r in of_order.iter().filter(|r| r.state != FAILED) {
+    for r in of_order.iter().filter(|r| r.state != RefundState::Failed) {
         *asked.entry(r.payment_id).or_default() += r.amount;
     }
     let paid = payments::Entity::find()
@@ -103,7 +100,7 @@ pub async fn reserve(
         stripe_key: Set(refund::stripe_key(id)),
         stripe_refund_id: Set(None),
         stripe_status: Set(None),
-        state: Set(PENDING.to_owned()),
+        state: Set(RefundState::Pending),
         failure: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -133,12 +130,12 @@ pub async fn settle(
     let mut active: requests::ActiveModel = request.into();
     match answer {
         Answered::Made { refund_id, status } => {
-            active.state = Set(MADE.to_owned());
+            active.state = Set(RefundState::Made);
             active.stripe_refund_id = Set(Some(refund_id.to_owned()));
             active.stripe_status = Set(status.map(str::to_owned));
         }
         Answered::Refused(why) => {
-            active.state = Set(FAILED.to_owned());
+            active.state = Set(RefundState::Failed);
             active.failure = Set(Some(why.chars().take(500).collect()));
         }
     }
@@ -154,7 +151,7 @@ pub async fn stale_pending(
     limit: u64,
 ) -> Result<Vec<requests::Model>, DbErr> {
     requests::Entity::find()
-        .filter(requests::Column::State.eq(PENDING))
+        .filter(requests::Column::State.eq(RefundState::Pending))
         .filter(requests::Column::CreatedAt.lt(before))
         .order_by_asc(requests::Column::CreatedAt)
         .limit(limit)

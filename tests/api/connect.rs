@@ -25,7 +25,7 @@ crate::backend_tests!(
 const PLATFORM_KEY: &str = "sk_test_51PlatformKeyConnect01";
 const PLATFORM_SECRET: &str = "whsec_PlatformConnectSecret01";
 
-async fn platform(app: &TestApp) {
+pub(crate) async fn platform(app: &TestApp) {
     let put = app
         .put(
             "/v1/platform/stripe-config",
@@ -37,7 +37,7 @@ async fn platform(app: &TestApp) {
 }
 
 /// Creates a connected tenant of `account` with `bps` basis points of fee.
-async fn connected(app: &TestApp, slug: &str, account: &str, bps: i32) -> Value {
+pub(crate) async fn connected(app: &TestApp, slug: &str, account: &str, bps: i32) -> Value {
     let a = app
         .post(
             "/v1/tenants",

@@ -83,14 +83,7 @@ async fn webhook_secrets_and_notification_endpoints_are_capped(app: TestApp) {
     assert_eq!(add(8, None).await.status, 201, "room again");
 
     // The platform's Connect secrets: the same cap.
-    let platform = app
-        .put(
-            "/v1/platform/stripe-config",
-            app.op(),
-            json!({"secret_key": "sk_test_51CapPlatformKey0001", "webhook_secret": "whsec_CapPlatform0000"}),
-        )
-        .await;
-    assert_eq!(platform.status, 200, "{platform:?}");
+    crate::connect::platform(&app).await;
     for n in 1..=5 {
         let a = app
             .post(
@@ -273,23 +266,9 @@ async fn one_connected_account_cannot_take_the_platform_pace(db: TestDb) {
         })
         .mount(&stripe)
         .await;
-    let platform = app
-        .put(
-            "/v1/platform/stripe-config",
-            app.op(),
-            json!({"secret_key": "sk_test_51PacePlatformKey0001", "webhook_secret": "whsec_PacePlatform0000"}),
-        )
-        .await;
-    assert_eq!(platform.status, 200, "{platform:?}");
+    crate::connect::platform(&app).await;
     for (slug, account) in [("busy", "acct_1BusyPace"), ("other", "acct_1OtherPace")] {
-        let a = app
-            .post(
-                "/v1/tenants",
-                app.op(),
-                json!({"slug": slug, "name": slug, "kind": "connected", "stripe_account_id": account}),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{a:?}");
+        crate::connect::connected(&app, slug, account, 0).await;
     }
     let checkout = |slug: &'static str, order: String| {
         let app = &app;

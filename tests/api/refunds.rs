@@ -225,20 +225,10 @@ async fn refunds_answered(stripe: &MockServer) {
 
 /// The idempotency keys Stripe was sent, in order.
 async fn keys_sent(stripe: &MockServer) -> Vec<String> {
-    stripe
-        .received_requests()
+    crate::stripe::requests_to(stripe, "/v1/refunds")
         .await
-        .unwrap()
         .iter()
-        .filter(|r| r.url.path() == "/v1/refunds")
-        .map(|r| {
-            r.headers
-                .get("idempotency-key")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|r| r.headers["idempotency-key"].to_str().unwrap().to_owned())
         .collect()
 }
 

@@ -265,3 +265,14 @@ impl TestApp {
         a.json["data"].as_array().unwrap().clone()
     }
 }
+
+/// The requests the gateway sent the mock Stripe at `path`, in order.
+pub async fn requests_to(stripe: &wiremock::MockServer, path: &str) -> Vec<wiremock::Request> {
+    stripe
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == path)
+        .collect()
+}

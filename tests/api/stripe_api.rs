@@ -267,12 +267,9 @@ fn instant(v: &Value) -> chrono::DateTime<chrono::Utc> {
 
 /// The `created[gte]` (window start) of each events list the gateway asked Stripe for.
 async fn window_starts_asked(stripe: &MockServer) -> Vec<i64> {
-    stripe
-        .received_requests()
+    crate::stripe::requests_to(stripe, "/v1/events")
         .await
-        .unwrap()
         .iter()
-        .filter(|r| r.url.path() == "/v1/events")
         .filter_map(|r| {
             r.url
                 .query_pairs()
