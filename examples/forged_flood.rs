@@ -39,7 +39,9 @@ async fn main() {
     let token = arg("--token", "");
     let concurrency: usize = arg("--concurrency", "32").parse().expect("--concurrency N");
     let seconds: u64 = arg("--seconds", "20").parse().expect("--seconds N");
-    let body_bytes: usize = arg("--body-bytes", "1048576").parse().expect("--body-bytes N");
+    let body_bytes: usize = arg("--body-bytes", "1048576")
+        .parse()
+        .expect("--body-bytes N");
     let pid = arg("--pid", "");
     assert!(!token.is_empty(), "--token <operator token> is required");
     let client = reqwest::Client::new();
@@ -92,7 +94,11 @@ async fn main() {
                         .send()
                         .await
                         .map_or(0, |r| r.status().as_u16());
-                    *statuses.lock().unwrap().entry(status).or_default() += 1;
+                    *statuses
+                        .lock()
+                        .expect("statuses")
+                        .entry(status)
+                        .or_default() += 1;
                 }
             })
         })
@@ -122,7 +128,7 @@ async fn main() {
     let elapsed = started.elapsed();
     let mut health = prober.await.expect("prober");
     health.sort();
-    let statuses = statuses.lock().unwrap().clone();
+    let statuses = statuses.lock().expect("statuses").clone();
     let sent: usize = statuses.values().sum();
     println!(
         "forged deliveries: {sent} in {:.1} s ({:.0}/s, {} B each, {} live secrets), statuses {statuses:?}",

@@ -15,7 +15,8 @@ crate::backend_tests!(
     two_keyless_refunds_are_two_refunds,
     concurrent_refunds_never_ask_for_more_than_was_paid,
     a_caller_key_is_scoped_to_its_order,
-    a_refund_stripe_did_not_answer_stays_counted_and_is_asked_again_with_its_key
+    a_refund_stripe_did_not_answer_stays_counted_and_is_asked_again_with_its_key,
+    a_refund_left_pending_is_settled_by_the_retry_job
 );
 
 const PI: &str = "pi_refund0001";
@@ -361,4 +362,71 @@ async fn a_refund_stripe_did_not_answer_stays_counted_and_is_asked_again_with_it
     let third = refund(&app, &order, Some("pos-lost"), json!({})).await;
     assert_eq!(third.json["id"], again.json["id"]);
     assert_eq!(keys_sent(&stripe).await.len(), 5);
+}
+
+async fn a_refund_left_pending_is_settled_by_the_retry_job(app: TestApp) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    let order = paid_order(&app).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&stripe)
+        .await;
+    refunds_answered(&stripe).await;
+    // No key: the caller cannot ask again for this one; the job must.
+    refund(&app, &order, None, json!({"amount": 700}))
+        .await
+        .assert_problem(503, "stripe_unavailable");
+    let sql = app.sql().await;
+    let backend = sql.get_database_backend();
+    let aged = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
+    let update = "UPDATE refund_requests SET created_at = $1";
+    let update = if backend == DbBackend::Sqlite {
+        update.replace("$1", "?")
+    } else {
+        update.to_owned()
+    };
+    sql.execute_raw(Statement::from_sql_and_values(
+        backend,
+        update,
+        [aged.into()],
+    ))
+    .await
+    .unwrap();
+    // The job's pass at start-up asks Stripe again, with the key first sent.
+    let base = stripe.uri();
+    let app = app
+        .restart(|c| c.stripe_api_base = format!("{base}/"))
+        .await;
+    let state = || async {
+        let row = sql
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT state FROM refund_requests",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "state").unwrap()
+    };
+    let mut settled = false;
+    for _ in 0..200 {
+        if state().await == "made" {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(settled, "the pending refund was settled by the job");
+    let keys = keys_sent(&stripe).await;
+    assert_eq!(keys.len(), 5, "four tries, then the job's");
+    assert!(keys.iter().all(|k| *k == keys[0]), "one key: {keys:?}");
+    // Made, it still counts: 1,800 remain of 2,500.
+    refund(&app, &order, None, json!({"amount": 1801}))
+        .await
+        .assert_problem(409, "refund_exceeds_payment");
 }
