@@ -330,6 +330,7 @@ async fn main() -> anyhow::Result<()> {
                             stripe_account_id: None,
                             kind: entity::status::TenantKind::OwnAccount,
                             application_fee_bps: 0,
+                            max_tip_bps: gateway::domain::DEFAULT_MAX_TIP_BPS,
                         },
                     )
                     .await?;

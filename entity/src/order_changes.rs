@@ -19,6 +19,11 @@ pub struct Model {
     /// Refunded amount before and after, in minor units.
     pub refunded_from: i64,
     pub refunded_to: i64,
+    /// The order's money after the change (minor units).
+    pub amount_paid: i64,
+    pub tip_amount: i64,
+    pub amount_due: i64,
+    pub amount_authorized: i64,
     /// The Stripe event that caused the change.
     pub cause: String,
     pub created_at: DateTimeUtc,

@@ -18,6 +18,20 @@ pub struct Model {
     pub checkout_session_id: Option<String>,
     /// Set when its Checkout Session expired (a fact; the status is derived).
     pub expired_at: Option<DateTimeUtc>,
+    /// Captured by its succeeded payments, tips included (minor units).
+    pub amount_paid: i64,
+    /// The tips those payments declare.
+    pub tip_amount: i64,
+    /// `amount` − (`amount_paid` − `tip_amount`), never below 0.
+    pub amount_due: i64,
+    /// Held by authorizations not yet captured.
+    pub amount_authorized: i64,
+    /// Why it needs review (`NEEDS_REVIEW` only).
+    pub review_reason: Option<crate::status::ReviewReason>,
+    /// The tenant's tip limit when the order was made, in basis points of `amount`.
+    pub max_tip_bps: i32,
+    /// The soonest deadline of its live authorizations.
+    pub capture_before: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

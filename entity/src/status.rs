@@ -54,6 +54,10 @@ text_enum! {
         Refunded = "REFUNDED",
         Disputed = "DISPUTED",
         DisputeLost = "DISPUTE_LOST",
+        /// Authorizations cover what is due; nothing more to collect but the capture.
+        Authorized = "AUTHORIZED",
+        /// Something is paid or authorized, not all of it.
+        PartiallyPaid = "PARTIALLY_PAID",
     }
 }
 
@@ -64,8 +68,25 @@ text_enum! {
         Pending = "pending",
         Processing = "processing",
         Failed = "failed",
+        /// Held, not captured (Stripe's `requires_capture`).
+        Authorized = "authorized",
         Canceled = "canceled",
         Succeeded = "succeeded",
+    }
+}
+
+text_enum! {
+    /// Why an order needs a person's review.
+    ReviewReason {
+        /// Its payments, tips aside, come to more than its amount (a double charge, or a tip
+        /// nobody declared).
+        Overpaid = "overpaid",
+        /// A payment is in another currency.
+        CurrencyMismatch = "currency_mismatch",
+        /// Its tips are more than the tenant's `max_tip_bps` of its amount.
+        TipOverLimit = "tip_over_limit",
+        /// Two successful observations of one payment disagree on its amount or currency.
+        AmountConflict = "amount_conflict",
     }
 }
 

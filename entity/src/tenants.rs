@@ -16,6 +16,8 @@ pub struct Model {
     pub kind: crate::status::TenantKind,
     /// The platform's fee on a connected tenant's checkouts, in basis points (0–10,000).
     pub application_fee_bps: i32,
+    /// The largest tip taken as a tip, in basis points of an order's amount (0–100,000).
+    pub max_tip_bps: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -22,6 +22,7 @@ mod m20261202_000016_create_notifications;
 mod m20261203_000017_create_platform_config;
 mod m20261204_000018_connect_routing;
 mod m20261205_000019_create_refund_requests;
+mod m20261205_000020_restaurant_payments;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_create_platform_config::Migration),
             Box::new(m20261204_000018_connect_routing::Migration),
             Box::new(m20261205_000019_create_refund_requests::Migration),
+            Box::new(m20261205_000020_restaurant_payments::Migration),
         ]
     }
 }

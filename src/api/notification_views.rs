@@ -27,6 +27,10 @@ pub enum NotificationType {
     Disputed,
     #[oai(rename = "order.dispute_lost")]
     DisputeLost,
+    #[oai(rename = "order.authorized")]
+    Authorized,
+    #[oai(rename = "order.partially_paid")]
+    PartiallyPaid,
 }
 
 impl NotificationType {
@@ -42,6 +46,8 @@ impl NotificationType {
             Self::Refunded => S::Refunded,
             Self::Disputed => S::Disputed,
             Self::DisputeLost => S::DisputeLost,
+            Self::Authorized => S::Authorized,
+            Self::PartiallyPaid => S::PartiallyPaid,
         }
     }
 
@@ -53,7 +59,7 @@ impl NotificationType {
 
     /// The types a stored filter names (empty: every type).
     pub(super) fn parse_filter(stored: &str) -> Vec<Self> {
-        const ALL: [NotificationType; 9] = [
+        const ALL: [NotificationType; 11] = [
             NotificationType::PaymentPending,
             NotificationType::Paid,
             NotificationType::PaymentFailed,
@@ -63,6 +69,8 @@ impl NotificationType {
             NotificationType::Refunded,
             NotificationType::Disputed,
             NotificationType::DisputeLost,
+            NotificationType::Authorized,
+            NotificationType::PartiallyPaid,
         ];
         stored
             .split(' ')

@@ -49,6 +49,14 @@ pub struct OrderStatusOut {
     pub amount: i64,
     /// Refunded so far, in minor units.
     pub amount_refunded: i64,
+    /// Paid so far, tips included.
+    pub amount_paid: i64,
+    /// The tips in what was paid.
+    pub tip_amount: i64,
+    /// Still to pay (tips aside).
+    pub amount_due: i64,
+    /// Held by authorizations, to be captured.
+    pub amount_authorized: i64,
     pub currency: String,
     pub updated_at: DateTime<Utc>,
 }
@@ -59,6 +67,10 @@ impl From<StatusView> for OrderStatusOut {
             status: v.status.into(),
             amount: v.amount,
             amount_refunded: v.amount_refunded,
+            amount_paid: v.amount_paid,
+            tip_amount: v.tip_amount,
+            amount_due: v.amount_due,
+            amount_authorized: v.amount_authorized,
             currency: v.currency,
             updated_at: v.updated_at,
         }

@@ -16,7 +16,9 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Derived from the order's payments and disputes; never moves backwards.
+/// Derived from all the order's payments and disputes: `PAID` when the payments, tips aside,
+/// come to its amount; `PARTIALLY_PAID` when some of it is paid or held; `AUTHORIZED` when
+/// authorizations (not yet captured) cover what is due; `NEEDS_REVIEW` with a `review_reason`.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(
     rename_all = "SCREAMING_SNAKE_CASE",
@@ -32,6 +34,18 @@ pub enum OrderStatus {
     Refunded,
     Disputed,
     DisputeLost,
+    Authorized,
+    PartiallyPaid,
+}
+
+/// The order of a list of orders.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum OrderSort {
+    /// Oldest first.
+    Created,
+    /// Soonest authorization deadline first; orders without one last.
+    CaptureBefore,
 }
 
 /// An order to create.
@@ -64,6 +78,23 @@ pub struct OrderOut {
     pub status: OrderStatus,
     /// Refunded so far, in minor units.
     pub amount_refunded: i64,
+    /// Captured by its succeeded payments, tips included.
+    pub amount_paid: i64,
+    /// The tips those payments carry.
+    pub tip_amount: i64,
+    /// Still to collect: `amount` − (`amount_paid` − `tip_amount`), never below 0.
+    pub amount_due: i64,
+    /// Held by authorizations not yet captured.
+    pub amount_authorized: i64,
+    /// Why it needs a person, when `NEEDS_REVIEW` (null otherwise): `overpaid` (the payments,
+    /// tips aside, come to more than the amount: a double charge, or a tip nobody declared),
+    /// `currency_mismatch`, `tip_over_limit` (tips above the tenant's `max_tip_bps` of the
+    /// amount), `amount_conflict` (two observations of one payment disagree).
+    #[oai(nullable)]
+    pub review_reason: Option<String>,
+    /// The soonest deadline of its authorizations (Stripe cancels one not captured by then).
+    #[oai(nullable)]
+    pub capture_before: Option<DateTime<Utc>>,
     #[oai(nullable)]
     pub customer_email: Option<String>,
     pub metadata: BTreeMap<String, String>,
@@ -82,6 +113,12 @@ impl From<Model> for OrderOut {
             currency: m.currency,
             status: m.status.into(),
             amount_refunded: m.amount_refunded,
+            amount_paid: m.amount_paid,
+            tip_amount: m.tip_amount,
+            amount_due: m.amount_due,
+            amount_authorized: m.amount_authorized,
+            review_reason: m.review_reason.map(|r| r.as_str().to_owned()),
+            capture_before: m.capture_before,
             customer_email: m.customer_email,
             metadata: m
                 .metadata
@@ -203,11 +240,27 @@ impl OrdersApi {
         /// `next_cursor` of the previous page.
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
+        /// Only orders in this status.
+        status: Query<Option<OrderStatus>>,
+        /// `created` (oldest first) or `capture_before` (soonest authorization deadline
+        /// first, orders without one last). Default: `capture_before` when listing
+        /// `AUTHORIZED` or `PARTIALLY_PAID` orders, else `created`.
+        sort: Query<Option<OrderSort>>,
     ) -> Result<Json<OrderPage>, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
+        let holds = matches!(
+            status.0,
+            Some(OrderStatus::Authorized | OrderStatus::PartiallyPaid)
+        );
+        let filter = store::orders::OrderFilter {
+            status: status.0.map(Into::into),
+            by_deadline: sort.0.map_or(holds, |s| s == OrderSort::CaptureBefore),
+        };
         Ok(Json(
-            store::orders::list(&state.db, &tenant, page).await?.into(),
+            store::orders::list(&state.db, &tenant, filter, page)
+                .await?
+                .into(),
         ))
     }
 

@@ -19,8 +19,20 @@ pub enum PaymentStatus {
     Pending,
     Processing,
     Failed,
+    /// Held, not captured yet (Stripe's `requires_capture`).
+    Authorized,
     Canceled,
     Succeeded,
+}
+
+/// How the payment is captured (`automatic`, Stripe's default, until an event says `manual`).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum CaptureMethod {
+    /// Captured when authorized.
+    Automatic,
+    /// Authorized now, captured later (`POST …/orders/{id}/capture`).
+    Manual,
 }
 
 /// A dispute's status, as Stripe names it. Open: `warning_needs_response`,
@@ -52,11 +64,26 @@ pub struct PaymentOut {
     pub stripe_payment_intent_id: Option<String>,
     #[oai(nullable)]
     pub stripe_charge_id: Option<String>,
-    /// In minor units.
+    /// In minor units: captured once `succeeded`, held while `authorized`.
     pub amount: i64,
     pub amount_refunded: i64,
     pub currency: String,
     pub status: PaymentStatus,
+    /// The tip it carries: declared by Stripe (`amount_details.tip.amount`) or metadata
+    /// (`tip_amount`), else what a capture took beyond the authorization.
+    pub tip_amount: i64,
+    /// What the authorization still holds (0 unless `authorized`).
+    pub amount_capturable: i64,
+    pub capture_method: CaptureMethod,
+    /// When Stripe cancels the authorization if it is not captured (the card's deadline, else
+    /// 7 days after it was made); null when not known.
+    #[oai(nullable)]
+    pub capture_before: Option<DateTime<Utc>>,
+    /// The most a capture may take when Stripe offers overcapture on this authorization.
+    #[oai(nullable)]
+    pub overcapture_max: Option<i64>,
+    /// Stripe offers incremental authorization on it.
+    pub increment_supported: bool,
     #[oai(nullable)]
     pub customer_id: Option<String>,
     /// Null once the customer was deleted in Stripe.
@@ -81,6 +108,16 @@ impl From<payments::Model> for PaymentOut {
             amount_refunded: m.amount_refunded,
             currency: m.currency,
             status: m.status.into(),
+            tip_amount: m.tip_amount,
+            amount_capturable: m.amount_capturable,
+            capture_method: if m.capture_method.as_deref() == Some("manual") {
+                CaptureMethod::Manual
+            } else {
+                CaptureMethod::Automatic
+            },
+            capture_before: m.capture_before,
+            overcapture_max: m.overcapture_max,
+            increment_supported: m.increment_supported,
             customer_id: m.customer_id,
             customer_email: m.customer_email,
             livemode: m.livemode,

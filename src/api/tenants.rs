@@ -51,6 +51,10 @@ pub struct TenantOut {
     pub kind: TenantKind,
     /// The platform's fee on a connected tenant's checkouts, in basis points (250 = 2.5 %).
     pub application_fee_bps: i32,
+    /// The largest tip taken as a tip, in basis points of an order's amount (10,000 = a tip
+    /// as large as the order). More is `NEEDS_REVIEW` / `tip_over_limit`. Orders keep the
+    /// limit they were made under.
+    pub max_tip_bps: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -67,6 +71,7 @@ impl From<Model> for TenantOut {
             stripe_account_id: m.stripe_account_id,
             kind: m.kind.into(),
             application_fee_bps: m.application_fee_bps,
+            max_tip_bps: m.max_tip_bps,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -98,6 +103,10 @@ pub struct TenantIn {
     /// connected tenant's payments (rounded down); default 0.
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000")))]
     pub application_fee_bps: Option<i32>,
+    /// 0–100,000 basis points of an order's amount: the largest tip taken as a tip; default
+    /// 10,000.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100000")))]
+    pub max_tip_bps: Option<i32>,
 }
 
 /// Changes to a tenant; absent fields stay. A tenant key may change `name` only; `status`, the
@@ -124,6 +133,10 @@ pub struct TenantPatch {
     /// Operator only; 0–10,000.
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "10000")))]
     pub application_fee_bps: Option<i32>,
+    /// 0–100,000; the tenant's own policy (a tenant key may set it). Applies to orders made
+    /// after the change.
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100000")))]
+    pub max_tip_bps: Option<i32>,
 }
 
 /// A page of tenants.
@@ -202,6 +215,9 @@ impl TenantsApi {
                 .transpose()?,
             kind,
             application_fee_bps: domain::parse_fee_bps(body.application_fee_bps.unwrap_or(0))?,
+            max_tip_bps: domain::parse_max_tip_bps(
+                body.max_tip_bps.unwrap_or(domain::DEFAULT_MAX_TIP_BPS),
+            )?,
         };
         domain::check_kind(new.kind, new.stripe_account_id.as_deref())?;
         let created = admin::create_tenant(&state, new)
@@ -313,6 +329,10 @@ impl TenantsApi {
             application_fee_bps: body
                 .application_fee_bps
                 .map(domain::parse_fee_bps)
+                .transpose()?,
+            max_tip_bps: body
+                .max_tip_bps
+                .map(domain::parse_max_tip_bps)
                 .transpose()?,
         };
         domain::check_kind(

@@ -12,8 +12,9 @@ pub use order::{parse_email, parse_metadata};
 
 pub use stripe::{MAX_LIVE_WEBHOOK_SECRETS, StripeMode, parse_secret_key, parse_webhook_secret};
 pub use tenant::{
-    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, application_fee, check_kind, parse_account_id,
-    parse_burst, parse_fee_bps, parse_key_name, parse_name, parse_rate,
+    DEFAULT_MAX_TIP_BPS, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND, application_fee, check_kind,
+    parse_account_id, parse_burst, parse_fee_bps, parse_key_name, parse_max_tip_bps, parse_name,
+    parse_rate,
 };
 pub use values::{Amount, Currency, MAX_AMOUNT, OrderReference, Slug};
 

@@ -67,6 +67,18 @@ pub fn parse_fee_bps(value: i32) -> Result<i32, Invalid> {
     }
 }
 
+/// The default tip limit: 10,000 basis points, a tip up to the order's amount.
+pub const DEFAULT_MAX_TIP_BPS: i32 = 10_000;
+
+/// `max_tip_bps`: 0–100,000 basis points of an order's amount (a tip up to 10 times it).
+pub fn parse_max_tip_bps(value: i32) -> Result<i32, Invalid> {
+    if (0..=100_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid("max_tip_bps", "must be between 0 and 100000"))
+    }
+}
+
 /// A connected tenant is reached through its account: it must have one.
 pub fn check_kind(kind: TenantKind, stripe_account_id: Option<&str>) -> Result<(), Invalid> {
     if kind == TenantKind::Connected && stripe_account_id.is_none() {
@@ -108,6 +120,8 @@ mod tests {
         assert_eq!(application_fee(99_999_999, 10_000), 99_999_999);
         assert!(parse_fee_bps(-1).is_err() && parse_fee_bps(10_001).is_err());
         assert!(parse_fee_bps(0).is_ok() && parse_fee_bps(10_000).is_ok());
+        assert!(parse_max_tip_bps(-1).is_err() && parse_max_tip_bps(100_001).is_err());
+        assert!(parse_max_tip_bps(0).is_ok() && parse_max_tip_bps(100_000).is_ok());
     }
 
     #[test]

@@ -260,7 +260,8 @@ async fn apply_event(
 fn stripe_status(status: &str) -> Option<PaymentStatus> {
     match status {
         "succeeded" => Some(PaymentStatus::Succeeded),
-        "processing" | "requires_capture" => Some(PaymentStatus::Processing),
+        "processing" => Some(PaymentStatus::Processing),
+        "requires_capture" => Some(PaymentStatus::Authorized),
         "canceled" => Some(PaymentStatus::Canceled),
         _ => None,
     }

@@ -62,23 +62,34 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
     Ok(purged)
 }
 
-/// Runs a pass at start-up and then every hour, until the process stops.
+/// Runs a pass at start-up and then every hour, until the process stops. A pass that fails
+/// (SQLite busy behind a long write, PostgreSQL restarting) is tried again after 5 s, doubling
+/// up to the hour, rather than leaving expired data for an hour.
 pub async fn run(state: AppState) {
-    let mut tick = tokio::time::interval(EVERY);
+    const FIRST_RETRY: Duration = Duration::from_secs(5);
+    let mut retry = FIRST_RETRY;
     loop {
-        tick.tick().await;
-        match purge(&state).await {
-            Ok(p) if p != Purged::default() => {
-                tracing::info!(
-                    payloads = p.payloads,
-                    changes = p.changes,
-                    unrouted = p.unrouted,
-                    counters = p.counters,
-                    "retention removed expired data"
-                )
+        let wait = match purge(&state).await {
+            Ok(p) => {
+                if p != Purged::default() {
+                    tracing::info!(
+                        payloads = p.payloads,
+                        changes = p.changes,
+                        unrouted = p.unrouted,
+                        counters = p.counters,
+                        "retention removed expired data"
+                    );
+                }
+                retry = FIRST_RETRY;
+                EVERY
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "retention pass failed; retrying in an hour"),
-        }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?retry, "retention pass failed");
+                let wait = retry;
+                retry = (retry * 2).min(EVERY);
+                wait
+            }
+        };
+        tokio::time::sleep(wait).await;
     }
 }

@@ -20,6 +20,13 @@ pub struct OrderData<'a> {
     /// Minor units.
     pub amount: i64,
     pub amount_refunded: i64,
+    /// Captured, tips included.
+    pub amount_paid: i64,
+    pub tip_amount: i64,
+    /// Still to collect, tips aside.
+    pub amount_due: i64,
+    /// Held by authorizations not yet captured.
+    pub amount_authorized: i64,
     pub currency: &'a str,
     /// The Stripe event that caused the change.
     pub stripe_event_id: &'a str,
@@ -52,6 +59,10 @@ pub fn body(change: &order_changes::Model) -> Bytes {
             previous_status: change.from_status.as_str(),
             amount: change.amount,
             amount_refunded: change.refunded_to,
+            amount_paid: change.amount_paid,
+            tip_amount: change.tip_amount,
+            amount_due: change.amount_due,
+            amount_authorized: change.amount_authorized,
             currency: &change.currency,
             stripe_event_id: &change.cause,
         },

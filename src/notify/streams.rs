@@ -33,6 +33,10 @@ pub struct StatusView {
     pub status: OrderStatus,
     pub amount: i64,
     pub amount_refunded: i64,
+    pub amount_paid: i64,
+    pub tip_amount: i64,
+    pub amount_due: i64,
+    pub amount_authorized: i64,
     pub currency: String,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,6 +47,10 @@ impl From<&orders::Model> for StatusView {
             status: o.status,
             amount: o.amount,
             amount_refunded: o.amount_refunded,
+            amount_paid: o.amount_paid,
+            tip_amount: o.tip_amount,
+            amount_due: o.amount_due,
+            amount_authorized: o.amount_authorized,
             currency: o.currency.clone(),
             updated_at: o.updated_at,
         }

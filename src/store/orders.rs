@@ -4,8 +4,10 @@ use super::{Page, PageRequest, paginate};
 use crate::domain::{Amount, Currency, OrderReference};
 use chrono::Utc;
 use entity::orders;
+use sea_orm::sea_query::{ExprTrait, NullOrdering, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -35,6 +37,13 @@ pub async fn create<C: ConnectionTrait>(
         metadata: Set(new.metadata),
         checkout_session_id: Set(None),
         expired_at: Set(None),
+        amount_paid: Set(0),
+        tip_amount: Set(0),
+        amount_due: Set(new.amount.get()),
+        amount_authorized: Set(0),
+        review_reason: Set(None),
+        max_tip_bps: Set(tenant.max_tip_bps),
+        capture_before: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -42,13 +51,58 @@ pub async fn create<C: ConnectionTrait>(
     .await
 }
 
+/// Which orders a list shows, and in which order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OrderFilter {
+    pub status: Option<entity::status::OrderStatus>,
+    /// Soonest authorization deadline first (orders without one last), else oldest first.
+    pub by_deadline: bool,
+}
+
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant: &ScopedTenant,
+    filter: OrderFilter,
     page: PageRequest,
 ) -> Result<Page<orders::Model>, DbErr> {
-    let q = orders::Entity::find().filter(orders::Column::TenantId.eq(tenant.id));
-    paginate(db, q, orders::Column::Id, page, |m| m.id).await
+    use orders::Column as O;
+    let mut q = orders::Entity::find().filter(O::TenantId.eq(tenant.id));
+    if let Some(status) = filter.status {
+        q = q.filter(O::Status.eq(status));
+    }
+    if !filter.by_deadline {
+        return paginate(db, q, O::Id, page, |m| m.id).await;
+    }
+    // Keyset on (deadline, id), NULL deadlines last: the cursor is the last order's id.
+    if let Some(after) = page.after {
+        let last = orders::Entity::find_by_id(after)
+            .filter(O::TenantId.eq(tenant.id))
+            .one(db)
+            .await?;
+        let after_it = match last.and_then(|l| l.capture_before.map(|c| (c, l.id))) {
+            Some((c, id)) => Condition::any()
+                .add(O::CaptureBefore.gt(c))
+                .add(O::CaptureBefore.eq(c).and(O::Id.gt(id)))
+                .add(O::CaptureBefore.is_null()),
+            None => Condition::all()
+                .add(O::CaptureBefore.is_null())
+                .add(O::Id.gt(after)),
+        };
+        q = q.filter(after_it);
+    }
+    let mut items = q
+        .order_by_with_nulls(O::CaptureBefore, Order::Asc, NullOrdering::Last)
+        .order_by_asc(O::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if items.len() as u64 > page.limit {
+        items.truncate(page.limit as usize);
+        items.last().map(|m| super::encode_cursor(m.id))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
 }
 
 pub async fn get<C: ConnectionTrait>(

@@ -19,6 +19,7 @@ pub struct NewTenant {
     pub stripe_account_id: Option<String>,
     pub kind: TenantKind,
     pub application_fee_bps: i32,
+    pub max_tip_bps: i32,
 }
 
 /// Changes to apply; `None` leaves a field alone. `stripe_account_id: Some(None)` clears it.
@@ -31,6 +32,7 @@ pub struct TenantChanges {
     pub stripe_account_id: Option<Option<String>>,
     pub kind: Option<TenantKind>,
     pub application_fee_bps: Option<i32>,
+    pub max_tip_bps: Option<i32>,
 }
 
 pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model, DbErr> {
@@ -45,6 +47,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewTenant) -> Result<Model,
         stripe_account_id: Set(new.stripe_account_id),
         kind: Set(new.kind),
         application_fee_bps: Set(new.application_fee_bps),
+        max_tip_bps: Set(new.max_tip_bps),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -120,6 +123,9 @@ async fn apply<C: ConnectionTrait>(
     }
     if let Some(bps) = changes.application_fee_bps {
         active.application_fee_bps = Set(bps);
+    }
+    if let Some(bps) = changes.max_tip_bps {
+        active.max_tip_bps = Set(bps);
     }
     active.updated_at = Set(Utc::now());
     active.update(db).await

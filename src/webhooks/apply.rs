@@ -1,13 +1,13 @@
 //! Webhooks: applying an event, as pure functions (no I/O). An event becomes an [`Observation`]
 //! (`observe`); observations merge into the stored facts (payments, disputes) by rules that make every
 //! delivery order of the same events converge; an order's status is derived from its facts.
+pub use super::derive::{Derived, derive_order};
 pub use super::observe::{
     DisputeObs, DisputeStatus, HANDLED_TYPES, Observation, PaymentObs, PaymentStatus,
     is_legacy_charge_key, observe,
 };
 use chrono::{DateTime, Utc};
-use entity::status::OrderStatus;
-use entity::{disputes, orders, payments};
+use entity::{disputes, payments};
 use uuid::Uuid;
 
 /// The context an event is applied in.
@@ -51,6 +51,16 @@ pub fn merge_payment(
         livemode: ctx.livemode,
         failure_reason: None,
         last_event_created: 0,
+        tip_amount: 0,
+        tip_declared: 0,
+        amount_authorized: 0,
+        amount_capturable: 0,
+        capture_method: None,
+        capture_before: None,
+        capture_before_exact: false,
+        overcapture_max: None,
+        increment_supported: false,
+        expiry_warned_at: None,
         created_at: ctx.now,
         updated_at: ctx.now,
     });
@@ -110,9 +120,46 @@ pub fn merge_payment(
     if p.order_id.is_none() {
         p.order_id = order_id;
     }
+    merge_hold(&mut p, obs);
     p.livemode = ctx.livemode;
     p.last_event_created = p.last_event_created.max(ctx.created);
     touch_if_changed(existing, p, ctx.now, |m| &mut m.updated_at)
+}
+
+/// Merges the tip and authorization facts. Every rule is a maximum (or an or) over what was
+/// observed, so every delivery order agrees: a declared tip, the most authorized, the most
+/// still capturable while authorized (an increment only raises it; once captured or released
+/// nothing is), the capture method (`manual` wins), the deadline (the card's own beats the
+/// default, then the later), what Stripe offers. The effective tip is derived from them.
+fn merge_hold(p: &mut payments::Model, obs: &PaymentObs) {
+    let h = &obs.hold;
+    if let Some(tip) = obs.tip {
+        p.tip_declared = p.tip_declared.max(tip);
+    }
+    if let Some(a) = h.authorized {
+        p.amount_authorized = p.amount_authorized.max(a);
+    }
+    if let Some(c) = h.capturable {
+        p.amount_capturable = p.amount_capturable.max(c);
+    }
+    if p.status != PaymentStatus::Authorized {
+        p.amount_capturable = 0;
+    }
+    if h.capture_method > p.capture_method {
+        p.capture_method = h.capture_method.clone();
+    }
+    if let Some((exact, at)) = h.capture_before {
+        let known = p
+            .capture_before
+            .map(|t| (p.capture_before_exact, t.timestamp()));
+        if Some((exact, at)) > known {
+            p.capture_before = DateTime::from_timestamp(at, 0);
+            p.capture_before_exact = exact;
+        }
+    }
+    p.overcapture_max = p.overcapture_max.max(h.overcapture_max);
+    p.increment_supported |= h.increment_supported;
+    p.tip_amount = super::derive::payment_tip(p);
 }
 
 /// Sets `updated_at` to `now` only when something else changed (a replay that changes
@@ -188,60 +235,6 @@ pub fn merge_dispute(
         d.last_event_created = ctx.created;
     }
     touch_if_changed(existing, d, ctx.now, |m| &mut m.updated_at)
-}
-
-/// An order's status and refunded amount, derived from all its facts.
-pub fn derive_order(
-    order: &orders::Model,
-    payments: &[payments::Model],
-    disputes: &[disputes::Model],
-) -> (OrderStatus, i64) {
-    let succeeded: Vec<&payments::Model> = payments
-        .iter()
-        .filter(|p| p.status == PaymentStatus::Succeeded)
-        .collect();
-    let refunded: i64 = succeeded.iter().map(|p| p.amount_refunded).sum();
-    let status = match succeeded.as_slice() {
-        [] => {
-            let canceled = payments.iter().any(|p| p.status == PaymentStatus::Canceled);
-            if order.expired_at.is_some() || canceled {
-                OrderStatus::Expired
-            } else if payments.iter().any(|p| p.status == PaymentStatus::Failed) {
-                OrderStatus::PaymentFailed
-            } else {
-                OrderStatus::PaymentPending
-            }
-        }
-        [p] if p.amount_conflict || p.amount != order.amount || p.currency != order.currency => {
-            OrderStatus::NeedsReview
-        }
-        [p] => {
-            let mine: Vec<&disputes::Model> = disputes
-                .iter()
-                .filter(|d| {
-                    d.payment_id == Some(p.id)
-                        || d.stripe_payment_intent_id.as_deref()
-                            == Some(p.stripe_payment_intent_id.as_str())
-                        || (d.stripe_charge_id.is_some()
-                            && d.stripe_charge_id == p.stripe_charge_id)
-                })
-                .collect();
-            if mine.iter().any(|d| d.status == DisputeStatus::Lost) {
-                OrderStatus::DisputeLost
-            } else if mine.iter().any(|d| !d.status.is_closed()) {
-                OrderStatus::Disputed
-            } else if p.amount_refunded >= p.amount && p.amount > 0 {
-                OrderStatus::Refunded
-            } else if p.amount_refunded > 0 {
-                OrderStatus::PartiallyRefunded
-            } else {
-                OrderStatus::Paid
-            }
-        }
-        // A second successful payment for one order: a double charge to refund.
-        _ => OrderStatus::NeedsReview,
-    };
-    (status, refunded)
 }
 
 #[cfg(test)]

@@ -79,11 +79,121 @@ pub fn id_of(e: &Option<Expandable>) -> Option<String> {
     e.as_ref().map(|e| e.id().to_owned())
 }
 
-/// The one metadata key the gateway reads; values of other keys may be anything.
+/// The metadata keys the gateway reads; values of other keys may be anything.
 #[derive(Deserialize, Default, Clone, Debug)]
 pub struct Metadata {
     #[serde(default)]
     pub order_id: Option<String>,
+    /// A declared tip in minor units, as Stripe's metadata holds it (a decimal string).
+    #[serde(default, deserialize_with = "lenient")]
+    pub tip_amount: Option<MinorUnits>,
+}
+
+impl Metadata {
+    pub fn tip(m: &Option<Metadata>) -> Option<i64> {
+        m.as_ref().and_then(|m| m.tip_amount).map(|t| t.0)
+    }
+}
+
+/// An amount in minor units written as a JSON number or a decimal string, never negative.
+#[derive(Clone, Copy, Debug)]
+pub struct MinorUnits(pub i64);
+
+impl<'de> Deserialize<'de> for MinorUnits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(i64),
+            Text(String),
+        }
+        let n = match Raw::deserialize(d)? {
+            Raw::Number(n) => n,
+            Raw::Text(s) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| serde::de::Error::custom("not a whole number"))?,
+        };
+        if n < 0 {
+            return Err(serde::de::Error::custom("negative"));
+        }
+        Ok(Self(n))
+    }
+}
+
+/// An optional field the gateway reads but does not require: a value of another shape (an
+/// older or newer API version's) reads as absent instead of making the whole object unusable.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+/// `amount_details` of a PaymentIntent: the tip Terminal collected on the reader, or the API set.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct AmountDetails {
+    #[serde(default, deserialize_with = "lenient")]
+    pub tip: Option<Tip>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Tip {
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// `payment_method_details` of a charge: what the card (online or on a reader) allows.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct PaymentMethodDetails {
+    #[serde(default, deserialize_with = "lenient")]
+    pub card: Option<CardDetails>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub card_present: Option<CardDetails>,
+}
+
+impl PaymentMethodDetails {
+    pub fn card(d: &Option<PaymentMethodDetails>) -> Option<&CardDetails> {
+        d.as_ref()
+            .and_then(|d| d.card.as_ref().or(d.card_present.as_ref()))
+    }
+}
+
+/// The authorization facts of a card charge (`card`, or `card_present` on Terminal).
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct CardDetails {
+    /// Unix seconds: Stripe cancels the authorization if it is not captured by then.
+    #[serde(default)]
+    pub capture_before: Option<i64>,
+    #[serde(default)]
+    pub amount_authorized: Option<i64>,
+    /// Online cards: `{status, maximum_amount_capturable}`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub overcapture: Option<Availability>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub incremental_authorization: Option<Availability>,
+    /// Terminal cards say it with booleans.
+    #[serde(default)]
+    pub overcapture_supported: Option<bool>,
+    #[serde(default)]
+    pub incremental_authorization_supported: Option<bool>,
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Availability {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub maximum_amount_capturable: Option<i64>,
+}
+
+impl Availability {
+    pub fn available(a: &Option<Availability>) -> bool {
+        a.as_ref()
+            .is_some_and(|a| a.status.as_deref() == Some("available"))
+    }
 }
 
 #[derive(Deserialize, Default, Clone, Debug)]
@@ -109,6 +219,16 @@ pub struct PaymentIntent {
     pub amount: Option<i64>,
     #[serde(default)]
     pub amount_received: Option<i64>,
+    #[serde(default)]
+    pub amount_capturable: Option<i64>,
+    #[serde(default)]
+    pub capture_method: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub created: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub amount_details: Option<AmountDetails>,
     #[serde(default)]
     pub currency: Option<String>,
     #[serde(default)]
@@ -167,6 +287,10 @@ pub struct Charge {
     pub metadata: Option<Metadata>,
     #[serde(default)]
     pub failure_message: Option<String>,
+    #[serde(default)]
+    pub created: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub payment_method_details: Option<PaymentMethodDetails>,
 }
 
 #[derive(Deserialize, Clone, Debug)]

@@ -25,7 +25,7 @@ pub struct Changed {
     pub orders: Vec<orders::Model>,
 }
 
-/// An order whose status or refunded amount one event moved.
+/// An order whose status or money one event moved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderChange {
     pub tenant_id: Uuid,
@@ -40,6 +40,11 @@ pub struct OrderChange {
     /// Refunded amount before and after the event, in minor units.
     pub refunded_from: i64,
     pub refunded_to: i64,
+    /// The order's money after the event (minor units).
+    pub amount_paid: i64,
+    pub tip_amount: i64,
+    pub amount_due: i64,
+    pub amount_authorized: i64,
     /// The Stripe event that caused it.
     pub cause: String,
 }
@@ -58,6 +63,10 @@ impl OrderChange {
             currency: self.currency.clone(),
             refunded_from: self.refunded_from,
             refunded_to: self.refunded_to,
+            amount_paid: self.amount_paid,
+            tip_amount: self.tip_amount,
+            amount_due: self.amount_due,
+            amount_authorized: self.amount_authorized,
             cause: self.cause.clone(),
             created_at: now,
             dispatched_at: None,
@@ -184,8 +193,8 @@ impl Facts {
         order
     }
 
-    /// Derives the order's status and refunded amount from its facts and stores it; returns
-    /// the change when either moved.
+    /// Derives the order's status and money from its facts and stores it; returns the change
+    /// when its status or money moved.
     fn rederive(
         &mut self,
         ctx: &EventCtx,
@@ -212,19 +221,25 @@ impl Facts {
             })
             .cloned()
             .collect();
-        let before = self.orders.get(&key);
-        let (from, refunded_from) = before.map_or_else(
-            || (order.status, order.amount_refunded),
-            |b| (b.status, b.amount_refunded),
-        );
-        let (status, refunded) = apply::derive_order(&order, &payments, &disputes);
-        order.status = status;
-        order.amount_refunded = refunded;
-        if before == Some(&order) {
+        let before = self.orders.get(&key).unwrap_or(&order);
+        let moved = |o: &orders::Model| {
+            (
+                o.status,
+                o.amount_refunded,
+                o.amount_paid,
+                o.tip_amount,
+                o.amount_authorized,
+            )
+        };
+        let (from, refunded_from, was) = (before.status, before.amount_refunded, moved(before));
+        let unchanged = self.orders.get(&key).cloned();
+        let derived = apply::derive_order(&order, &payments, &disputes);
+        derived.set_on(&mut order);
+        if unchanged.as_ref() == Some(&order) {
             return None;
         }
         order.updated_at = ctx.now;
-        let change = (from != order.status || refunded_from != refunded).then(|| OrderChange {
+        let change = (was != moved(&order)).then(|| OrderChange {
             tenant_id: order.tenant_id,
             order_id: order.id,
             reference: order.reference.clone(),
@@ -233,7 +248,11 @@ impl Facts {
             amount: order.amount,
             currency: order.currency.clone(),
             refunded_from,
-            refunded_to: refunded,
+            refunded_to: order.amount_refunded,
+            amount_paid: order.amount_paid,
+            tip_amount: order.tip_amount,
+            amount_due: order.amount_due,
+            amount_authorized: order.amount_authorized,
             cause: cause.to_owned(),
         });
         self.orders.insert(key, order);

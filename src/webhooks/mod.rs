@@ -4,6 +4,7 @@
 pub mod apply;
 mod batch;
 pub mod connect;
+pub mod derive;
 pub mod event;
 pub mod failures;
 pub mod feed;

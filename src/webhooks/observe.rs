@@ -26,6 +26,67 @@ pub struct PaymentObs {
     /// Order ids the object names (`metadata.order_id`, `client_reference_id`).
     pub order_refs: Vec<Uuid>,
     pub checkout_session_id: Option<String>,
+    /// The tip the object declares (`amount_details.tip.amount`, else `metadata.tip_amount`).
+    pub tip: Option<i64>,
+    /// What it says about an authorization.
+    pub hold: Hold,
+}
+
+/// What an object says about a payment's authorization; every field optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hold {
+    /// The amount authorized.
+    pub authorized: Option<i64>,
+    /// What is still capturable.
+    pub capturable: Option<i64>,
+    /// `automatic` or `manual`.
+    pub capture_method: Option<String>,
+    /// When Stripe cancels it uncaptured: (exact from the card, unix seconds).
+    pub capture_before: Option<(bool, i64)>,
+    /// The most a capture may take, when overcapture is available.
+    pub overcapture_max: Option<i64>,
+    pub increment_supported: bool,
+}
+
+/// Stripe cancels an uncaptured card authorization after 7 days unless the card says otherwise.
+const DEFAULT_HOLD_SECONDS: i64 = 7 * 24 * 3600;
+
+fn capture_method(raw: Option<&str>) -> Option<String> {
+    raw.map(|m| if m == "manual" { "manual" } else { "automatic" }.to_owned())
+}
+
+/// A charge's authorization facts: the card's own (online or Terminal), the deadline exact from
+/// the card or created + 7 days.
+fn charge_hold(c: &event::Charge, uncaptured: bool) -> Hold {
+    let card = event::PaymentMethodDetails::card(&c.payment_method_details);
+    let exact = card.and_then(|d| d.capture_before);
+    let capture_before = match (exact, c.created) {
+        (Some(at), _) => Some((true, at)),
+        (None, Some(created)) if uncaptured => Some((false, created + DEFAULT_HOLD_SECONDS)),
+        _ => None,
+    };
+    let authorized = card
+        .and_then(|d| d.amount_authorized)
+        .or(c.amount.filter(|_| uncaptured));
+    Hold {
+        authorized,
+        capturable: authorized.filter(|_| uncaptured),
+        capture_method: uncaptured.then(|| "manual".to_owned()),
+        capture_before,
+        overcapture_max: card.and_then(|d| {
+            event::Availability::available(&d.overcapture)
+                .then(|| {
+                    d.overcapture
+                        .as_ref()
+                        .and_then(|o| o.maximum_amount_capturable)
+                })
+                .flatten()
+        }),
+        increment_supported: card.is_some_and(|d| {
+            event::Availability::available(&d.incremental_authorization)
+                || d.incremental_authorization_supported == Some(true)
+        }),
+    }
 }
 
 /// What one event says about one dispute.
@@ -40,6 +101,9 @@ pub struct DisputeObs {
     pub status: DisputeStatus,
 }
 
+// Observations live one per event for the length of a batch; boxing the common variant would
+// cost an allocation per event to save bytes on the rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observation {
     Payment(PaymentObs),
@@ -61,6 +125,7 @@ pub const HANDLED_TYPES: &[&str] = &[
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
     "payment_intent.succeeded",
+    "payment_intent.amount_capturable_updated",
     "payment_intent.payment_failed",
     "payment_intent.canceled",
     "charge.succeeded",
@@ -128,6 +193,8 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
                 failure_reason: None,
                 order_refs: order_refs([meta_order(&s.metadata), s.client_reference_id.as_deref()]),
                 checkout_session_id: Some(s.id),
+                tip: event::Metadata::tip(&s.metadata),
+                hold: Hold::default(),
             })
         }
         "checkout.session.expired" => {
@@ -137,18 +204,43 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
             }
         }
         "payment_intent.succeeded"
+        | "payment_intent.amount_capturable_updated"
         | "payment_intent.payment_failed"
         | "payment_intent.canceled" => {
             let pi: event::PaymentIntent = parse(object, "payment intent")?;
             let status = match event_type {
                 "payment_intent.succeeded" => S::Succeeded,
                 "payment_intent.payment_failed" => S::Failed,
+                "payment_intent.amount_capturable_updated" => S::Authorized,
                 _ => S::Canceled,
             };
-            let amount = match (status, pi.amount_received) {
-                (S::Succeeded, Some(received)) if received > 0 => Some(received),
+            let capturable = pi.amount_capturable.filter(|c| *c > 0);
+            let amount = match (status, pi.amount_received, capturable) {
+                (S::Succeeded, Some(received), _) if received > 0 => Some(received),
+                (S::Authorized, _, Some(held)) => Some(held),
                 _ => pi.amount,
             };
+            let hold = if status == S::Authorized {
+                Hold {
+                    authorized: amount,
+                    capturable: amount,
+                    capture_before: pi.created.map(|c| (false, c + DEFAULT_HOLD_SECONDS)),
+                    ..Hold::default()
+                }
+            } else {
+                Hold::default()
+            };
+            let hold = Hold {
+                capture_method: capture_method(pi.capture_method.as_deref()),
+                ..hold
+            };
+            let tip = pi
+                .amount_details
+                .as_ref()
+                .and_then(|d| d.tip.as_ref())
+                .and_then(|t| t.amount)
+                .filter(|t| *t >= 0)
+                .or_else(|| event::Metadata::tip(&pi.metadata));
             let charge_id = id_of(&pi.latest_charge).or_else(|| {
                 pi.charges
                     .as_ref()
@@ -172,6 +264,8 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
                 failure_reason: failure,
                 order_refs: order_refs([meta_order(&pi.metadata), None]),
                 checkout_session_id: None,
+                tip,
+                hold,
             })
         }
         "charge.succeeded" | "charge.captured" | "charge.failed" | "charge.refunded"
@@ -190,7 +284,7 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
                 "charge.failed" => S::Failed,
                 "charge.expired" => S::Canceled,
                 "charge.refunded" if authorization => S::Canceled,
-                _ if authorization => S::Processing,
+                _ if authorization => S::Authorized,
                 // Captured (a refunded charge was paid first).
                 _ => S::Succeeded,
             };
@@ -200,6 +294,8 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
                 _ => c.amount,
             };
             let contact = c.billing_details.clone().unwrap_or_default();
+            let hold = charge_hold(&c, status == S::Authorized);
+            let tip = event::Metadata::tip(&c.metadata);
             Observation::Payment(PaymentObs {
                 payment_intent: key,
                 charge_id: Some(c.id),
@@ -213,6 +309,8 @@ pub fn observe(event_type: &str, object: &RawValue) -> Result<Observation, Strin
                 failure_reason: c.failure_message,
                 order_refs: order_refs([meta_order(&c.metadata), None]),
                 checkout_session_id: None,
+                tip,
+                hold,
             })
         }
         "charge.dispute.created" | "charge.dispute.closed" => {

@@ -30,6 +30,7 @@ pub mod recorded;
 mod refunds;
 mod replica_limits;
 pub mod replicas;
+mod restaurant;
 mod secrets_at_rest;
 mod ssrf;
 mod startup;

@@ -47,9 +47,13 @@ async fn a_status_url_shows_one_order_and_nothing_personal(app: TestApp) {
         keys,
         [
             "amount",
+            "amount_authorized",
+            "amount_due",
+            "amount_paid",
             "amount_refunded",
             "currency",
             "status",
+            "tip_amount",
             "updated_at"
         ]
     );

@@ -184,13 +184,19 @@ async fn legacy_charges_pay_refund_and_authorize(app: TestApp) {
         "{view2}"
     );
 
-    // Recorded: a Charges-API charge that only authorized (captured: false). Not a payment yet.
+    // Recorded: a Charges-API charge that only authorized (captured: false). Held, not paid.
     let order3 = app.order("legacy", "L-3", 100, "eur").await;
     let auth = linked("evt_1LCflrDu4p87RxPw3rxrRLSc", "evt_l3_auth", &order3);
     deliver_processed(&app, "legacy", &secret, &auth).await;
     let view3 = app.order_view("legacy", &order3).await;
-    assert_eq!(view3["status"], "PAYMENT_PENDING", "{view3}");
-    assert_eq!(view3["payments"][0]["status"], "processing", "{view3}");
+    assert_eq!(view3["status"], "AUTHORIZED", "{view3}");
+    assert_eq!(
+        (&view3["amount_authorized"], &view3["amount_paid"]),
+        (&json!(100), &json!(0)),
+        "{view3}"
+    );
+    assert_eq!(view3["payments"][0]["status"], "authorized", "{view3}");
+    assert_eq!(view3["payments"][0]["capture_method"], "manual", "{view3}");
     // Its capture pays the order.
     let mut capture: Value = serde_json::from_str(&auth).unwrap();
     capture["id"] = json!("evt_l3_capture");

@@ -193,10 +193,26 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         livemode: false,
         failure_reason: None,
         last_event_created: now.timestamp(),
+        // Every field round-trips on both stores: none left at its default.
+        tip_amount: 70,
+        tip_declared: 70,
+        amount_authorized: 630,
+        amount_capturable: 0,
+        capture_method: Some("manual".into()),
+        capture_before: Some(now + chrono::TimeDelta::days(7)),
+        capture_before_exact: true,
+        overcapture_max: Some(800),
+        increment_supported: true,
+        expiry_warned_at: Some(now),
         created_at: now,
         updated_at: now,
     };
     order_row.status = OrderStatus::Paid;
+    order_row.amount_paid = 700;
+    order_row.tip_amount = 70;
+    order_row.amount_due = 0;
+    order_row.review_reason = Some(entity::status::ReviewReason::Overpaid);
+    order_row.capture_before = Some(now);
     let change = |cause: &str| order_changes::Model {
         id: Uuid::now_v7(),
         tenant_id: tenant,
@@ -208,6 +224,10 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         currency: "eur".into(),
         refunded_from: 0,
         refunded_to: 0,
+        amount_paid: 700,
+        tip_amount: 70,
+        amount_due: 0,
+        amount_authorized: 5,
         cause: cause.into(),
         created_at: now,
         dispatched_at: None,

@@ -227,7 +227,7 @@ async fn validate_checks_the_key_with_stripe_before_storing(app: TestApp) {
 }
 
 /// Mounts Stripe's event list as two pages and its PaymentIntent list.
-async fn mount_lists(
+pub async fn mount_lists(
     stripe: &MockServer,
     page1: Vec<Value>,
     page2: Vec<Value>,

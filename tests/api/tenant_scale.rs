@@ -28,6 +28,7 @@ async fn known_tenants_skip_the_lookup_budget_after_a_restart(app: TestApp) {
             stripe_account_id: Set(None),
             kind: Set(entity::status::TenantKind::OwnAccount),
             application_fee_bps: Set(0),
+            max_tip_bps: Set(10_000),
             created_at: Set(now),
             updated_at: Set(now),
         }))
