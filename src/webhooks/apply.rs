@@ -238,5 +238,13 @@ pub fn merge_dispute(
 }
 
 #[cfg(test)]
+#[path = "apply_history.rs"]
+mod history;
+
+#[cfg(test)]
+#[path = "apply_books.rs"]
+mod books;
+
+#[cfg(test)]
 #[path = "apply_props.rs"]
 mod props;

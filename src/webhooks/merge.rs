@@ -221,7 +221,6 @@ impl Facts {
             })
             .cloned()
             .collect();
-        let before = self.orders.get(&key).unwrap_or(&order);
         let moved = |o: &orders::Model| {
             (
                 o.status,
@@ -231,11 +230,11 @@ impl Facts {
                 o.amount_authorized,
             )
         };
-        let (from, refunded_from, was) = (before.status, before.amount_refunded, moved(before));
-        let unchanged = self.orders.get(&key).cloned();
-        let derived = apply::derive_order(&order, &payments, &disputes);
-        derived.set_on(&mut order);
-        if unchanged.as_ref() == Some(&order) {
+        let stored = self.orders.get(&key);
+        let was = moved(stored.unwrap_or(&order));
+        let (from, refunded_from) = (was.0, was.1);
+        apply::derive_order(&order, &payments, &disputes).set_on(&mut order);
+        if stored == Some(&order) {
             return None;
         }
         order.updated_at = ctx.now;

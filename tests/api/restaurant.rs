@@ -22,17 +22,9 @@ crate::backend_tests!(
     reconciliation_finds_a_missed_authorization,
 );
 
-/// Sets JSON pointers in `v`.
-fn with(mut v: Value, patch: Value) -> Value {
-    for (k, val) in patch.as_object().unwrap() {
-        v[k] = val.clone();
-    }
-    v
-}
-
 /// A succeeded PaymentIntent of `amount` (tip included) declaring `tip` on `amount_details`.
 fn tipped_intent(pi: &str, amount: i64, tip: i64, order: &str) -> Value {
-    with(
+    merge(
         payment_intent(pi, amount, "usd", "succeeded", Some(order)),
         json!({"amount_details": {"tip": {"amount": tip}}}),
     )
@@ -41,7 +33,7 @@ fn tipped_intent(pi: &str, amount: i64, tip: i64, order: &str) -> Value {
 /// A PaymentIntent holding `amount` (`requires_capture`), as
 /// `payment_intent.amount_capturable_updated` carries it.
 fn held_intent(pi: &str, amount: i64, order: &str) -> Value {
-    with(
+    merge(
         payment_intent(pi, amount, "usd", "requires_capture", Some(order)),
         json!({"amount_capturable": amount, "amount_received": 0, "capture_method": "manual", "created": now()}),
     )
@@ -382,7 +374,7 @@ async fn a_void_releases_the_hold(app: TestApp) {
     )
     .await;
     assert_eq!(money(&app, "bar", &o).await.0, "AUTHORIZED");
-    let canceled = with(
+    let canceled = merge(
         payment_intent("pi_void", 2000, "usd", "canceled", Some(&o)),
         json!({"cancellation_reason": "requested_by_customer", "amount_capturable": 0}),
     );

@@ -26,7 +26,8 @@ fn fixture(kind: &str) -> Value {
     fixtures()[kind].clone()
 }
 
-fn merge(mut base: Value, patch: Value) -> Value {
+/// `base` with the top-level fields of `patch` set.
+pub fn merge(mut base: Value, patch: Value) -> Value {
     if let (Some(b), Some(p)) = (base.as_object_mut(), patch.as_object()) {
         for (k, v) in p {
             b.insert(k.clone(), v.clone());
