@@ -45,6 +45,7 @@ pub type Apis = (
     api::PlatformConfigApi,
     api::RefundsApi,
     api::UnroutedEventsApi,
+    api::AuthorizationsApi,
 );
 
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
@@ -66,6 +67,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             api::PlatformConfigApi,
             api::RefundsApi,
             api::UnroutedEventsApi,
+            api::AuthorizationsApi,
         ),
         "Stripe webhook gateway",
         env!("CARGO_PKG_VERSION"),

@@ -23,6 +23,7 @@ mod m20261203_000017_create_platform_config;
 mod m20261204_000018_connect_routing;
 mod m20261205_000019_create_refund_requests;
 mod m20261205_000020_restaurant_payments;
+mod m20261205_000021_split_refunds;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_connect_routing::Migration),
             Box::new(m20261205_000019_create_refund_requests::Migration),
             Box::new(m20261205_000020_restaurant_payments::Migration),
+            Box::new(m20261205_000021_split_refunds::Migration),
         ]
     }
 }

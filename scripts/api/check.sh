@@ -58,4 +58,5 @@ echo "==> generated Python client (openapi-python-client)"
   --output-path "$work/gateway_client" --config scripts/api/client_config.yaml > "$work/generate.log" 2>&1 \
   || { cat "$work/generate.log"; exit 1; }
 if grep -qi "warning" "$work/generate.log"; then cat "$work/generate.log"; echo "the spec makes the generator warn" >&2; exit 1; fi
-PYTHONPATH=$work "$VENV/bin/python" scripts/api/client_roundtrip.py "http://127.0.0.1:$port" "$token"
+PYTHONPATH=$work "$VENV/bin/python" scripts/api/client_roundtrip.py "http://127.0.0.1:$port" "$token" \
+  "http://127.0.0.1:$stripe_port"

@@ -4,8 +4,11 @@ back with the tenant's own key; register a notification endpoint (a receiver on 
 the order with a signed Stripe event and verify the order.paid notification with Python's
 `standardwebhooks`; follow the order's status URL; refund part of it; set and read the Connect platform's
 secrets (hints only); send a Connect event for an account no tenant has (listed unrouted), then
-create the connected tenant and see it routed. Fails loudly on any unexpected answer.
-Usage: python3 client_roundtrip.py BASE_URL OPERATOR_TOKEN (with the generated package on PYTHONPATH)"""
+create the connected tenant and see it routed; hold a card for a restaurant order at (stub)
+Stripe, capture it with a tip through the client and see the order paid, tip included, once
+Stripe's event arrives. Fails loudly on any unexpected answer.
+Usage: python3 client_roundtrip.py BASE_URL OPERATOR_TOKEN STRIPE_STUB_URL (with the generated
+package on PYTHONPATH)"""
 import hashlib
 import hmac
 import http.server
@@ -24,19 +27,19 @@ from gateway_client.api.notifications import (
     v1_notification_endpoints_create, v1_notification_messages_list,
 )
 from gateway_client.api.orders import (
-    v1_order_status_get, v1_orders_create, v1_orders_get, v1_refunds_create,
+    v1_order_status_get, v1_orders_capture, v1_orders_create, v1_orders_get, v1_refunds_create,
 )
 from gateway_client.api.platform import v1_platform_stripe_config_get, v1_platform_stripe_config_put
 from gateway_client.api.stripe_config import v1_stripe_config_get, v1_stripe_config_put
 from gateway_client.api.platform import v1_unrouted_events_list
 from gateway_client.api.tenants import v1_tenants_create
 from gateway_client.models import (
-    ApiKeyIn, MessageStatus, NotificationEndpointIn, NotificationType, OrderIn, OrderInMetadataType0,
+    ApiKeyIn, AuthorizationAction, CaptureIn, MessageStatus, NotificationEndpointIn, NotificationType, OrderIn, OrderInMetadataType0,
     OrderStatus, RefundIn, RefundReason, StripeConfigIn, TenantIn, TenantKind, UnroutedState,
 )
 from gateway_client.types import Response
 
-base, token = sys.argv[1], sys.argv[2]
+base, token, stripe_stub = sys.argv[1], sys.argv[2], sys.argv[3]
 operator = AuthenticatedClient(base_url=base, token=token, raise_on_unexpected_status=True)
 slug = f"py-{uuid.uuid4().hex[:10]}"
 STRIPE_SECRET = "whsec_" + "b" * 32
@@ -164,7 +167,37 @@ for _ in range(200):
         break
     time.sleep(0.05)
 assert routed.data and routed.data[0].routed_tenant_id == linked.id, routed
+
+# A table's card held at (stub) Stripe for 4,000 with room for a tip (as a reader authorizes),
+# then captured with a 450 tip through the client: the gateway sends amount_to_capture 4,450 with
+# metadata[tip_amount]; the order is paid, tip included, once Stripe's event says so.
+table = ok(v1_orders_create.sync_detailed(
+    tenant.slug, client=mine, body=OrderIn(reference="T-7-dinner", amount=4000, currency="eur")), 201)
+form = f"amount=4800&currency=eur&capture_method=manual&confirm=true&metadata[order_id]={table.id}"
+with urllib.request.urlopen(urllib.request.Request(f"{stripe_stub}/v1/payment_intents", data=form.encode())) as r:
+    held = json.loads(r.read())
+assert held["status"] == "requires_capture", held
+
+
+def stripe_event(event_id: str, kind: str, obj: dict) -> bytes:
+    return json.dumps({"id": event_id, "object": "event", "type": kind, "api_version": "2024-06-20",
+                       "created": int(time.time()), "livemode": False, "data": {"object": obj}}).encode()
+
+
+hook = f"/webhooks/stripe/{tenant.slug}"
+assert deliver(hook, STRIPE_SECRET, stripe_event("evt_py_held", "payment_intent.amount_capturable_updated", held))["status"] == "processed"
+assert ok(v1_orders_get.sync_detailed(tenant.slug, table.id, client=mine), 200).status == OrderStatus.AUTHORIZED
+captured = ok(v1_orders_capture.sync_detailed(tenant.slug, table.id, client=mine, body=CaptureIn(tip_amount=450)), 200)
+assert captured.action == AuthorizationAction.CAPTURE and captured.amount == 4450 and captured.tip_amount == 450, captured
+with urllib.request.urlopen(f"{stripe_stub}/v1/payment_intents/{held['id']}") as r:
+    after = json.loads(r.read())
+assert after["status"] == "succeeded" and after["metadata"]["tip_amount"] == "450", after
+assert deliver(hook, STRIPE_SECRET, stripe_event("evt_py_captured", "payment_intent.succeeded", after))["status"] == "processed"
+settled = ok(v1_orders_get.sync_detailed(tenant.slug, table.id, client=mine), 200)
+assert settled.status == OrderStatus.PAID and settled.amount_paid == 4450 and settled.tip_amount == 450, settled
+assert settled.amount_due == 0 and settled.amount_authorized == 0, settled
+
 print(f"generated client: tenant {tenant.slug}, key {key.prefix}…, order {again.id} paid, "
       f"notification {headers.get('webhook-id') or headers.get('Webhook-Id')} verified with standardwebhooks, "
       f"refund {made.id} of {made.amount}, platform config {shown.secret_key_hint}, "
-      f"Connect event routed to {linked.slug} — ok")
+      f"Connect event routed to {linked.slug}, order {settled.id} captured with a tip of {settled.tip_amount} — ok")

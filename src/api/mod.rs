@@ -2,6 +2,7 @@
 mod allow;
 mod api_keys;
 mod auth;
+mod authorizations;
 mod checkout;
 mod events;
 pub mod middleware;
@@ -25,6 +26,7 @@ pub mod webhook;
 
 pub use api_keys::ApiKeysApi;
 pub use auth::{BearerAuth, Principal};
+pub use authorizations::AuthorizationsApi;
 pub use checkout::CheckoutApi;
 pub use events::EventsApi;
 pub use notification_endpoints::NotificationEndpointsApi;

@@ -36,22 +36,40 @@ pub struct RefundIn {
     pub reason: Option<RefundReason>,
 }
 
-/// The refund, as Stripe made it. The order's `amount_refunded` and status follow when Stripe's
-/// `charge.refunded` event arrives.
+/// One Stripe refund of one of the order's payments.
 #[derive(Object)]
-pub struct RefundOut {
+pub struct RefundPart {
     /// Stripe's `re_…`.
     pub id: String,
-    pub order_id: Uuid,
+    pub payment_id: Uuid,
     pub payment_intent: String,
     pub amount: i64,
-    pub currency: String,
     /// Stripe's status: `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
     #[oai(nullable)]
     pub status: Option<String>,
-    /// The caller's `Idempotency-Key`, or (without one) the key the gateway sent to Stripe,
-    /// which is this request's own.
+}
+
+/// The refund, as Stripe made it: one Stripe refund per payment it took from (a split check is
+/// refunded newest payment first). The order's `amount_refunded` and status follow when
+/// Stripe's `charge.refunded` events arrive.
+#[derive(Object)]
+pub struct RefundOut {
+    /// Stripe's `re_…` of the first (for a single payment, the only) refund in `refunds`.
+    pub id: String,
+    pub order_id: Uuid,
+    /// The PaymentIntent of the first refund in `refunds`.
+    pub payment_intent: String,
+    /// The total refunded, over every refund in `refunds`.
+    pub amount: i64,
+    pub currency: String,
+    /// Stripe's status of the first refund in `refunds`.
+    #[oai(nullable)]
+    pub status: Option<String>,
+    /// The caller's `Idempotency-Key`, or (without one) the key the gateway sent to Stripe for
+    /// the first refund, which is that request's own.
     pub idempotency_key: String,
+    /// Every Stripe refund made, newest payment first.
+    pub refunds: Vec<RefundPart>,
 }
 
 #[derive(ApiResponse)]
@@ -61,15 +79,27 @@ pub enum RefundCreated {
     Created(Json<RefundOut>),
 }
 
+/// The caller's `Idempotency-Key`, read off the request itself: a header sent empty is a
+/// caller's mistake to refuse, not a missing key.
+pub(super) fn caller_key(request: &poem::Request) -> Result<Option<String>, ApiError> {
+    match request.headers().get("idempotency-key") {
+        Some(raw) => Ok(Some(
+            refund::parse_idempotency_key(raw.to_str().unwrap_or(""))?.to_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
 pub struct RefundsApi;
 
 #[OpenApi(tag = "ApiTags::Orders")]
 impl RefundsApi {
     /// Refund an order
     ///
-    /// Refunds `amount` (default: all that remains) of the order's successful payment through
-    /// Stripe. Every refund asked for counts against the payment until Stripe refuses it, so
-    /// concurrent refunds never ask for more than was paid. Idempotent by `Idempotency-Key`
+    /// Refunds `amount` (default: all that remains) of the order's successful payments through
+    /// Stripe: newest payment first, one Stripe refund per payment (a split check), each with its
+    /// own idempotency key; the answer lists them. Every refund asked for counts against its
+    /// payment until Stripe refuses it, so concurrent refunds never ask for more than was paid. Idempotent by `Idempotency-Key`
     /// (per order: the same key answers the same refund; the same key with another amount is
     /// 409 `idempotency_key_reused`); without one, each request is a new refund. 409
     /// `nothing_refundable` or `refund_exceeds_payment`; Stripe's refusal → 502 with its
@@ -98,14 +128,7 @@ impl RefundsApi {
         request: &poem::Request,
     ) -> Result<RefundCreated, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        // Read off the request itself: a header sent empty is a caller's mistake to refuse, not
-        // a missing key.
-        let caller_key = match request.headers().get("idempotency-key") {
-            Some(raw) => {
-                Some(refund::parse_idempotency_key(raw.to_str().unwrap_or(""))?.to_owned())
-            }
-            None => None,
-        };
+        let caller_key = caller_key(request)?;
         let reason = body.0.reason.map(|r| match r {
             RefundReason::Duplicate => Reason::Duplicate,
             RefundReason::Fraudulent => Reason::Fraudulent,
@@ -117,14 +140,32 @@ impl RefundsApi {
             caller_key,
         };
         let made = app::refunds::refund(&state, &tenant, order_id.0, ask).await?;
-        Ok(RefundCreated::Created(Json(RefundOut {
-            id: made.stripe_refund_id.unwrap_or_default(),
-            order_id: made.order_id,
-            payment_intent: made.payment_intent,
-            amount: made.amount,
-            currency: made.currency,
-            status: made.stripe_status,
-            idempotency_key: made.caller_key.unwrap_or(made.stripe_key),
-        })))
+        let Some(first) = made.first() else {
+            // The plan always takes from at least one payment.
+            return Err(ApiError::internal());
+        };
+        let out = RefundOut {
+            id: first.stripe_refund_id.clone().unwrap_or_default(),
+            order_id: first.order_id,
+            payment_intent: first.payment_intent.clone(),
+            amount: made.iter().map(|r| r.amount).sum(),
+            currency: first.currency.clone(),
+            status: first.stripe_status.clone(),
+            idempotency_key: first
+                .caller_key
+                .clone()
+                .unwrap_or_else(|| first.stripe_key.clone()),
+            refunds: made
+                .into_iter()
+                .map(|r| RefundPart {
+                    id: r.stripe_refund_id.unwrap_or_default(),
+                    payment_id: r.payment_id,
+                    payment_intent: r.payment_intent,
+                    amount: r.amount,
+                    status: r.stripe_status,
+                })
+                .collect(),
+        };
+        Ok(RefundCreated::Created(Json(out)))
     }
 }

@@ -1,6 +1,7 @@
-//! Use case: refund an order. The request is recorded (and planned against the books plus every
-//! refund already asked for) in the transaction that locks the order, then Stripe is asked with
-//! the request's own idempotency key, then the record is settled with Stripe's answer. The
+//! Use case: refund an order. The refund is recorded (and planned against the books plus every
+//! refund already asked for) in the transaction that locks the order — one request per payment
+//! it takes from, newest payment first (a split check) — then Stripe is asked for each with the
+//! request's own idempotency key, and each record is settled with Stripe's answer. The
 //! order's books move only when Stripe's `charge.refunded` arrives. A request whose caller got
 //! no answer from Stripe stays `pending` and is asked again, with the same key, by
 //! [`retry_pending`] (every replica runs it; Stripe's idempotency makes a double ask harmless).
@@ -13,6 +14,7 @@ use crate::stripe::StripeCallError;
 use crate::stripe::refunds::{self as stripe_refunds, Reason};
 use entity::refund_requests::Model as Request;
 use entity::status::RefundState;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -20,26 +22,20 @@ use uuid::Uuid;
 /// call of the request that recorded it can take).
 const RETRY_AFTER: Duration = Duration::from_secs(120);
 
-/// Refunds `ask` of order `order_id`: the request as Stripe made it.
+/// Refunds `ask` of order `order_id`: the requests (one per payment) as Stripe made them.
 pub async fn refund(
     state: &AppState,
     tenant: &ScopedTenant,
     order_id: Uuid,
     ask: Ask,
-) -> Result<Request, ApiError> {
-    let request = match store::reserve(&state.db, tenant, order_id, ask).await? {
-        Reserved::New(request) => request,
-        Reserved::Existing(request) => match request.state {
-            RefundState::Made => return Ok(request),
-            RefundState::Failed => return Err(refused_before(&request)),
-            RefundState::Pending => request,
-        },
-        Reserved::KeyReused(earlier) => {
+) -> Result<Vec<Request>, ApiError> {
+    let requests = match store::reserve(&state.db, tenant, order_id, ask).await? {
+        Reserved::New(requests) | Reserved::Existing(requests) => requests,
+        Reserved::KeyReused(total) => {
             return Err(ApiError::conflict(
                 "idempotency_key_reused",
                 format!(
-                    "Idempotency-Key: already used on this order for a refund of {}; use a new key for another refund",
-                    earlier.amount
+                    "Idempotency-Key: already used on this order for a refund of {total}; use a new key for another refund"
                 ),
             ));
         }
@@ -54,14 +50,30 @@ pub async fn refund(
             return Err(ApiError::conflict(
                 "refund_exceeds_payment",
                 format!(
-                    "amount: at most {remaining} remains to refund on the order's payment (refunds already asked for count)"
+                    "amount: at most {remaining} remains to refund on the order's payments (refunds already asked for count)"
                 ),
             ));
         }
     };
-    let client = super::tenant_stripe(state, tenant.id).await?;
-    let made = ask_stripe(state, &client.stripe, request).await?;
-    tracing::info!(tenant = %tenant.slug, order = %order_id, refund = ?made.stripe_refund_id, amount = made.amount, "refund made at Stripe");
+    let mut client = None;
+    let mut made = Vec::with_capacity(requests.len());
+    for request in requests {
+        match request.state {
+            RefundState::Made => made.push(request),
+            RefundState::Failed => return Err(refused_before(&request)),
+            RefundState::Pending => {
+                let client = match &client {
+                    Some(c) => Arc::clone(c),
+                    None => {
+                        Arc::clone(client.insert(super::tenant_stripe(state, tenant.id).await?))
+                    }
+                };
+                let request = ask_stripe(state, &client.stripe, request).await?;
+                tracing::info!(tenant = %tenant.slug, order = %order_id, refund = ?request.stripe_refund_id, amount = request.amount, "refund made at Stripe");
+                made.push(request);
+            }
+        }
+    }
     Ok(made)
 }
 

@@ -1,6 +1,6 @@
-//! Domain: what a refund of an order refunds — the first successful payment of the order with
-//! money left on it once every refund already asked for is counted, and how much (the rest,
-//! unless asked for less). What counts against a payment is the larger of what the books show
+//! Domain: what a refund of an order refunds — its successful payments with money left on them
+//! once every refund already asked for is counted, newest first, one refund each, and how much
+//! (the rest, unless asked for less). What counts against a payment is the larger of what the books show
 //! refunded (Stripe's `charge.refunded`, which includes refunds made outside the gateway) and
 //! what the gateway has asked for and Stripe has not refused: a refund asked for but not yet in
 //! the books is never asked for twice, and concurrent refunds never add up to more than was
@@ -15,7 +15,7 @@ use uuid::Uuid;
 pub enum Refusal {
     /// No successful payment with money left on it.
     NothingRefundable,
-    /// More than what remains of the payment.
+    /// More than what remains of the order's payments.
     Exceeds { remaining: i64 },
 }
 
@@ -30,32 +30,47 @@ pub struct RefundPlan {
     pub already_refunded: i64,
 }
 
-/// The refund of `requested` (or all that remains) from the first of `payments` (oldest first)
-/// that succeeded and has money left once `asked(payment id)` — what the gateway's live
-/// requests ask of it — is counted.
+/// The refunds of `requested` (or all that remains) from `payments` (oldest first): taken from
+/// the newest succeeded payment with money left once `asked(payment id)` — what the gateway's
+/// live requests ask of it — is counted, then the one before, one refund per payment (a split
+/// check refunds the last diner first).
 pub fn plan(
     payments: &[payments::Model],
     asked: impl Fn(Uuid) -> i64,
     requested: Option<i64>,
-) -> Result<RefundPlan, Refusal> {
+) -> Result<Vec<RefundPlan>, Refusal> {
     let counted = |p: &payments::Model| p.amount_refunded.max(asked(p.id));
-    let payment = payments
+    let open: Vec<(&payments::Model, i64)> = payments
         .iter()
-        .find(|p| p.status == PaymentStatus::Succeeded && p.amount > counted(p))
-        .ok_or(Refusal::NothingRefundable)?;
-    let already_refunded = counted(payment);
-    let remaining = payment.amount - already_refunded;
-    let amount = requested.unwrap_or(remaining);
-    if amount > remaining {
+        .rev()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+        .map(|p| (p, counted(p)))
+        .filter(|(p, counted)| p.amount > *counted)
+        .collect();
+    if open.is_empty() {
+        return Err(Refusal::NothingRefundable);
+    }
+    let remaining: i64 = open.iter().map(|(p, counted)| p.amount - counted).sum();
+    let mut left = requested.unwrap_or(remaining);
+    if left > remaining {
         return Err(Refusal::Exceeds { remaining });
     }
-    Ok(RefundPlan {
-        payment_id: payment.id,
-        payment_intent: payment.stripe_payment_intent_id.clone(),
-        amount,
-        currency: payment.currency.clone(),
-        already_refunded,
-    })
+    let mut plans = Vec::new();
+    for (payment, already_refunded) in open {
+        if left == 0 {
+            break;
+        }
+        let amount = left.min(payment.amount - already_refunded);
+        left -= amount;
+        plans.push(RefundPlan {
+            payment_id: payment.id,
+            payment_intent: payment.stripe_payment_intent_id.clone(),
+            amount,
+            currency: payment.currency.clone(),
+            already_refunded,
+        });
+    }
+    Ok(plans)
 }
 
 /// The idempotency key sent to Stripe for refund request `request_id`: its own, whatever key the
@@ -79,38 +94,12 @@ pub fn parse_idempotency_key(raw: &str) -> Result<&str, super::Invalid> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use chrono::Utc;
 
     fn payment(status: PaymentStatus, amount: i64, refunded: i64) -> payments::Model {
         payments::Model {
-            id: Uuid::now_v7(),
-            tenant_id: Uuid::nil(),
-            order_id: None,
             stripe_payment_intent_id: format!("pi_{amount}_{refunded}"),
-            stripe_charge_id: None,
-            amount,
             amount_refunded: refunded,
-            amount_conflict: false,
-            currency: "eur".into(),
-            status,
-            customer_id: None,
-            customer_email: None,
-            customer_name: None,
-            livemode: false,
-            failure_reason: None,
-            last_event_created: 0,
-            tip_amount: 0,
-            tip_declared: 0,
-            amount_authorized: 0,
-            amount_capturable: 0,
-            capture_method: None,
-            capture_before: None,
-            capture_before_exact: false,
-            overcapture_max: None,
-            increment_supported: false,
-            expiry_warned_at: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
+            ..crate::domain::fixtures::payment(status, amount, "eur")
         }
     }
 
@@ -120,8 +109,9 @@ mod tests {
         let done = payment(PaymentStatus::Succeeded, 2500, 2500);
         let paid = payment(PaymentStatus::Succeeded, 2500, 1000);
         let plan = plan(&[failed, done, paid], |_| 0, None).unwrap();
-        assert_eq!((plan.amount, plan.already_refunded), (1500, 1000));
-        assert_eq!(plan.payment_intent, "pi_2500_1000");
+        assert_eq!(plan.len(), 1);
+        assert_eq!((plan[0].amount, plan[0].already_refunded), (1500, 1000));
+        assert_eq!(plan[0].payment_intent, "pi_2500_1000");
     }
 
     #[test]
@@ -131,7 +121,7 @@ mod tests {
             plan(std::slice::from_ref(&paid), |_| 0, Some(1501)),
             Err(Refusal::Exceeds { remaining: 1500 })
         );
-        assert_eq!(plan(&[paid], |_| 0, Some(1500)).unwrap().amount, 1500);
+        assert_eq!(plan(&[paid], |_| 0, Some(1500)).unwrap()[0].amount, 1500);
         let pending = payment(PaymentStatus::Pending, 2500, 0);
         assert_eq!(
             plan(&[pending], |_| 0, None),
@@ -150,7 +140,7 @@ mod tests {
         );
         // The books caught up (1,500 refunded): the request is not counted twice.
         let settled = payment(PaymentStatus::Succeeded, 2000, 1500);
-        assert_eq!(plan(&[settled], |_| 1500, None).unwrap().amount, 500);
+        assert_eq!(plan(&[settled], |_| 1500, None).unwrap()[0].amount, 500);
         // A refund made in Stripe's dashboard shows in the books only, and counts.
         let outside = payment(PaymentStatus::Succeeded, 2000, 1800);
         assert_eq!(
@@ -161,6 +151,32 @@ mod tests {
         assert_eq!(
             plan(&[paid], |_| 2000, None),
             Err(Refusal::NothingRefundable)
+        );
+    }
+
+    #[test]
+    fn a_split_check_is_refunded_newest_payment_first_one_refund_each() {
+        let first = payment(PaymentStatus::Succeeded, 2000, 0);
+        let second = payment(PaymentStatus::Succeeded, 3000, 0);
+        let mut third = payment(PaymentStatus::Succeeded, 1500, 0);
+        third.stripe_payment_intent_id = "pi_third".into();
+        let all = [first.clone(), second.clone(), third.clone()];
+        // 4,000: all of the newest (1,500), then 2,500 of the one before.
+        let plans = plan(&all, |_| 0, Some(4000)).unwrap();
+        let taken: Vec<(Uuid, i64)> = plans.iter().map(|p| (p.payment_id, p.amount)).collect();
+        assert_eq!(taken, vec![(third.id, 1500), (second.id, 2500)]);
+        // Everything: one refund per payment, the sum of what was paid.
+        let plans = plan(&all, |_| 0, None).unwrap();
+        assert_eq!(plans.iter().map(|p| p.amount).sum::<i64>(), 6500);
+        assert_eq!(plans.len(), 3);
+        // What is asked already counts, per payment: the newest is done, so 500 from the second.
+        let asked = |id: Uuid| if id == third.id { 1500 } else { 0 };
+        let plans = plan(&all, asked, Some(500)).unwrap();
+        assert_eq!((plans[0].payment_id, plans[0].amount), (second.id, 500));
+        // More than the order's payments hold together.
+        assert_eq!(
+            plan(&all, asked, Some(5001)),
+            Err(Refusal::Exceeds { remaining: 5000 })
         );
     }
 

@@ -24,20 +24,22 @@ pub struct Ask {
     pub caller_key: Option<String>,
 }
 
-/// What recording a refund request found.
+/// What recording a refund found.
 pub enum Reserved {
-    /// Recorded, `pending`: ask Stripe for it.
-    New(requests::Model),
-    /// The caller's key names this earlier request of the order (same amount, or none given).
-    Existing(requests::Model),
-    /// The caller's key names an earlier request of the order for another amount.
-    KeyReused(requests::Model),
+    /// Recorded, `pending`, one request per payment refunded: ask Stripe for them.
+    New(Vec<requests::Model>),
+    /// The caller's key names these earlier requests of the order (same amount in total, or
+    /// none given).
+    Existing(Vec<requests::Model>),
+    /// The caller's key names earlier requests of the order for another amount (in total).
+    KeyReused(i64),
     NoOrder,
     Refused(Refusal),
 }
 
-/// Records a refund of `order_id` as asked, planned against the order's payments less what the
-/// books show refunded and what live requests ask (see `domain::refund::plan`).
+/// Records a refund of `order_id` as asked — one request per payment it takes from — planned
+/// against the order's payments less what the books show refunded and what live requests ask
+/// (see `domain::refund::plan`).
 pub async fn reserve(
     db: &DatabaseConnection,
     tenant: &ScopedTenant,
@@ -56,20 +58,23 @@ pub async fn reserve(
     let of_order = requests::Entity::find()
         .filter(requests::Column::TenantId.eq(tenant.id))
         .filter(requests::Column::OrderId.eq(order_id))
+        .order_by_asc(requests::Column::Id)
         .all(&txn)
         .await?;
-    if let Some(key) = &ask.caller_key
-        && let Some(earlier) = of_order
+    if let Some(key) = &ask.caller_key {
+        let earlier: Vec<requests::Model> = of_order
             .iter()
-            .find(|r| r.caller_key.as_deref() == Some(key))
-    {
-        let same = ask.amount.is_none_or(|a| a == earlier.amount);
-        let earlier = earlier.clone();
-        return Ok(if same {
-            Reserved::Existing(earlier)
-        } else {
-            Reserved::KeyReused(earlier)
-        });
+            .filter(|r| r.caller_key.as_deref() == Some(key))
+            .cloned()
+            .collect();
+        if !earlier.is_empty() {
+            let total = earlier.iter().map(|r| r.amount).sum::<i64>();
+            return Ok(if ask.amount.is_none_or(|a| a == total) {
+                Reserved::Existing(earlier)
+            } else {
+                Reserved::KeyReused(total)
+            });
+        }
     }
     let mut asked: HashMap<Uuid, i64> = HashMap::new();
     for r in of_order.iter().filter(|r| r.state != RefundState::Failed) {
@@ -81,34 +86,38 @@ pub async fn reserve(
         .order_by_asc(payments::Column::Id)
         .all(&txn)
         .await?;
-    let plan = match refund::plan(&paid, |id| asked.get(&id).copied().unwrap_or(0), ask.amount) {
-        Ok(plan) => plan,
+    let plans = match refund::plan(&paid, |id| asked.get(&id).copied().unwrap_or(0), ask.amount) {
+        Ok(plans) => plans,
         Err(refusal) => return Ok(Reserved::Refused(refusal)),
     };
-    let id = Uuid::now_v7();
     let now = Utc::now();
-    let row = requests::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(tenant.id),
-        order_id: Set(order_id),
-        payment_id: Set(plan.payment_id),
-        payment_intent: Set(plan.payment_intent),
-        amount: Set(plan.amount),
-        currency: Set(plan.currency),
-        reason: Set(ask.reason.map(str::to_owned)),
-        caller_key: Set(ask.caller_key),
-        stripe_key: Set(refund::stripe_key(id)),
-        stripe_refund_id: Set(None),
-        stripe_status: Set(None),
-        state: Set(RefundState::Pending),
-        failure: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let mut rows = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let id = Uuid::now_v7();
+        let row = requests::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant.id),
+            order_id: Set(order_id),
+            payment_id: Set(plan.payment_id),
+            payment_intent: Set(plan.payment_intent),
+            amount: Set(plan.amount),
+            currency: Set(plan.currency),
+            reason: Set(ask.reason.map(str::to_owned)),
+            caller_key: Set(ask.caller_key.clone()),
+            stripe_key: Set(refund::stripe_key(id)),
+            stripe_refund_id: Set(None),
+            stripe_status: Set(None),
+            state: Set(RefundState::Pending),
+            failure: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        rows.push(row);
     }
-    .insert(&txn)
-    .await?;
     txn.commit().await?;
-    Ok(Reserved::New(row))
+    Ok(Reserved::New(rows))
 }
 
 /// Stripe's answer to a request.

@@ -296,13 +296,21 @@ struct ErrorBody {
 struct ErrorDetail {
     #[serde(default)]
     code: Option<String>,
+    /// `idempotency_error` (a key reused with other parameters) carries no `code`.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
     message: Option<String>,
 }
 
 fn api_error(status: u16, body: &[u8], secret: &str) -> StripeCallError {
     let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) => (b.error.code, b.error.message.unwrap_or_default()),
+        Ok(b) => (
+            b.error
+                .code
+                .or(b.error.kind.filter(|k| k == "idempotency_error")),
+            b.error.message.unwrap_or_default(),
+        ),
         Err(_) => (None, String::new()),
     };
     let message = if message.is_empty() {

@@ -13,6 +13,7 @@
 //!
 //! Being a function of the set of facts, every delivery order of the same events converges.
 use super::observe::{DisputeStatus, PaymentStatus};
+pub use crate::domain::money::{held, tip_limit};
 use chrono::{DateTime, Utc};
 use entity::status::{OrderStatus, ReviewReason};
 use entity::{disputes, orders, payments};
@@ -29,21 +30,6 @@ pub fn payment_tip(p: &payments::Model) -> i64 {
     } else {
         0
     }
-}
-
-/// What an authorization holds: what Stripe says is capturable, else its amount.
-pub fn held(p: &payments::Model) -> i64 {
-    if p.amount_capturable > 0 {
-        p.amount_capturable
-    } else {
-        p.amount
-    }
-}
-
-/// The most tip an order takes as a tip: `max_tip_bps` of its amount, rounded down.
-pub fn tip_limit(order: &orders::Model) -> i64 {
-    let limit = i128::from(order.amount) * i128::from(order.max_tip_bps.max(0)) / 10_000;
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// An order's status and money, derived.

@@ -22,8 +22,8 @@ crate::backend_tests!(
     every_recorded_event_through_the_connect_endpoint
 );
 
-const PLATFORM_KEY: &str = "sk_test_51PlatformKeyConnect01";
-const PLATFORM_SECRET: &str = "whsec_PlatformConnectSecret01";
+pub(crate) const PLATFORM_KEY: &str = "sk_test_51PlatformKeyConnect01";
+pub(crate) const PLATFORM_SECRET: &str = "whsec_PlatformConnectSecret01";
 
 pub(crate) async fn platform(app: &TestApp) {
     let put = app

@@ -25,6 +25,8 @@ fn body_for(operation: &str) -> Option<Value> {
         }
         "v1.reconciliations.create" => json!({}),
         "v1.refunds.create" => json!({"amount": 1}),
+        "v1.orders.capture" => json!({"tip_amount": 0}),
+        "v1.authorizations.increment" => json!({"amount": 5000}),
         "v1.notification-endpoints.create" => json!({"url": "https://pos.example/hook"}),
         "v1.notification-endpoints.update" => json!({"enabled": false}),
         "v1.notification-endpoints.rotate-secret" => json!({}),

@@ -4,10 +4,12 @@
 mod helpers;
 mod stripe;
 mod stripe_api;
+mod stripe_intents;
 
 mod api_keys;
 mod attack;
 mod auth_limit;
+mod authorizations;
 mod bad_input;
 mod connect;
 mod connect_replicas;

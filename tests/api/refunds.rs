@@ -16,7 +16,8 @@ crate::backend_tests!(
     concurrent_refunds_never_ask_for_more_than_was_paid,
     a_caller_key_is_scoped_to_its_order,
     a_refund_stripe_did_not_answer_stays_counted_and_is_asked_again_with_its_key,
-    a_refund_left_pending_is_settled_by_the_retry_job
+    a_refund_left_pending_is_settled_by_the_retry_job,
+    a_split_check_is_refunded_newest_payment_first
 );
 
 const PI: &str = "pi_refund0001";
@@ -429,4 +430,94 @@ async fn a_refund_left_pending_is_settled_by_the_retry_job(app: TestApp) {
     refund(&app, &order, None, json!({"amount": 1801}))
         .await
         .assert_problem(409, "refund_exceeds_payment");
+}
+
+/// A table of three paid 2,000, 3,000 and 1,500: 4,000 back takes the last diner's 1,500 and
+/// 2,500 of the second's, one Stripe refund each (each with its own key); the same key answers
+/// the same list; the rest takes the second's 500 and the first's 2,000; the books settle from
+/// the charges' `charge.refunded`.
+async fn a_split_check_is_refunded_newest_payment_first(app: TestApp) {
+    let stripe = MockServer::start().await;
+    let app = app.with_stripe(&stripe.uri()).await;
+    refunds_answered(&stripe).await;
+    let secret = app.restaurant("trattoria").await;
+    let order = app.order("trattoria", "T-3", 6500, "eur").await;
+    let shares = [
+        ("pi_split_a", 2000),
+        ("pi_split_b", 3000),
+        ("pi_split_c", 1500),
+    ];
+    for (pi, amount) in shares {
+        let e = event(
+            &format!("evt_{pi}"),
+            "payment_intent.succeeded",
+            now(),
+            payment_intent(pi, amount, "eur", "succeeded", Some(&order)),
+        );
+        assert_eq!(app.deliver("trattoria", &secret, &e).await.status, 200);
+    }
+    assert_eq!(app.order_status("trattoria", &order).await, "PAID");
+    let taken = |a: &Answer| -> Vec<(String, i64)> {
+        a.json["refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["payment_intent"].as_str().unwrap().to_owned(),
+                    r["amount"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first = refund(&app, &order, Some("table-3-back"), json!({"amount": 4000})).await;
+    assert_eq!(first.status, 201, "{first:?}");
+    assert_eq!(first.json["amount"], 4000);
+    assert_eq!(
+        taken(&first),
+        [
+            ("pi_split_c".to_owned(), 1500),
+            ("pi_split_b".to_owned(), 2500)
+        ]
+    );
+    let keys = keys_sent(&stripe).await;
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1], "each refund its own key at Stripe");
+    let again = refund(&app, &order, Some("table-3-back"), json!({"amount": 4000})).await;
+    assert_eq!((again.status.as_u16(), taken(&again)), (201, taken(&first)));
+    assert_eq!(
+        keys_sent(&stripe).await.len(),
+        2,
+        "answered from the record"
+    );
+    refund(&app, &order, Some("table-3-back"), json!({"amount": 100}))
+        .await
+        .assert_problem(409, "idempotency_key_reused");
+    refund(&app, &order, None, json!({"amount": 2501}))
+        .await
+        .assert_problem(409, "refund_exceeds_payment");
+    let rest = refund(&app, &order, None, json!({})).await;
+    assert_eq!(
+        taken(&rest),
+        [
+            ("pi_split_b".to_owned(), 500),
+            ("pi_split_a".to_owned(), 2000)
+        ]
+    );
+    // Stripe's events settle the books: everything paid is refunded.
+    for (pi, amount) in shares {
+        let e = event(
+            &format!("evt_{pi}_refunded"),
+            "charge.refunded",
+            now(),
+            charge(pi, amount, "eur", amount, Some(&order)),
+        );
+        assert_eq!(app.deliver("trattoria", &secret, &e).await.status, 200);
+    }
+    let view = app.order_view("trattoria", &order).await;
+    assert_eq!(
+        (&view["status"], &view["amount_refunded"]),
+        (&json!("REFUNDED"), &json!(6500)),
+        "{view}"
+    );
 }

@@ -32,7 +32,7 @@ fn tipped_intent(pi: &str, amount: i64, tip: i64, order: &str) -> Value {
 
 /// A PaymentIntent holding `amount` (`requires_capture`), as
 /// `payment_intent.amount_capturable_updated` carries it.
-fn held_intent(pi: &str, amount: i64, order: &str) -> Value {
+pub(crate) fn held_intent(pi: &str, amount: i64, order: &str) -> Value {
     merge(
         payment_intent(pi, amount, "usd", "requires_capture", Some(order)),
         json!({"amount_capturable": amount, "amount_received": 0, "capture_method": "manual", "created": now()}),
@@ -41,7 +41,13 @@ fn held_intent(pi: &str, amount: i64, order: &str) -> Value {
 
 /// The charge of an authorization of `authorized`, captured for `captured` (0: not yet), with
 /// the card's deadline and what it offers.
-fn card_charge(pi: &str, authorized: i64, captured: i64, order: &str, deadline: i64) -> Value {
+pub(crate) fn card_charge(
+    pi: &str,
+    authorized: i64,
+    captured: i64,
+    order: &str,
+    deadline: i64,
+) -> Value {
     let mut c = charge(pi, authorized, "usd", 0, Some(order));
     c["captured"] = json!(captured > 0);
     c["amount_captured"] = json!(captured);
@@ -57,7 +63,14 @@ fn card_charge(pi: &str, authorized: i64, captured: i64, order: &str, deadline: 
     c
 }
 
-async fn send(app: &TestApp, tenant: &str, secret: &str, id: &str, ty: &str, object: Value) {
+pub(crate) async fn send(
+    app: &TestApp,
+    tenant: &str,
+    secret: &str,
+    id: &str,
+    ty: &str,
+    object: Value,
+) {
     let a = app
         .deliver(tenant, secret, &event(id, ty, now(), object))
         .await;
@@ -66,7 +79,11 @@ async fn send(app: &TestApp, tenant: &str, secret: &str, id: &str, ty: &str, obj
 }
 
 /// The order's status and money: (status, paid, tip, due, authorized, review_reason).
-async fn money(app: &TestApp, tenant: &str, order: &str) -> (String, i64, i64, i64, i64, Value) {
+pub(crate) async fn money(
+    app: &TestApp,
+    tenant: &str,
+    order: &str,
+) -> (String, i64, i64, i64, i64, Value) {
     let v = app.order_view(tenant, order).await;
     (
         v["status"].as_str().unwrap().to_owned(),
@@ -78,7 +95,7 @@ async fn money(app: &TestApp, tenant: &str, order: &str) -> (String, i64, i64, i
     )
 }
 
-fn paid(paid: i64, tip: i64) -> (String, i64, i64, i64, i64, Value) {
+pub(crate) fn paid(paid: i64, tip: i64) -> (String, i64, i64, i64, i64, Value) {
     ("PAID".into(), paid, tip, 0, 0, Value::Null)
 }
 

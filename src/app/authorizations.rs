@@ -1,0 +1,113 @@
+//! Use case: act on an order's authorizations — capture with the tip, increment a bar tab, void.
+//! The order and its payments are read, the action planned by the domain's rules (refused with
+//! a 409 before anything is sent), then asked of Stripe with an idempotency key (the caller's,
+//! scoped to the payment, else one derived from the payment and the amounts). Nothing is
+//! recorded and the books do not move here: Stripe's idempotency makes a repeat answer the same,
+//! its state machine refuses a second capture, and the order settles from the webhook.
+use crate::domain::authorization::{self, Action, Plan, Refusal};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use crate::store::scope::ScopedTenant;
+use crate::stripe::StripeCallError;
+use uuid::Uuid;
+
+/// What was asked of Stripe, and its answer.
+pub struct Done {
+    pub plan: Plan,
+    /// The PaymentIntent's status as Stripe answered.
+    pub stripe_status: Option<String>,
+    /// The caller's key, or the one the gateway derived.
+    pub idempotency_key: String,
+}
+
+pub async fn act(
+    state: &AppState,
+    tenant: &ScopedTenant,
+    order_id: Uuid,
+    action: Action,
+    caller_key: Option<String>,
+) -> Result<Done, ApiError> {
+    let order = store::orders::get(&state.db, tenant, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let payments = store::payments::of_order(&state.db, tenant, order_id).await?;
+    let plan = authorization::plan(&order, &payments, action).map_err(refusal)?;
+    let key = authorization::stripe_key(&action, &plan, caller_key.as_deref());
+    let client = super::tenant_stripe(state, tenant.id).await?;
+    let answer = crate::stripe::authorizations::act(&client.stripe, &action, &plan, &key)
+        .await
+        .map_err(|e| stripe_refusal(e, action))?;
+    tracing::info!(tenant = %tenant.slug, order = %order_id, payment = %plan.payment_id, action = action.name(), amount = plan.amount, "authorization action made at Stripe");
+    Ok(Done {
+        plan,
+        stripe_status: answer.status,
+        idempotency_key: caller_key.unwrap_or(key),
+    })
+}
+
+fn refusal(r: Refusal) -> ApiError {
+    match r {
+        Refusal::NoSuchPayment => ApiError::not_found("payment"),
+        Refusal::NothingAuthorized => ApiError::conflict(
+            "nothing_authorized",
+            "no live authorization to act on: the payment is not authorized (captured, voided, expired, or never held)",
+        ),
+        Refusal::Ambiguous(ids) => ApiError::conflict(
+            "ambiguous_payment",
+            format!(
+                "payment_id: the order has {} authorizations ({}); name the one to capture",
+                ids.len(),
+                ids.iter()
+                    .map(Uuid::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Refusal::NothingDue => ApiError::conflict(
+            "nothing_due",
+            "the order's amount is paid already: nothing to capture; cancel the authorization to release it",
+        ),
+        Refusal::CurrencyMismatch => ApiError::conflict(
+            "currency_mismatch",
+            "the authorization is in another currency than the order: cancel it instead",
+        ),
+        Refusal::TipOverLimit { most } => ApiError::conflict(
+            "tip_over_limit",
+            format!(
+                "tip_amount: at most {most} more is taken as a tip on this order (the tenant's max_tip_bps of its amount, less tips already paid)"
+            ),
+        ),
+        Refusal::TipExceedsAuthorization { most, share } => ApiError::conflict(
+            "tip_exceeds_authorization",
+            format!(
+                "tip_amount: at most {most} can be captured from this authorization ({share} due, so a tip of at most {}); nothing was sent to Stripe",
+                most - share
+            ),
+        ),
+        Refusal::IncrementNotSupported => ApiError::conflict(
+            "increment_not_supported",
+            "Stripe did not offer incremental authorization for this payment (payment_method_details.card.incremental_authorization)",
+        ),
+        Refusal::NotAnIncrease { current } => ApiError::conflict(
+            "not_an_increase",
+            format!("amount: the new total must be more than the {current} authorized now"),
+        ),
+    }
+}
+
+/// Stripe's answer as the API's: a key reused with other parameters is the caller's mistake.
+fn stripe_refusal(e: StripeCallError, action: Action) -> ApiError {
+    match &e {
+        StripeCallError::Api {
+            code: Some(code), ..
+        } if code == "idempotency_error" => ApiError::conflict(
+            "idempotency_key_reused",
+            format!(
+                "Idempotency-Key: already used for another {} of this payment; use a new key",
+                action.name()
+            ),
+        ),
+        _ => e.into(),
+    }
+}
