@@ -80,7 +80,7 @@ pub enum NoContent {
     NoContent,
 }
 
-pub(crate) use crate::app::{no_stripe_key, tenant_stripe};
+pub(crate) use crate::app::no_stripe_key;
 
 /// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming
 /// another tenant gets the same 404 as a tenant that does not exist.

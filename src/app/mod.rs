@@ -2,6 +2,7 @@
 //! handler extracts, calls one of these and answers. (Refunds first; the others move here as
 //! the "one application layer" work goes on.)
 pub mod authorizations;
+pub mod checkout;
 pub mod refunds;
 
 use crate::error::ApiError;

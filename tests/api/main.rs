@@ -11,6 +11,7 @@ mod attack;
 mod auth_limit;
 mod authorizations;
 mod bad_input;
+mod checkout_shares;
 mod connect;
 mod connect_replicas;
 mod crash;
