@@ -94,6 +94,13 @@ pub struct Config {
     /// stamped just before a window closed but listed later are still seen; at most 1 day).
     #[arg(long, env = "GATEWAY_RECONCILE_OVERLAP", default_value = "10m", value_parser = parse_overlap, global = true)]
     pub reconcile_overlap: Duration,
+    /// How long before an authorization lapses (its `capture_before`) the restaurant is told
+    /// (`order.authorization_expiring`), and the window of the lapsing-authorizations gauge.
+    #[arg(long, env = "GATEWAY_AUTHORIZATION_WARNING", default_value = "24h", value_parser = parse_duration, global = true)]
+    pub authorization_warning: Duration,
+    /// How often authorizations about to lapse are looked for.
+    #[arg(long, env = "GATEWAY_AUTHORIZATION_SCAN_INTERVAL", default_value = "1m", value_parser = parse_nonzero_duration, global = true)]
+    pub authorization_scan_interval: Duration,
     /// How long raw webhook payloads are kept (the event's summary row stays).
     #[arg(
         long,
@@ -205,6 +212,8 @@ impl std::fmt::Debug for Config {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("reconcile_first_window", &self.reconcile_first_window)
             .field("reconcile_overlap", &self.reconcile_overlap)
+            .field("authorization_warning", &self.authorization_warning)
+            .field("authorization_scan", &self.authorization_scan_interval)
             .field(
                 "event_payload_retention_days",
                 &self.event_payload_retention_days,
@@ -251,6 +260,8 @@ impl Config {
             reconcile_interval: Duration::ZERO,
             reconcile_first_window: Duration::from_secs(3 * 86_400),
             reconcile_overlap: Duration::from_secs(600),
+            authorization_warning: Duration::from_secs(86_400),
+            authorization_scan_interval: Duration::from_secs(60),
             event_payload_retention_days: 90,
             shutdown_grace_secs: 30,
             metrics_tenant_label: false,

@@ -154,6 +154,9 @@ pub async fn serve(
     state
         .tasks
         .spawn_until_stopped(jobs::refunds::run(state.clone()));
+    state
+        .tasks
+        .spawn_until_stopped(jobs::authorizations::run(state.clone()));
     let shared_limits = state.clone();
     state.tasks.spawn_until_stopped(async move {
         if let Some(shared) = shared_limits.limiters.shared() {

@@ -182,3 +182,9 @@ pub fn notification_backlog(messages: u64, changes: u64) {
 pub fn status_streams(open: usize) {
     metrics::gauge!("gateway_order_status_streams").set(open as f64);
 }
+
+/// Live authorizations whose deadline falls within the warning window (`capture_before`
+/// within `GATEWAY_AUTHORIZATION_WARNING`): captured or voided soon, or lost.
+pub fn authorizations_lapsing(count: u64) {
+    metrics::gauge!("gateway_authorizations_lapsing").set(count as f64);
+}

@@ -1,5 +1,6 @@
 //! Entity: the outbox. One row per order change (status or refunded amount moved by an event),
-//! written in the same transaction as the change; fanned out to notification messages once.
+//! written in the same transaction as the change, or per notice about an order (an
+//! authorization about to lapse); fanned out to notification messages once.
 use crate::status::OrderStatus;
 use sea_orm::entity::prelude::*;
 
@@ -29,9 +30,24 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Set once its notification messages exist.
     pub dispatched_at: Option<DateTimeUtc>,
+    /// NULL for a status change; `authorization_expiring` for the notice that an authorization
+    /// (`payment_id`) lapses at `capture_before`.
+    pub kind: Option<String>,
+    pub payment_id: Option<Uuid>,
+    pub capture_before: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The notification type: `order.` and the new status lowercased, or the notice's kind.
+    pub fn event_type(&self) -> String {
+        match &self.kind {
+            Some(kind) => format!("order.{kind}"),
+            None => self.to_status.event_type(),
+        }
+    }
+}

@@ -67,3 +67,22 @@ pub fn index<T: Iden + Clone + 'static, C: Iden + Clone + 'static>(
     }
     idx.to_owned()
 }
+
+/// `ALTER TABLE … ADD COLUMN` one column at a time (SQLite takes one per statement).
+pub async fn add(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden + Clone + 'static,
+    cols: Vec<ColumnDef>,
+) -> Result<(), DbErr> {
+    for mut col in cols {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(table.clone())
+                    .add_column(&mut col)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -24,6 +24,7 @@ mod m20261204_000018_connect_routing;
 mod m20261205_000019_create_refund_requests;
 mod m20261205_000020_restaurant_payments;
 mod m20261205_000021_split_refunds;
+mod m20261205_000022_authorization_warnings;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000019_create_refund_requests::Migration),
             Box::new(m20261205_000020_restaurant_payments::Migration),
             Box::new(m20261205_000021_split_refunds::Migration),
+            Box::new(m20261205_000022_authorization_warnings::Migration),
         ]
     }
 }

@@ -14,31 +14,13 @@
 //!
 //! Existing rows keep their meaning: orders get `amount_paid` and `amount_due` from their
 //! succeeded payments (no tips were known), everything else starts at nothing.
+use crate::common::add;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::ConnectionTrait;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-/// `ALTER TABLE … ADD COLUMN` one column at a time (SQLite takes one per statement).
-async fn add(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden + Clone + 'static,
-    cols: Vec<ColumnDef>,
-) -> Result<(), DbErr> {
-    for mut col in cols {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(table.clone())
-                    .add_column(&mut col)
-                    .to_owned(),
-            )
-            .await?;
-    }
-    Ok(())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
-/// A notification's type: `order.` and the order's new status, lowercased.
+/// A notification's type: `order.` and the order's new status, lowercased; or
+/// `order.authorization_expiring`, the notice that an authorization lapses within the warning
+/// window (`GATEWAY_AUTHORIZATION_WARNING`).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotificationType {
     #[oai(rename = "order.payment_pending")]
@@ -31,12 +33,18 @@ pub enum NotificationType {
     Authorized,
     #[oai(rename = "order.partially_paid")]
     PartiallyPaid,
+    #[oai(rename = "order.authorization_expiring")]
+    AuthorizationExpiring,
 }
 
 impl NotificationType {
-    pub(super) fn status(self) -> entity::status::OrderStatus {
+    /// The type's name, as notifications and stored filters carry it.
+    pub(super) fn name(self) -> String {
         use entity::status::OrderStatus as S;
-        match self {
+        let status = match self {
+            Self::AuthorizationExpiring => {
+                return format!("order.{}", crate::store::holds::EXPIRING);
+            }
             Self::PaymentPending => S::PaymentPending,
             Self::Paid => S::Paid,
             Self::PaymentFailed => S::PaymentFailed,
@@ -48,18 +56,19 @@ impl NotificationType {
             Self::DisputeLost => S::DisputeLost,
             Self::Authorized => S::Authorized,
             Self::PartiallyPaid => S::PartiallyPaid,
-        }
+        };
+        status.event_type()
     }
 
     /// The stored filter of these types.
     pub(super) fn filter(types: &[Self]) -> String {
-        let names: Vec<String> = types.iter().map(|t| t.status().event_type()).collect();
+        let names: Vec<String> = types.iter().map(|t| t.name()).collect();
         rules::events_filter(names.iter().map(String::as_str))
     }
 
     /// The types a stored filter names (empty: every type).
     pub(super) fn parse_filter(stored: &str) -> Vec<Self> {
-        const ALL: [NotificationType; 11] = [
+        const ALL: [NotificationType; 12] = [
             NotificationType::PaymentPending,
             NotificationType::Paid,
             NotificationType::PaymentFailed,
@@ -71,10 +80,11 @@ impl NotificationType {
             NotificationType::DisputeLost,
             NotificationType::Authorized,
             NotificationType::PartiallyPaid,
+            NotificationType::AuthorizationExpiring,
         ];
         stored
             .split(' ')
-            .filter_map(|t| ALL.into_iter().find(|a| a.status().event_type() == t))
+            .filter_map(|t| ALL.into_iter().find(|a| a.name() == t))
             .collect()
     }
 }

@@ -111,3 +111,35 @@ fn stripe_refusal(e: StripeCallError, action: Action) -> ApiError {
         _ => e.into(),
     }
 }
+
+/// Announces every live authorization lapsing within the warning window that was not yet
+/// announced (once, whichever replica gets there first), and sets the gauge of those lapsing.
+pub async fn announce_lapsing(state: &AppState) -> Result<usize, sea_orm::DbErr> {
+    let now = chrono::Utc::now();
+    let window = chrono::Duration::from_std(state.config.authorization_warning)
+        .unwrap_or(chrono::Duration::MAX);
+    let until = now
+        .checked_add_signed(window)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    let lapsing = store::holds::lapsing_count(&state.db, now, until).await?;
+    crate::telemetry::authorizations_lapsing(lapsing);
+    let mut announced = 0;
+    loop {
+        let due = store::holds::unannounced(&state.db, now, until, 100).await?;
+        let mut this_page = 0;
+        for hold in &due {
+            if store::holds::announce(&state.db, hold, now).await? {
+                this_page += 1;
+            }
+        }
+        announced += this_page;
+        // A short page is the last; a page of nothing announceable would come back the same.
+        if due.len() < 100 || this_page == 0 {
+            break;
+        }
+    }
+    if announced > 0 {
+        state.notifier.wake();
+    }
+    Ok(announced)
+}

@@ -28,8 +28,14 @@ pub struct OrderData<'a> {
     /// Held by authorizations not yet captured.
     pub amount_authorized: i64,
     pub currency: &'a str,
-    /// The Stripe event that caused the change.
-    pub stripe_event_id: &'a str,
+    /// The Stripe event that caused the change (null for a notice the gateway raised itself).
+    pub stripe_event_id: Option<&'a str>,
+    /// A notice about one authorization (`order.authorization_expiring`): which, and when
+    /// Stripe cancels it unless captured. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_before: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -48,7 +54,7 @@ pub fn webhook_id(change_id: Uuid) -> String {
 /// The notification body of a change.
 pub fn body(change: &order_changes::Model) -> Bytes {
     let body = Body {
-        ty: change.to_status.event_type(),
+        ty: change.event_type(),
         timestamp: change
             .created_at
             .to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -64,7 +70,11 @@ pub fn body(change: &order_changes::Model) -> Bytes {
             amount_due: change.amount_due,
             amount_authorized: change.amount_authorized,
             currency: &change.currency,
-            stripe_event_id: &change.cause,
+            stripe_event_id: change.kind.is_none().then_some(change.cause.as_str()),
+            payment_id: change.payment_id,
+            capture_before: change
+                .capture_before
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
         },
     };
     // Serializing a struct of strings and integers cannot fail.

@@ -169,7 +169,7 @@ impl Notifier {
         let now = Utc::now();
         let mut owed = Vec::new();
         for change in &changes {
-            let ty = change.to_status.event_type();
+            let ty = change.event_type();
             for e in endpoints.iter().filter(|e| e.tenant_id == change.tenant_id) {
                 if !(e.events.is_empty() || e.events.split(' ').any(|t| t == ty)) {
                     continue;

@@ -92,7 +92,15 @@ pub async fn update_orders<C: ConnectionTrait>(
 /// Columns an upsert never rewrites: identity, creation time, the Stripe id a row is keyed by,
 /// and what the tenant set on an order. (SQLite rewrites an index entry whenever its column is in
 /// the SET list, changed or not.)
-pub const PAYMENT_FIXED: &[&str] = &["id", "tenant_id", "created_at", "stripe_payment_intent_id"];
+/// A payment's `expiry_warned_at` is the warning job's alone (a conditional update): the write
+/// path never sets it, so a batch never undoes a warning.
+pub const PAYMENT_FIXED: &[&str] = &[
+    "id",
+    "tenant_id",
+    "created_at",
+    "stripe_payment_intent_id",
+    "expiry_warned_at",
+];
 pub const DISPUTE_FIXED: &[&str] = &["id", "tenant_id", "created_at", "stripe_dispute_id"];
 pub const ORDER_FIXED: &[&str] = &[
     "id",

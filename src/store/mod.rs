@@ -5,6 +5,7 @@ pub mod broadcast;
 pub mod events;
 pub mod facts;
 pub mod failures;
+pub mod holds;
 pub mod ledger;
 pub mod notification_endpoints;
 pub mod orders;

@@ -70,6 +70,9 @@ impl OrderChange {
             cause: self.cause.clone(),
             created_at: now,
             dispatched_at: None,
+            kind: None,
+            payment_id: None,
+            capture_before: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod stripe_intents;
 mod api_keys;
 mod attack;
 mod auth_limit;
+mod authorization_warnings;
 mod authorizations;
 mod bad_input;
 mod checkout_shares;

@@ -231,6 +231,9 @@ async fn cases(app: &TestApp, db: &DatabaseConnection, which: Impl) -> Vec<Seen>
         cause: cause.into(),
         created_at: now,
         dispatched_at: None,
+        kind: Some("authorization_expiring".into()),
+        payment_id: Some(payment.id),
+        capture_before: Some(now),
     };
     let paid = change("evt_paid");
     out.push(seen(
