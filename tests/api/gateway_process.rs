@@ -76,7 +76,12 @@ impl GatewayProcess {
         });
         let base = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("gateway starts");
+            .unwrap_or_else(|e| {
+                // Let the reader take the last lines of a process that exited.
+                std::thread::sleep(Duration::from_millis(200));
+                let lines = log.lock().map(|l| l.join("\n")).unwrap_or_default();
+                panic!("gateway did not start ({e}); its log:\n{lines}")
+            });
         Self { child, base, log }
     }
 
