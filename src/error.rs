@@ -159,6 +159,13 @@ impl From<crate::stripe::StripeCallError> for ApiError {
     fn from(err: crate::stripe::StripeCallError) -> Self {
         use crate::stripe::StripeCallError as E;
         match err {
+            // A key reused with other parameters is the caller's mistake, not Stripe's.
+            E::Api {
+                code: Some(code), ..
+            } if code == "idempotency_error" => Self::conflict(
+                "idempotency_key_reused",
+                "Idempotency-Key: already used for another request with other parameters; use a new key",
+            ),
             E::Api {
                 status, message, ..
             } => Self::bad_gateway(

@@ -126,7 +126,7 @@ impl AuthorizationsApi {
             tip: body.0.tip_amount,
             payment: body.0.payment_id,
         };
-        let key = super::refunds::caller_key(request)?;
+        let key = super::caller_key(request)?;
         let done = app::act(&state, &tenant, order_id.0, action, key).await?;
         Ok(answer(order_id.0, AuthorizationAction::Capture, done))
     }
@@ -168,7 +168,7 @@ impl AuthorizationsApi {
             payment: payment_id.0,
             amount: body.0.amount,
         };
-        let key = super::refunds::caller_key(request)?;
+        let key = super::caller_key(request)?;
         let done = app::act(&state, &tenant, order_id.0, action, key).await?;
         Ok(answer(order_id.0, AuthorizationAction::Increment, done))
     }
@@ -204,7 +204,7 @@ impl AuthorizationsApi {
         let action = Action::Cancel {
             payment: payment_id.0,
         };
-        let key = super::refunds::caller_key(request)?;
+        let key = super::caller_key(request)?;
         let done = app::act(&state, &tenant, order_id.0, action, key).await?;
         Ok(answer(order_id.0, AuthorizationAction::Cancel, done))
     }

@@ -114,7 +114,7 @@ impl CheckoutApi {
             amount: body.0.amount,
             tip: body.0.tip_amount,
             manual: body.0.capture_method == Some(CaptureMethod::Manual),
-            caller_key: super::refunds::caller_key(request)?,
+            caller_key: super::caller_key(request)?,
         };
         let made = app::create_session(&state, &tenant, order_id.0, ask).await?;
         Ok(CheckoutCreated::Created(Json(CheckoutSessionOut {

@@ -82,6 +82,17 @@ pub enum NoContent {
 
 pub(crate) use crate::app::no_stripe_key;
 
+/// The caller's `Idempotency-Key`, read off the request itself: a header sent empty is a
+/// caller's mistake to refuse, not a missing key.
+pub(super) fn caller_key(request: &poem::Request) -> Result<Option<String>, ApiError> {
+    match request.headers().get("idempotency-key") {
+        Some(raw) => Ok(Some(
+            crate::domain::refund::parse_idempotency_key(raw.to_str().unwrap_or(""))?.to_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming
 /// another tenant gets the same 404 as a tenant that does not exist.
 pub(crate) async fn tenant_in_scope(

@@ -3,7 +3,6 @@
 //! (or reconciliation) says the money moved, so the books have one source of truth.
 use super::{ApiTags, BearerAuth, tenant_in_scope};
 use crate::app;
-use crate::domain::refund;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::refunds::Ask;
@@ -79,17 +78,6 @@ pub enum RefundCreated {
     Created(Json<RefundOut>),
 }
 
-/// The caller's `Idempotency-Key`, read off the request itself: a header sent empty is a
-/// caller's mistake to refuse, not a missing key.
-pub(super) fn caller_key(request: &poem::Request) -> Result<Option<String>, ApiError> {
-    match request.headers().get("idempotency-key") {
-        Some(raw) => Ok(Some(
-            refund::parse_idempotency_key(raw.to_str().unwrap_or(""))?.to_owned(),
-        )),
-        None => Ok(None),
-    }
-}
-
 pub struct RefundsApi;
 
 #[OpenApi(tag = "ApiTags::Orders")]
@@ -128,7 +116,7 @@ impl RefundsApi {
         request: &poem::Request,
     ) -> Result<RefundCreated, ApiError> {
         let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        let caller_key = caller_key(request)?;
+        let caller_key = super::caller_key(request)?;
         let reason = body.0.reason.map(|r| match r {
             RefundReason::Duplicate => Reason::Duplicate,
             RefundReason::Fraudulent => Reason::Fraudulent,

@@ -9,7 +9,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::scope::ScopedTenant;
-use crate::stripe::StripeCallError;
 use uuid::Uuid;
 
 /// What was asked of Stripe, and its answer.
@@ -35,9 +34,7 @@ pub async fn act(
     let plan = authorization::plan(&order, &payments, action).map_err(refusal)?;
     let key = authorization::stripe_key(&action, &plan, caller_key.as_deref());
     let client = super::tenant_stripe(state, tenant.id).await?;
-    let answer = crate::stripe::authorizations::act(&client.stripe, &action, &plan, &key)
-        .await
-        .map_err(|e| stripe_refusal(e, action))?;
+    let answer = crate::stripe::authorizations::act(&client.stripe, &action, &plan, &key).await?;
     tracing::info!(tenant = %tenant.slug, order = %order_id, payment = %plan.payment_id, action = action.name(), amount = plan.amount, "authorization action made at Stripe");
     Ok(Done {
         plan,
@@ -72,12 +69,7 @@ fn refusal(r: Refusal) -> ApiError {
             "currency_mismatch",
             "the authorization is in another currency than the order: cancel it instead",
         ),
-        Refusal::TipOverLimit { most } => ApiError::conflict(
-            "tip_over_limit",
-            format!(
-                "tip_amount: at most {most} more is taken as a tip on this order (the tenant's max_tip_bps of its amount, less tips already paid)"
-            ),
-        ),
+        Refusal::TipOverLimit { most } => super::tip_over_limit(most),
         Refusal::TipExceedsAuthorization { most, share } => ApiError::conflict(
             "tip_exceeds_authorization",
             format!(
@@ -93,22 +85,6 @@ fn refusal(r: Refusal) -> ApiError {
             "not_an_increase",
             format!("amount: the new total must be more than the {current} authorized now"),
         ),
-    }
-}
-
-/// Stripe's answer as the API's: a key reused with other parameters is the caller's mistake.
-fn stripe_refusal(e: StripeCallError, action: Action) -> ApiError {
-    match &e {
-        StripeCallError::Api {
-            code: Some(code), ..
-        } if code == "idempotency_error" => ApiError::conflict(
-            "idempotency_key_reused",
-            format!(
-                "Idempotency-Key: already used for another {} of this payment; use a new key",
-                action.name()
-            ),
-        ),
-        _ => e.into(),
     }
 }
 

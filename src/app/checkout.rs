@@ -67,11 +67,6 @@ fn refusal(r: Refusal) -> ApiError {
             "amount_exceeds_due",
             format!("amount: at most {due} is due on the order"),
         ),
-        Refusal::TipOverLimit { most } => ApiError::conflict(
-            "tip_over_limit",
-            format!(
-                "tip_amount: at most {most} more is taken as a tip on this order (the tenant's max_tip_bps of its amount, less tips already paid)"
-            ),
-        ),
+        Refusal::TipOverLimit { most } => super::tip_over_limit(most),
     }
 }

@@ -35,3 +35,13 @@ pub async fn tenant_stripe(
         })?
         .ok_or_else(no_stripe_key)
 }
+
+/// 409 `tip_over_limit`: a tip past what the order's limit still takes (`most`).
+pub(crate) fn tip_over_limit(most: i64) -> ApiError {
+    ApiError::conflict(
+        "tip_over_limit",
+        format!(
+            "tip_amount: at most {most} more is taken as a tip on this order (the tenant's max_tip_bps of its amount, less tips already paid)"
+        ),
+    )
+}

@@ -14,7 +14,6 @@ use crate::stripe::StripeCallError;
 use crate::stripe::refunds::{self as stripe_refunds, Reason};
 use entity::refund_requests::Model as Request;
 use entity::status::RefundState;
-use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -55,24 +54,21 @@ pub async fn refund(
             ));
         }
     };
-    let mut client = None;
+    // A part Stripe refused refuses the whole (a pending part is left to the retry job).
+    if let Some(failed) = requests.iter().find(|r| r.state == RefundState::Failed) {
+        return Err(refused_before(failed));
+    }
+    if requests.iter().all(|r| r.state == RefundState::Made) {
+        return Ok(requests);
+    }
+    let client = super::tenant_stripe(state, tenant.id).await?;
     let mut made = Vec::with_capacity(requests.len());
-    for request in requests {
-        match request.state {
-            RefundState::Made => made.push(request),
-            RefundState::Failed => return Err(refused_before(&request)),
-            RefundState::Pending => {
-                let client = match &client {
-                    Some(c) => Arc::clone(c),
-                    None => {
-                        Arc::clone(client.insert(super::tenant_stripe(state, tenant.id).await?))
-                    }
-                };
-                let request = ask_stripe(state, &client.stripe, request).await?;
-                tracing::info!(tenant = %tenant.slug, order = %order_id, refund = ?request.stripe_refund_id, amount = request.amount, "refund made at Stripe");
-                made.push(request);
-            }
+    for mut request in requests {
+        if request.state == RefundState::Pending {
+            request = ask_stripe(state, &client.stripe, request).await?;
+            tracing::info!(tenant = %tenant.slug, order = %order_id, refund = ?request.stripe_refund_id, amount = request.amount, "refund made at Stripe");
         }
+        made.push(request);
     }
     Ok(made)
 }

@@ -5,10 +5,9 @@
 //! overcapture, up to its maximum; a tip the books would not take as one (over the order's
 //! `max_tip_bps`, counting tips already paid) is refused before anything is sent. Nothing here
 //! changes the books: the order settles from Stripe's webhook.
-use super::money::{held, tip_limit};
+use super::money::{held, tips_left};
 use entity::status::PaymentStatus;
 use entity::{orders, payments};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// What to do with an authorization.
@@ -107,9 +106,9 @@ pub fn plan(
             if order.amount_due <= 0 {
                 return Err(Refusal::NothingDue);
             }
-            let tips_left = (tip_limit(order) - order.tip_amount).max(0);
-            if tip > tips_left {
-                return Err(Refusal::TipOverLimit { most: tips_left });
+            let most = tips_left(order);
+            if tip > most {
+                return Err(Refusal::TipOverLimit { most });
             }
             let share = held(p).min(order.amount_due);
             let most = held(p).max(p.overcapture_max.unwrap_or(0));
@@ -152,10 +151,7 @@ pub fn stripe_key(action: &Action, plan: &Plan, caller_key: Option<&str>) -> Str
     let name = action.name();
     let payment = plan.payment_id;
     match caller_key {
-        Some(key) => {
-            let digest = hex::encode(Sha256::digest(key.as_bytes()));
-            format!("gateway-{name}-{payment}-k{}", &digest[..32])
-        }
+        Some(key) => format!("gateway-{name}-{payment}-k{}", super::key_digest(key)),
         None => match action {
             Action::Capture { .. } => {
                 format!("gateway-{name}-{payment}-{}-{}", plan.amount, plan.tip)

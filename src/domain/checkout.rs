@@ -2,10 +2,9 @@
 //! due, or one diner's share of it, with an optional tip (a "Tip" line, declared in metadata so
 //! the books take it as a tip), captured at once or only authorized (`manual`). Several sessions
 //! may be open for one order: each diner pays a share.
-use super::money::tip_limit;
+use super::money::tips_left;
 use entity::orders;
 use entity::status::OrderStatus;
-use sha2::{Digest, Sha256};
 
 /// The share a session asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +46,7 @@ pub fn share(
         return Err(Refusal::ExceedsDue { due });
     }
     let tip = tip.unwrap_or(0);
-    let most = (tip_limit(order) - order.tip_amount).max(0);
+    let most = tips_left(order);
     if tip > most {
         return Err(Refusal::TipOverLimit { most });
     }
@@ -65,8 +64,7 @@ pub fn share(
 pub fn idempotency_key(order: &orders::Model, share: &Share, caller_key: Option<&str>) -> String {
     let id = order.id;
     if let Some(key) = caller_key {
-        let digest = hex::encode(Sha256::digest(key.as_bytes()));
-        return format!("gateway-checkout-{id}-k{}", &digest[..32]);
+        return format!("gateway-checkout-{id}-k{}", super::key_digest(key));
     }
     if share.amount == order.amount && share.tip == 0 && !share.manual {
         return format!("gateway-checkout-{id}");

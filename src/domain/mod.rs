@@ -43,6 +43,16 @@ impl Invalid {
     }
 }
 
+/// A caller's `Idempotency-Key` as the gateway sends it on to Stripe: 32 hex characters of its
+/// SHA-256, so the caller's own text never reaches Stripe and the key stays short whatever the
+/// caller sent.
+pub fn key_digest(caller_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = hex::encode(Sha256::digest(caller_key.as_bytes()));
+    digest.truncate(32);
+    digest
+}
+
 pub fn invalid(field: &'static str, rule: &'static str) -> Invalid {
     Invalid {
         field,

@@ -17,3 +17,8 @@ pub fn tip_limit(order: &orders::Model) -> i64 {
     let limit = i128::from(order.amount) * i128::from(order.max_tip_bps.max(0)) / 10_000;
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
+
+/// How much more tip the order takes as a tip: its limit less the tips already paid.
+pub fn tips_left(order: &orders::Model) -> i64 {
+    (tip_limit(order) - order.tip_amount).max(0)
+}

@@ -13,7 +13,8 @@
 //!
 //! Being a function of the set of facts, every delivery order of the same events converges.
 use super::observe::{DisputeStatus, PaymentStatus};
-pub use crate::domain::money::{held, tip_limit};
+pub use crate::domain::money::held;
+use crate::domain::money::tip_limit;
 use chrono::{DateTime, Utc};
 use entity::status::{OrderStatus, ReviewReason};
 use entity::{disputes, orders, payments};
