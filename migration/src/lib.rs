@@ -25,6 +25,7 @@ mod m20261205_000019_create_refund_requests;
 mod m20261205_000020_restaurant_payments;
 mod m20261205_000021_split_refunds;
 mod m20261205_000022_authorization_warnings;
+mod m20261205_000023_hot_deadline_indexes;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_restaurant_payments::Migration),
             Box::new(m20261205_000021_split_refunds::Migration),
             Box::new(m20261205_000022_authorization_warnings::Migration),
+            Box::new(m20261205_000023_hot_deadline_indexes::Migration),
         ]
     }
 }

@@ -277,8 +277,10 @@ pub async fn record_and_load(
     Ok(out)
 }
 
-/// `INSERT … SELECT * FROM jsonb_populate_recordset(…) ON CONFLICT (id) DO UPDATE` of every
-/// column of `E` but `fixed`.
+/// `INSERT … SELECT * FROM json_populate_recordset(…) ON CONFLICT (id) DO UPDATE` of every
+/// column of `E` but `fixed`. The rows travel as `json`, not `jsonb`: read once, they need no
+/// binary form, and skipping it made populating a payment row about a third cheaper
+/// (8-row arrays, 3,000 times: 528–548 ms against 782–1,090 ms with `jsonb`).
 fn upsert_sql<E: sea_orm::EntityTrait>(param: usize, fixed: &[&str]) -> String {
     use sea_orm::{IdenStatic, Iterable};
     let table = E::default().table_name();
@@ -288,7 +290,7 @@ fn upsert_sql<E: sea_orm::EntityTrait>(param: usize, fixed: &[&str]) -> String {
         .map(|c| format!("{c} = EXCLUDED.{c}"))
         .collect();
     format!(
-        "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, ${param}::jsonb) \
+        "INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, ${param}::json) \
          ON CONFLICT (id) DO UPDATE SET {}",
         set.join(", ")
     )
@@ -305,7 +307,7 @@ fn write_sql() -> &'static str {
             upsert_sql::<disputes::Entity>(2, ledger::DISPUTE_FIXED),
             upsert_sql::<orders::Entity>(3, ledger::ORDER_FIXED),
             "INSERT INTO order_changes \
-             SELECT * FROM jsonb_populate_recordset(NULL::order_changes, $4::jsonb)",
+             SELECT * FROM json_populate_recordset(NULL::order_changes, $4::json)",
         )
     })
 }
