@@ -1,6 +1,7 @@
-//! The gateway's TCP connections to PostgreSQL set `TCP_NODELAY` (sqlx 0.9.0 dropped it; see
-//! `patches/README.md`). Read off the running binary's own sockets: every socket the process
-//! holds to the database's port, the shared pool's and each writer shard's, has the option set.
+//! The gateway's TCP connections to PostgreSQL set `TCP_NODELAY` (sqlx 0.9.0 dropped it, 0.9.1
+//! sets it again; without it every batch waits on delayed ACKs, up to 40 ms). Read off the running
+//! binary's own sockets: every socket the process holds to the database's port, the shared pool's
+//! and each writer shard's, has the option set.
 use crate::gateway_process::{GatewayProcess, TOKEN};
 use crate::helpers::{Backend, TestDb, new_master_key};
 use crate::stripe::{event, now, payment_intent, sign};
