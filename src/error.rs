@@ -155,6 +155,27 @@ impl ApiError {
     }
 }
 
+/// The one mapping of the application layer's refusals to HTTP (see `app::error` for the policy).
+impl From<crate::app::Error> for ApiError {
+    fn from(err: crate::app::Error) -> Self {
+        use crate::app::Error as E;
+        match err {
+            E::Invalid(invalid) => invalid.into(),
+            E::NotFound(what) => Self::not_found(what),
+            E::OperatorOnly(action) => {
+                Self::forbidden(format!("only the platform operator may {action}"))
+            }
+            E::Conflict { code, detail } => Self::conflict(code, detail),
+            E::Stripe(stripe) => stripe.into(),
+            E::Unavailable { code, detail } => Self::unavailable_because(code, detail),
+            E::RefusedBefore(why) => Self::bad_gateway("stripe_error", why),
+            E::Store(db) => db.into(),
+            E::Secret(keyring) => keyring.into(),
+            E::Internal => Self::internal(),
+        }
+    }
+}
+
 impl From<crate::stripe::StripeCallError> for ApiError {
     fn from(err: crate::stripe::StripeCallError) -> Self {
         use crate::stripe::StripeCallError as E;

@@ -183,3 +183,18 @@ text_enum! {
         Failed = "failed",
     }
 }
+
+text_enum! {
+    /// Which of Stripe's modes a secret key (and so its config) is for, from the key's prefix.
+    StripeMode {
+        Test = "test",
+        Live = "live",
+    }
+}
+
+impl StripeMode {
+    /// Stripe's `livemode` for objects of this mode.
+    pub fn is_live(self) -> bool {
+        self == Self::Live
+    }
+}

@@ -9,7 +9,7 @@ pub struct Model {
     /// Self-describing AES-256-GCM blob (names its master key version).
     pub secret_key_ciphertext: String,
     pub secret_key_hint: String,
-    pub mode: String,
+    pub mode: crate::status::StripeMode,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

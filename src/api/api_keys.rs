@@ -1,7 +1,7 @@
 //! API: tenant API keys — `/v1/tenants/{tenant}/api-keys`.
 use super::pagination::page_request;
 use super::patterns::{Cursor, Label, Matches, Matching};
-use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
+use super::{ApiTags, NoContent, scope};
 use crate::crypto::random_token;
 use crate::domain;
 use crate::error::ApiError;
@@ -104,13 +104,11 @@ impl ApiKeysApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         body: Json<ApiKeyIn>,
     ) -> Result<ApiKeyCreated, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        auth.0.require_operator("issue API keys")?;
+        tenant.caller.require_operator("issue API keys")?;
         let name = domain::parse_key_name(&body.0.name)?;
         let key = random_token(KEY_PREFIX, 32);
         let prefix: String = key.expose().chars().take(SHOWN_PREFIX_LEN).collect();
@@ -135,9 +133,8 @@ impl ApiKeysApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -145,7 +142,6 @@ impl ApiKeysApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<ApiKeyPage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(
             store::api_keys::list(&state.db, &tenant, page)
@@ -165,14 +161,12 @@ impl ApiKeysApi {
     async fn delete(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The key's id.
         key_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        auth.0.require_operator("revoke API keys")?;
+        tenant.caller.require_operator("revoke API keys")?;
         match store::api_keys::revoke(&state.db, &tenant, key_id.0).await? {
             Some(_) => Ok(NoContent::NoContent),
             None => Err(ApiError::not_found("API key")),

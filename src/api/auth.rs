@@ -1,30 +1,9 @@
 //! API: bearer authentication. The operator token or a tenant API key; nothing else.
+pub use crate::app::Principal;
 use crate::error::ApiError;
 use crate::state::{AppState, token_digest};
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
-use uuid::Uuid;
-
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// The platform operator (`GATEWAY_ADMIN_TOKEN`): every route.
-    Operator,
-    /// A tenant admin: its own tenant's routes only.
-    Tenant { tenant_id: Uuid },
-}
-
-impl Principal {
-    /// Operator-only actions answer 403 to a tenant key (after its path was found in scope).
-    pub fn require_operator(&self, action: &str) -> Result<(), ApiError> {
-        match self {
-            Principal::Operator => Ok(()),
-            Principal::Tenant { .. } => Err(ApiError::forbidden(format!(
-                "only the platform operator may {action}"
-            ))),
-        }
-    }
-}
 
 /// `Authorization: Bearer <operator token | tenant API key>`.
 #[derive(SecurityScheme)]

@@ -1,7 +1,7 @@
 //! API: acting on an order's authorizations — capture with the tip, increment (a bar tab),
 //! cancel (void). Each calls the use case in `app::authorizations`; the order's books move only
 //! when Stripe's webhook says the money moved.
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::app::authorizations::{self as app, Done};
 use crate::domain::authorization::Action;
 use crate::error::ApiError;
@@ -107,9 +107,8 @@ impl AuthorizationsApi {
     async fn capture(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The order's id.
         order_id: Path<Uuid>,
         /// Makes a retried request answer the same (1–255 visible ASCII characters).
@@ -121,7 +120,6 @@ impl AuthorizationsApi {
         body: Json<CaptureIn>,
         request: &poem::Request,
     ) -> Result<ActionDone, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let action = Action::Capture {
             tip: body.0.tip_amount,
             payment: body.0.payment_id,
@@ -147,9 +145,8 @@ impl AuthorizationsApi {
     async fn increment(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The order's id.
         order_id: Path<Uuid>,
         /// The authorized payment's id.
@@ -163,7 +160,6 @@ impl AuthorizationsApi {
         body: Json<IncrementIn>,
         request: &poem::Request,
     ) -> Result<ActionDone, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let action = Action::Increment {
             payment: payment_id.0,
             amount: body.0.amount,
@@ -185,9 +181,8 @@ impl AuthorizationsApi {
     async fn cancel(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The order's id.
         order_id: Path<Uuid>,
         /// The authorized payment's id.
@@ -200,7 +195,6 @@ impl AuthorizationsApi {
         _idempotency_key: Header<Option<String>>,
         request: &poem::Request,
     ) -> Result<ActionDone, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let action = Action::Cancel {
             payment: payment_id.0,
         };

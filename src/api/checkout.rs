@@ -2,7 +2,7 @@
 //! whole amount due or a diner's share, with a tip, captured at once or authorized only.
 use super::patterns::{Matches, Matching, Url};
 use super::payments::CaptureMethod;
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::app::checkout::{self as app, Ask};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -93,9 +93,8 @@ impl CheckoutApi {
     async fn checkout(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The order's id.
         order_id: Path<Uuid>,
         /// Makes a retried request answer the same session (1–255 visible ASCII characters).
@@ -107,7 +106,6 @@ impl CheckoutApi {
         body: Json<CheckoutSessionIn>,
         request: &poem::Request,
     ) -> Result<CheckoutCreated, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let ask = Ask {
             success_url: parse_url("success_url", &body.0.success_url)?,
             cancel_url: parse_url("cancel_url", &body.0.cancel_url)?,

@@ -2,7 +2,7 @@
 //! `…/webhook-health`.
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, events::EventFilter};
@@ -121,9 +121,8 @@ impl EventsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Only events in this status.
         status: Query<Option<EventStatus>>,
         /// Only events of this Stripe type (e.g. `charge.refunded`).
@@ -136,7 +135,6 @@ impl EventsApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<WebhookEventPage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         let filter = EventFilter {
             status: status.0.map(Into::into),
@@ -158,13 +156,11 @@ impl EventsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The gateway's event id, or Stripe's `evt_…`.
         event_id: Path<String>,
     ) -> Result<Json<WebhookEventOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         match store::events::get(&state.db, &tenant, &event_id.0).await? {
             Some(e) => Ok(Json(e.into())),
             None => Err(ApiError::not_found("webhook event")),
@@ -184,13 +180,11 @@ impl EventsApi {
     async fn replay(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The gateway's event id, or Stripe's `evt_…`.
         event_id: Path<String>,
     ) -> Result<Json<WebhookEventOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let event = store::events::get(&state.db, &tenant, &event_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("webhook event"))?;
@@ -236,11 +230,9 @@ impl EventsApi {
     async fn health(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
     ) -> Result<Json<WebhookHealthOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         state.failures.flush(&state.db).await?;
         let since = hour_of(Utc::now() - TimeDelta::hours(1));
         Ok(Json(WebhookHealthOut {

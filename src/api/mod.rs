@@ -18,6 +18,7 @@ mod payments;
 mod platform_config;
 mod reconciliations;
 mod refunds;
+pub mod scope;
 mod strict;
 mod stripe_config;
 mod tenants;
@@ -43,8 +44,6 @@ pub use tenants::TenantsApi;
 pub use unrouted_events::UnroutedEventsApi;
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::store::scope::ScopedTenant;
 use poem_openapi::{ApiResponse, Tags};
 
 #[derive(Tags)]
@@ -91,21 +90,4 @@ pub(super) fn caller_key(request: &poem::Request) -> Result<Option<String>, ApiE
         )),
         None => Ok(None),
     }
-}
-
-/// The tenant named in the path (slug or id), if the caller may see it. A tenant key naming
-/// another tenant gets the same 404 as a tenant that does not exist.
-pub(crate) async fn tenant_in_scope(
-    state: &AppState,
-    principal: &Principal,
-    reference: &str,
-) -> Result<ScopedTenant, ApiError> {
-    let found = crate::store::tenants::find(&state.db, reference).await?;
-    let visible = match (found, principal) {
-        (Some(t), Principal::Operator) => t,
-        (Some(t), Principal::Tenant { tenant_id }) if t.id == *tenant_id => t,
-        _ => return Err(ApiError::not_found("tenant")),
-    };
-    middleware::record_tenant(&visible.slug);
-    Ok(ScopedTenant::checked(visible))
 }

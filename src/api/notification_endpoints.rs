@@ -6,7 +6,7 @@ use super::notification_views::*;
 use super::optional_body::OptionalJson;
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
-use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
+use super::{ApiTags, NoContent, scope};
 use crate::crypto::{Field, hint};
 use crate::domain::notification as rules;
 use crate::error::ApiError;
@@ -82,12 +82,10 @@ impl NotificationEndpointsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         body: Json<NotificationEndpointIn>,
     ) -> Result<EndpointCreated, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
         let url = rules::parse_endpoint_url(&body.url, state.config.outbound_allow_private)?;
         let description = rules::parse_description(body.description.as_deref().unwrap_or(""))?;
@@ -138,9 +136,8 @@ impl NotificationEndpointsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -148,7 +145,6 @@ impl NotificationEndpointsApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<NotificationEndpointPage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = store::list(&state.db, &tenant, page_request(limit.0, cursor.0)?).await?;
         let mut data = Vec::with_capacity(page.items.len());
         for m in page.items {
@@ -169,13 +165,11 @@ impl NotificationEndpointsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
     ) -> Result<Json<NotificationEndpointOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let m = found(&state, &tenant, endpoint_id.0).await?;
         Ok(Json(view(&state, m).await?))
     }
@@ -189,14 +183,12 @@ impl NotificationEndpointsApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
         body: Json<NotificationEndpointPatch>,
     ) -> Result<Json<NotificationEndpointOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
         let allow_private = state.config.outbound_allow_private;
         let patch = EndpointPatch {
@@ -229,13 +221,11 @@ impl NotificationEndpointsApi {
     async fn delete(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         if !store::delete(&state.db, &tenant, endpoint_id.0).await? {
             return Err(ApiError::not_found("notification endpoint"));
         }
@@ -256,14 +246,12 @@ impl NotificationEndpointsApi {
     async fn rotate(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
         body: OptionalJson<SecretRotationIn>,
     ) -> Result<SecretCreated, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let overlap = body
             .0
             .and_then(|b| b.expire_previous_in_secs)

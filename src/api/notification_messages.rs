@@ -3,7 +3,7 @@
 //! attempt; never the endpoint's answers whole (an excerpt of the last one at most).
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::error::ApiError;
 use crate::notify::message::webhook_id;
 use crate::state::AppState;
@@ -104,9 +104,8 @@ impl NotificationMessagesApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
         /// Page size, 1–100 (default 20).
@@ -116,7 +115,6 @@ impl NotificationMessagesApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<NotificationMessagePage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         notification_endpoints::get(&state.db, &tenant, endpoint_id.0)
             .await?
@@ -149,15 +147,13 @@ impl NotificationMessagesApi {
     async fn retry(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
         /// The message's id.
         message_id: Path<Uuid>,
     ) -> Result<RetryAccepted, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let m = outbox::retry(&state.db, &tenant, endpoint_id.0, message_id.0, Utc::now())
             .await?
             .ok_or_else(|| ApiError::not_found("notification message"))?;

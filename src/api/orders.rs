@@ -2,7 +2,7 @@
 use super::pagination::page_request;
 use super::patterns::{Currency, Cursor, Email, Matches, Matching, Reference};
 use super::payments::PaymentOut;
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -190,12 +190,10 @@ impl OrdersApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         body: Json<OrderIn>,
     ) -> Result<OrderCreated, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let body = body.0;
         let metadata = body.metadata.map(domain::parse_metadata).transpose()?;
         let new = NewOrder {
@@ -231,9 +229,8 @@ impl OrdersApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -247,7 +244,6 @@ impl OrdersApi {
         /// `AUTHORIZED` or `PARTIALLY_PAID` orders, else `created`.
         sort: Query<Option<OrderSort>>,
     ) -> Result<Json<OrderPage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         let holds = matches!(
             status.0,
@@ -273,13 +269,11 @@ impl OrdersApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The order's id.
         order_id: Path<Uuid>,
     ) -> Result<Json<OrderDetailOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let order = store::orders::get(&state.db, &tenant, order_id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;

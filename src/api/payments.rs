@@ -1,7 +1,7 @@
 //! API: payments and disputes — `/v1/tenants/{tenant}/payments`, `…/disputes`.
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, Page};
@@ -201,9 +201,8 @@ impl PaymentsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -211,7 +210,6 @@ impl PaymentsApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<PaymentPage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(payment_page(
             store::payments::list(&state.db, &tenant, page).await?,
@@ -227,13 +225,11 @@ impl PaymentsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The payment's id.
         payment_id: Path<Uuid>,
     ) -> Result<Json<PaymentOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         match store::payments::get(&state.db, &tenant, payment_id.0).await? {
             Some(p) => Ok(Json(p.into())),
             None => Err(ApiError::not_found("payment")),
@@ -254,9 +250,8 @@ impl DisputesApi {
     async fn disputes(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -264,7 +259,6 @@ impl DisputesApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<DisputePage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         let p = store::payments::list_disputes(&state.db, &tenant, page).await?;
         Ok(Json(DisputePage {

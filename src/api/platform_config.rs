@@ -24,12 +24,7 @@ impl From<PlatformView> for StripeConfigOut {
         let rows = secrets
             .into_iter()
             .map(|s| (s.id, s.hint, s.created_at, s.expires_at));
-        Self::new(
-            &config.mode,
-            config.secret_key_hint,
-            config.updated_at,
-            rows,
-        )
+        Self::new(config.mode, config.secret_key_hint, config.updated_at, rows)
     }
 }
 
@@ -72,7 +67,7 @@ impl PlatformConfigApi {
                 &secret_key,
             ),
             secret_key_hint: hint(secret_key.expose()),
-            mode: mode.as_str(),
+            mode,
         };
         let secret = seal_webhook_secret(
             &state,

@@ -2,7 +2,7 @@
 use super::optional_body::OptionalJson;
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::error::ApiError;
 use crate::jobs::reconcile::{self, StartError};
 use crate::state::AppState;
@@ -111,7 +111,7 @@ pub enum RunStarted {
 
 fn start_error(e: StartError) -> ApiError {
     match e {
-        StartError::NoConfig => super::no_stripe_key(),
+        StartError::NoConfig => super::no_stripe_key().into(),
         StartError::AlreadyRunning => ApiError::conflict(
             "reconciliation_running",
             "a reconciliation of this tenant is already running",
@@ -140,12 +140,10 @@ impl ReconciliationsApi {
     async fn start(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         body: OptionalJson<ReconciliationIn>,
     ) -> Result<RunStarted, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let since = match body.0.unwrap_or_default().since {
             Some(at) => reconcile::check_since(at, Utc::now())
                 .map_err(|why| ApiError::unprocessable("validation_failed", why))?,
@@ -167,13 +165,11 @@ impl ReconciliationsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The run's id.
         run_id: Path<Uuid>,
     ) -> Result<Json<ReconciliationRunOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         match store::reconciliations::get(&state.db, &tenant, run_id.0).await? {
             Some(run) => Ok(Json(run.into())),
             None => Err(ApiError::not_found("reconciliation run")),
@@ -190,9 +186,8 @@ impl ReconciliationsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Page size, 1–100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -200,7 +195,6 @@ impl ReconciliationsApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<ReconciliationRunPage>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let page = page_request(limit.0, cursor.0)?;
         let p = store::reconciliations::list(&state.db, &tenant, page).await?;
         Ok(Json(ReconciliationRunPage {

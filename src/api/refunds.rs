@@ -1,7 +1,7 @@
 //! API: refunds of an order — `POST …/orders/{order_id}/refunds`. The refund is made at Stripe
 //! with the tenant's key; the order itself changes only when Stripe's `charge.refunded` event
 //! (or reconciliation) says the money moved, so the books have one source of truth.
-use super::{ApiTags, BearerAuth, tenant_in_scope};
+use super::{ApiTags, scope};
 use crate::app;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,9 +101,8 @@ impl RefundsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The order's id.
         order_id: Path<Uuid>,
         /// Makes a retried request answer the same refund (1–255 visible ASCII characters).
@@ -115,7 +114,6 @@ impl RefundsApi {
         body: Json<RefundIn>,
         request: &poem::Request,
     ) -> Result<RefundCreated, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         let caller_key = super::caller_key(request)?;
         let reason = body.0.reason.map(|r| match r {
             RefundReason::Duplicate => Reason::Duplicate,

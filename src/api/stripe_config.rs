@@ -1,6 +1,6 @@
 //! API: a tenant's Stripe secrets — `/v1/tenants/{tenant}/stripe-config`.
 use super::patterns::{Matches, Matching, SecretKey, WebhookSecret};
-use super::{ApiTags, BearerAuth, NoContent, tenant_in_scope};
+use super::{ApiTags, NoContent, scope};
 use crate::admin;
 use crate::crypto::{Field, SecretText, hint};
 use crate::domain;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 const MAX_OVERLAP_SECS: i64 = 7 * 24 * 3600;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase", remote = "entity::status::StripeMode")]
 pub enum StripeMode {
     Test,
     Live,
@@ -57,17 +57,13 @@ impl StripeConfigOut {
     /// A config's view from its stored mode, key hint and update time, and its secrets' rows
     /// (a tenant's or the platform's: the same shape).
     pub fn new(
-        mode: &str,
+        mode: domain::StripeMode,
         secret_key_hint: String,
         updated_at: DateTime<Utc>,
         secrets: impl IntoIterator<Item = SecretRow>,
     ) -> Self {
         Self {
-            mode: if mode == "live" {
-                StripeMode::Live
-            } else {
-                StripeMode::Test
-            },
+            mode: mode.into(),
             secret_key_hint,
             webhook_secrets: secrets
                 .into_iter()
@@ -88,12 +84,7 @@ impl From<ConfigView> for StripeConfigOut {
         let rows = secrets
             .into_iter()
             .map(|s| (s.id, s.hint, s.created_at, s.expires_at));
-        Self::new(
-            &config.mode,
-            config.secret_key_hint,
-            config.updated_at,
-            rows,
-        )
+        Self::new(config.mode, config.secret_key_hint, config.updated_at, rows)
     }
 }
 
@@ -217,15 +208,13 @@ impl StripeConfigApi {
     async fn put(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// Check the key with Stripe first (`GET /v1/balance`); an invalid key or one for the
         /// other mode is refused (422) and nothing is stored.
         validate: Query<Option<bool>>,
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         refuse_connected(&tenant)?;
         let body = body.0;
         let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
@@ -241,7 +230,7 @@ impl StripeConfigApi {
                 &secret_key,
             ),
             secret_key_hint: hint(secret_key.expose()),
-            mode: mode.as_str(),
+            mode,
         };
         let secret = seal_webhook_secret(&state, tenant.id, Field::WebhookSecret, &webhook_secret);
         let view = admin::put_stripe_config(&state, &tenant, config, secret).await?;
@@ -258,11 +247,9 @@ impl StripeConfigApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         match stripe_config::get(&state.db, &tenant).await? {
             Some(view) => Ok(Json(view.into())),
             None => Err(ApiError::not_found("Stripe config")),
@@ -281,12 +268,10 @@ impl StripeConfigApi {
     async fn add_secret(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         body: Json<WebhookSecretIn>,
     ) -> Result<WebhookSecretAdded, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         refuse_connected(&tenant)?;
         let body = body.0;
         let secret = domain::parse_webhook_secret("secret", body.secret.into_inner())?;
@@ -314,13 +299,11 @@ impl StripeConfigApi {
     async fn delete_secret(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         /// The secret's id.
         secret_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        let tenant = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
         refuse_connected(&tenant)?;
         let deleted = admin::delete_webhook_secret(&state, &tenant, secret_id.0).await?;
         match deleted {

@@ -1,7 +1,7 @@
 //! API: tenants — `/v1/tenants`.
 use super::pagination::page_request;
 use super::patterns::{AccountId, Cursor, Label, Matches, Matching, Slug};
-use super::{ApiTags, BearerAuth, NoContent, Principal, tenant_in_scope};
+use super::{ApiTags, BearerAuth, NoContent, Principal, scope};
 use crate::admin;
 use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
 use crate::error::ApiError;
@@ -10,7 +10,7 @@ use crate::store::{self, Page, tenants::NewTenant, tenants::TenantChanges};
 use chrono::{DateTime, Utc};
 use entity::tenants::Model;
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -264,17 +264,10 @@ impl TenantsApi {
     )]
     async fn get(
         &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
     ) -> Result<Json<TenantOut>, ApiError> {
-        Ok(Json(
-            tenant_in_scope(&state, &auth.0, &tenant.0)
-                .await?
-                .into_model()
-                .into(),
-        ))
+        Ok(Json(tenant.tenant.into_model().into()))
     }
 
     /// Change a tenant
@@ -289,27 +282,29 @@ impl TenantsApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
         body: Json<TenantPatch>,
     ) -> Result<Json<TenantOut>, ApiError> {
-        let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
+        let current = tenant;
         let body = body.0;
         if body.status.is_some() {
-            auth.0.require_operator("suspend or reactivate tenants")?;
+            current
+                .caller
+                .require_operator("suspend or reactivate tenants")?;
         }
         if body.rate_limit_per_second.is_some() || body.rate_limit_burst.is_some() {
-            auth.0.require_operator("change rate limits")?;
+            current.caller.require_operator("change rate limits")?;
         }
         if !body.stripe_account_id.is_undefined() {
             // The account routes Stripe Connect events: a tenant naming another restaurant's
             // account would receive its events.
-            auth.0.require_operator("set the Stripe account")?;
+            current.caller.require_operator("set the Stripe account")?;
         }
         if body.kind.is_some() || body.application_fee_bps.is_some() {
             // The kind decides whose key pays; the fee is the platform's income.
-            auth.0
+            current
+                .caller
                 .require_operator("change the kind or the application fee")?;
         }
         let changes = TenantChanges {
@@ -342,7 +337,7 @@ impl TenantsApi {
                 None => current.stripe_account_id.as_deref(),
             },
         )?;
-        let updated = admin::update_tenant(&state, current, changes)
+        let updated = admin::update_tenant(&state, current.tenant, changes)
             .await
             .map_err(conflict_or)?;
         Ok(Json(updated.into()))
@@ -361,12 +356,11 @@ impl TenantsApi {
     async fn delete(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
         /// Tenant slug or id.
-        tenant: Path<String>,
+        scope::Path(tenant): scope::Path,
     ) -> Result<NoContent, ApiError> {
-        let current = tenant_in_scope(&state, &auth.0, &tenant.0).await?;
-        auth.0.require_operator("delete tenants")?;
+        let current = tenant;
+        current.caller.require_operator("delete tenants")?;
         let deleted = admin::delete_tenant(&state, &current).await?;
         if !deleted {
             return Err(ApiError::not_found("tenant"));

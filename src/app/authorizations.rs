@@ -4,8 +4,8 @@
 //! scoped to the payment, else one derived from the payment and the amounts). Nothing is
 //! recorded and the books do not move here: Stripe's idempotency makes a repeat answer the same,
 //! its state machine refuses a second capture, and the order settles from the webhook.
+use crate::app::{Error, Result};
 use crate::domain::authorization::{self, Action, Plan, Refusal};
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::scope::ScopedTenant;
@@ -26,10 +26,10 @@ pub async fn act(
     order_id: Uuid,
     action: Action,
     caller_key: Option<String>,
-) -> Result<Done, ApiError> {
+) -> Result<Done> {
     let order = store::orders::get(&state.db, tenant, order_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("order"))?;
+        .ok_or_else(|| Error::NotFound("order"))?;
     let payments = store::payments::of_order(&state.db, tenant, order_id).await?;
     let plan = authorization::plan(&order, &payments, action).map_err(refusal)?;
     let key = authorization::stripe_key(&action, &plan, caller_key.as_deref());
@@ -43,14 +43,14 @@ pub async fn act(
     })
 }
 
-fn refusal(r: Refusal) -> ApiError {
+fn refusal(r: Refusal) -> Error {
     match r {
-        Refusal::NoSuchPayment => ApiError::not_found("payment"),
-        Refusal::NothingAuthorized => ApiError::conflict(
+        Refusal::NoSuchPayment => Error::NotFound("payment"),
+        Refusal::NothingAuthorized => Error::conflict(
             "nothing_authorized",
             "no live authorization to act on: the payment is not authorized (captured, voided, expired, or never held)",
         ),
-        Refusal::Ambiguous(ids) => ApiError::conflict(
+        Refusal::Ambiguous(ids) => Error::conflict(
             "ambiguous_payment",
             format!(
                 "payment_id: the order has {} authorizations ({}); name the one to capture",
@@ -61,27 +61,27 @@ fn refusal(r: Refusal) -> ApiError {
                     .join(", ")
             ),
         ),
-        Refusal::NothingDue => ApiError::conflict(
+        Refusal::NothingDue => Error::conflict(
             "nothing_due",
             "the order's amount is paid already: nothing to capture; cancel the authorization to release it",
         ),
-        Refusal::CurrencyMismatch => ApiError::conflict(
+        Refusal::CurrencyMismatch => Error::conflict(
             "currency_mismatch",
             "the authorization is in another currency than the order: cancel it instead",
         ),
         Refusal::TipOverLimit { most } => super::tip_over_limit(most),
-        Refusal::TipExceedsAuthorization { most, share } => ApiError::conflict(
+        Refusal::TipExceedsAuthorization { most, share } => Error::conflict(
             "tip_exceeds_authorization",
             format!(
                 "tip_amount: at most {most} can be captured from this authorization ({share} due, so a tip of at most {}); nothing was sent to Stripe",
                 most - share
             ),
         ),
-        Refusal::IncrementNotSupported => ApiError::conflict(
+        Refusal::IncrementNotSupported => Error::conflict(
             "increment_not_supported",
             "Stripe did not offer incremental authorization for this payment (payment_method_details.card.incremental_authorization)",
         ),
-        Refusal::NotAnIncrease { current } => ApiError::conflict(
+        Refusal::NotAnIncrease { current } => Error::conflict(
             "not_an_increase",
             format!("amount: the new total must be more than the {current} authorized now"),
         ),

@@ -2,8 +2,8 @@
 //! is checked against the order's books (`domain::checkout`), the session created at Stripe with
 //! the tenant's key (a connected tenant: the platform's, with its fee on the share), and the
 //! order remembers its latest session.
+use crate::app::{Error, Result};
 use crate::domain::checkout::{self, Refusal, Share};
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::scope::ScopedTenant;
@@ -31,10 +31,10 @@ pub async fn create_session(
     tenant: &ScopedTenant,
     order_id: Uuid,
     ask: Ask,
-) -> Result<Made, ApiError> {
+) -> Result<Made> {
     let order = store::orders::get(&state.db, tenant, order_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("order"))?;
+        .ok_or_else(|| Error::NotFound("order"))?;
     let share = checkout::share(&order, ask.amount, ask.tip, ask.manual).map_err(refusal)?;
     let key = checkout::idempotency_key(&order, &share, ask.caller_key.as_deref());
     let client = super::tenant_stripe(state, tenant.id).await?;
@@ -55,15 +55,15 @@ pub async fn create_session(
     })
 }
 
-fn refusal(r: Refusal) -> ApiError {
+fn refusal(r: Refusal) -> Error {
     match r {
-        Refusal::NotPayable(status) => ApiError::conflict(
+        Refusal::NotPayable(status) => Error::conflict(
             "order_not_payable",
             format!(
                 "the order is {status}; only a PAYMENT_PENDING or PARTIALLY_PAID order can be paid"
             ),
         ),
-        Refusal::ExceedsDue { due } => ApiError::conflict(
+        Refusal::ExceedsDue { due } => Error::conflict(
             "amount_exceeds_due",
             format!("amount: at most {due} is due on the order"),
         ),

@@ -1,19 +1,23 @@
 //! Application layer: the use cases the API handlers, the CLI and the jobs call, each once — a
-//! handler extracts, calls one of these and answers. (Refunds first; the others move here as
-//! the "one application layer" work goes on.)
+//! handler extracts, calls one of these and answers. Each takes the application's state, a
+//! [`TenantScope`] where it acts for a tenant (made only where access was decided) and domain
+//! values, and answers a domain result or an [`Error`].
 pub mod authorizations;
 pub mod checkout;
+pub mod error;
 pub mod refunds;
+pub mod scope;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::stripe::clients::TenantClient;
+pub use error::{Error, Result};
+pub use scope::{Principal, TenantScope};
 use std::sync::Arc;
 use uuid::Uuid;
 
 /// 409 `no_stripe_config`: the tenant has no key to call Stripe with.
-pub fn no_stripe_key() -> ApiError {
-    ApiError::conflict(
+pub fn no_stripe_key() -> Error {
+    Error::conflict(
         "no_stripe_config",
         "the tenant has no Stripe key to call with: set its Stripe config first (or, for a connected tenant, the platform's)",
     )
@@ -21,24 +25,21 @@ pub fn no_stripe_key() -> ApiError {
 
 /// The tenant's Stripe client (its own key, or the platform's for a connected tenant); 409
 /// `no_stripe_config` without one.
-pub async fn tenant_stripe(
-    state: &AppState,
-    tenant_id: Uuid,
-) -> Result<Arc<TenantClient>, ApiError> {
+pub async fn tenant_stripe(state: &AppState, tenant_id: Uuid) -> Result<Arc<TenantClient>> {
     state
         .stripe
         .for_tenant(&state.db, &state.keyring, tenant_id)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "tenant Stripe client unavailable");
-            ApiError::internal()
+            Error::Internal
         })?
         .ok_or_else(no_stripe_key)
 }
 
 /// 409 `tip_over_limit`: a tip past what the order's limit still takes (`most`).
-pub(crate) fn tip_over_limit(most: i64) -> ApiError {
-    ApiError::conflict(
+pub(crate) fn tip_over_limit(most: i64) -> Error {
+    Error::conflict(
         "tip_over_limit",
         format!(
             "tip_amount: at most {most} more is taken as a tip on this order (the tenant's max_tip_bps of its amount, less tips already paid)"

@@ -5,8 +5,8 @@
 //! order's books move only when Stripe's `charge.refunded` arrives. A request whose caller got
 //! no answer from Stripe stays `pending` and is asked again, with the same key, by
 //! [`retry_pending`] (every replica runs it; Stripe's idempotency makes a double ask harmless).
+use crate::app::{Error, Result};
 use crate::domain::refund::Refusal;
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::refunds::{self as store, Answered, Ask, Reserved};
 use crate::store::scope::ScopedTenant;
@@ -27,26 +27,26 @@ pub async fn refund(
     tenant: &ScopedTenant,
     order_id: Uuid,
     ask: Ask,
-) -> Result<Vec<Request>, ApiError> {
+) -> Result<Vec<Request>> {
     let requests = match store::reserve(&state.db, tenant, order_id, ask).await? {
         Reserved::New(requests) | Reserved::Existing(requests) => requests,
         Reserved::KeyReused(total) => {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "idempotency_key_reused",
                 format!(
                     "Idempotency-Key: already used on this order for a refund of {total}; use a new key for another refund"
                 ),
             ));
         }
-        Reserved::NoOrder => return Err(ApiError::not_found("order")),
+        Reserved::NoOrder => return Err(Error::NotFound("order")),
         Reserved::Refused(Refusal::NothingRefundable) => {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "nothing_refundable",
                 "the order has no successful payment with money left to refund (refunds already asked for count)",
             ));
         }
         Reserved::Refused(Refusal::Exceeds { remaining }) => {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "refund_exceeds_payment",
                 format!(
                     "amount: at most {remaining} remains to refund on the order's payments (refunds already asked for count)"
@@ -79,7 +79,7 @@ async fn ask_stripe(
     state: &AppState,
     stripe: &crate::stripe::http::TenantStripe,
     request: Request,
-) -> Result<Request, ApiError> {
+) -> Result<Request> {
     let reason = request.reason.as_deref().and_then(Reason::parse);
     let asked = stripe_refunds::create(
         stripe,
@@ -105,7 +105,7 @@ async fn ask_stripe(
         }
         Err(e) => {
             tracing::warn!(error = %e, request = %request.id, "refund asked of Stripe without an answer; kept pending, asked again later");
-            Err(ApiError::unavailable_because(
+            Err(Error::unavailable(
                 "stripe_unavailable",
                 format!(
                     "Stripe did not answer ({e}); the refund is recorded as pending and asked again with the same key: retry with the same Idempotency-Key to see it"
@@ -121,9 +121,8 @@ fn definitive(e: &StripeCallError) -> bool {
     matches!(e, StripeCallError::Api { status, .. } if (400..500).contains(status) && *status != 409 && *status != 429)
 }
 
-fn refused_before(request: &Request) -> ApiError {
-    ApiError::bad_gateway(
-        "stripe_error",
+fn refused_before(request: &Request) -> Error {
+    Error::RefusedBefore(
         request
             .failure
             .clone()
@@ -132,7 +131,7 @@ fn refused_before(request: &Request) -> ApiError {
 }
 
 /// Asks Stripe again for every request left `pending` for longer than [`RETRY_AFTER`].
-pub async fn retry_pending(state: &AppState) -> Result<usize, ApiError> {
+pub async fn retry_pending(state: &AppState) -> Result<usize> {
     let before = chrono::Utc::now() - RETRY_AFTER;
     let pending = store::stale_pending(&state.db, before, 50).await?;
     let mut settled = 0;

@@ -2,20 +2,7 @@
 use super::{Invalid, rules};
 use crate::crypto::SecretText;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StripeMode {
-    Test,
-    Live,
-}
-
-impl StripeMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StripeMode::Test => "test",
-            StripeMode::Live => "live",
-        }
-    }
-}
+pub use entity::status::StripeMode;
 
 /// `sk_test_…`, `sk_live_…`, `rk_test_…` or `rk_live_…`, 8–247 letters or digits after the
 /// prefix (`rules::SecretKey`). The mode comes from the prefix. The value is never echoed in an

@@ -32,7 +32,7 @@ pub async fn route(state: &AppState) -> Result<usize, RouteError> {
         }
         let platform_live = platform_config::get(&state.db)
             .await?
-            .map(|(config, _)| config.mode == "live");
+            .map(|(config, _)| config.mode.is_live());
         let mut progressed = false;
         for (row, tenant_id) in batch {
             let envelope = match Envelope::parse(row.payload.as_bytes()) {

@@ -20,7 +20,7 @@ pub struct SealedWebhookSecret {
 pub struct SealedConfig {
     pub secret_key_ciphertext: String,
     pub secret_key_hint: String,
-    pub mode: &'static str,
+    pub mode: crate::domain::StripeMode,
 }
 
 pub type ConfigView = (stripe_configs::Model, Vec<webhook_secrets::Model>);
@@ -127,7 +127,7 @@ pub async fn key_mode<C: ConnectionTrait>(
     } else {
         get(db, tenant).await?.map(|(c, _)| c.mode)
     };
-    Ok(mode.map(|m| m == "live"))
+    Ok(mode.map(crate::domain::StripeMode::is_live))
 }
 
 fn secret_row(

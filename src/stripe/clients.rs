@@ -147,7 +147,7 @@ impl StripeClients {
                     Field::StripeSecretKey,
                     &config.secret_key_ciphertext,
                 )?;
-                let livemode = config.mode == "live";
+                let livemode = config.mode.is_live();
                 TenantClient {
                     stripe: self.with_key(secret, livemode),
                     livemode,
@@ -171,7 +171,7 @@ impl StripeClients {
         let Some((config, _)) = crate::store::platform_config::get(db).await? else {
             return Ok(None);
         };
-        let livemode = config.mode == "live";
+        let livemode = config.mode.is_live();
         let key = Arc::new(PlatformKey {
             secret: keyring.open(
                 PLATFORM,

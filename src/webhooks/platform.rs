@@ -73,7 +73,7 @@ async fn load(
     let secrets =
         super::tenants::open_all(keyring, PLATFORM, Field::PlatformWebhookSecret, sealed)?;
     Ok(Some(PlatformRuntime {
-        livemode: config.mode == "live",
+        livemode: config.mode.is_live(),
         secrets,
     }))
 }

@@ -227,7 +227,7 @@ async fn load(
                 .iter()
                 .map(|row| (row.secret_ciphertext.as_str(), row.expires_at));
             let secrets = open_all(keyring, tenant.id, Field::WebhookSecret, sealed)?;
-            (Some(config.mode == "live"), secrets)
+            (Some(config.mode.is_live()), secrets)
         }
         None => (None, Vec::new()),
     };
