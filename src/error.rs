@@ -166,6 +166,7 @@ impl From<crate::app::Error> for ApiError {
                 Self::forbidden(format!("only the platform operator may {action}"))
             }
             E::Conflict { code, detail } => Self::conflict(code, detail),
+            E::Unprocessable { code, detail } => Self::unprocessable(code, detail),
             E::Stripe(stripe) => stripe.into(),
             E::Unavailable { code, detail } => Self::unavailable_because(code, detail),
             E::RefusedBefore(why) => Self::bad_gateway("stripe_error", why),

@@ -1,6 +1,5 @@
 //! The multi-tenant Stripe webhook gateway: `app(state)` is the whole HTTP surface,
 //! `api_service()` its OpenAPI description, `serve()` runs it until shutdown.
-pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth_limit;

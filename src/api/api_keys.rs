@@ -2,11 +2,10 @@
 use super::pagination::page_request;
 use super::patterns::{Cursor, Label, Matches, Matching};
 use super::{ApiTags, NoContent, scope};
-use crate::crypto::random_token;
-use crate::domain;
+use crate::app::api_keys;
 use crate::error::ApiError;
-use crate::state::{AppState, token_digest};
-use crate::store::{self, Page};
+use crate::state::AppState;
+use crate::store::Page;
 use chrono::{DateTime, Utc};
 use entity::api_keys::Model;
 use poem::web::Data;
@@ -14,11 +13,6 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
-
-/// Every tenant API key starts with this.
-pub const KEY_PREFIX: &str = "gwk_";
-/// How many leading characters of a key are kept to recognise it (`gwk_` + 8).
-const SHOWN_PREFIX_LEN: usize = 12;
 
 /// A tenant API key (never the key itself).
 #[derive(Object)]
@@ -108,19 +102,16 @@ impl ApiKeysApi {
         scope::Path(tenant): scope::Path,
         body: Json<ApiKeyIn>,
     ) -> Result<ApiKeyCreated, ApiError> {
-        tenant.caller.require_operator("issue API keys")?;
-        let name = domain::parse_key_name(&body.0.name)?;
-        let key = random_token(KEY_PREFIX, 32);
-        let prefix: String = key.expose().chars().take(SHOWN_PREFIX_LEN).collect();
-        let hash = hex::encode(token_digest(key.expose()));
-        let created = store::api_keys::create(&state.db, &tenant, name, prefix, hash).await?;
-        tracing::info!(tenant = %tenant.slug, key_id = %created.id, "API key issued");
+        let api_keys::Issued {
+            key: created,
+            secret,
+        } = api_keys::issue(&state, &tenant, &body.0.name).await?;
         Ok(ApiKeyCreated::Created(Json(ApiKeyCreatedOut {
             id: created.id,
             name: created.name,
             prefix: created.prefix,
             created_at: created.created_at,
-            key: key.expose().to_owned(),
+            key: secret.expose().to_owned(),
         })))
     }
 
@@ -143,11 +134,7 @@ impl ApiKeysApi {
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<ApiKeyPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        Ok(Json(
-            store::api_keys::list(&state.db, &tenant, page)
-                .await?
-                .into(),
-        ))
+        Ok(Json(api_keys::list(&state, &tenant, page).await?.into()))
     }
 
     /// Revoke a tenant API key
@@ -166,10 +153,7 @@ impl ApiKeysApi {
         /// The key's id.
         key_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        tenant.caller.require_operator("revoke API keys")?;
-        match store::api_keys::revoke(&state.db, &tenant, key_id.0).await? {
-            Some(_) => Ok(NoContent::NoContent),
-            None => Err(ApiError::not_found("API key")),
-        }
+        api_keys::revoke(&state, &tenant, key_id.0).await?;
+        Ok(NoContent::NoContent)
     }
 }

@@ -1,7 +1,7 @@
 //! API: bearer authentication. The operator token or a tenant API key; nothing else.
 pub use crate::app::Principal;
 use crate::error::ApiError;
-use crate::state::{AppState, token_digest};
+use crate::state::AppState;
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
@@ -37,14 +37,10 @@ async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, A
     if state.is_operator_token(token) {
         return Ok(Some(Principal::Operator));
     }
-    if !token.starts_with(crate::api::api_keys::KEY_PREFIX) {
-        return Ok(None);
-    }
-    let hash = hex::encode(token_digest(token));
-    let Some(key) = crate::store::api_keys::find_active_by_hash(&state.db, &hash).await? else {
+    let Some((key_id, holder)) = crate::app::api_keys::holder(state, token).await? else {
         return Ok(None);
     };
-    if let Err(wait) = state.auth_limiter.key_request(key.id) {
+    if let Err(wait) = state.auth_limiter.key_request(key_id) {
         crate::telemetry::rate_limited("api_key");
         return Err(ApiError::too_many_requests(
             "rate_limited",
@@ -52,9 +48,7 @@ async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, A
             wait,
         ));
     }
-    Ok(Some(Principal::Tenant {
-        tenant_id: key.tenant_id,
-    }))
+    Ok(Some(holder))
 }
 
 /// The client address the request counts under (see `auth_limit`).

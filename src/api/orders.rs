@@ -3,10 +3,12 @@ use super::pagination::page_request;
 use super::patterns::{Currency, Cursor, Email, Matches, Matching, Reference};
 use super::payments::PaymentOut;
 use super::{ApiTags, scope};
+use crate::app::orders;
 use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{self, Page, orders::NewOrder};
+use crate::store::Page;
+use crate::store::orders::{NewOrder, OrderFilter};
 use chrono::{DateTime, Utc};
 use entity::orders::Model;
 use poem::web::Data;
@@ -207,17 +209,11 @@ impl OrdersApi {
                 .transpose()?,
             metadata: metadata.map(|m| serde_json::to_string(&m).unwrap_or_default()),
         };
-        match store::orders::create(&state.db, &tenant, new).await {
-            Ok(order) => Ok(OrderCreated::Created(Json(OrderCreatedOut {
-                status_url: super::order_status::status_url(&state, order.id),
-                order: order.into(),
-            }))),
-            Err(e) if store::is_unique_violation(&e) => Err(ApiError::conflict(
-                "reference_taken",
-                "the tenant already has an order with this reference",
-            )),
-            Err(e) => Err(e.into()),
-        }
+        let order = orders::create(&state, &tenant, new).await?;
+        Ok(OrderCreated::Created(Json(OrderCreatedOut {
+            status_url: super::order_status::status_url(&state, order.id),
+            order: order.into(),
+        })))
     }
 
     /// List orders
@@ -249,14 +245,12 @@ impl OrdersApi {
             status.0,
             Some(OrderStatus::Authorized | OrderStatus::PartiallyPaid)
         );
-        let filter = store::orders::OrderFilter {
+        let filter = OrderFilter {
             status: status.0.map(Into::into),
             by_deadline: sort.0.map_or(holds, |s| s == OrderSort::CaptureBefore),
         };
         Ok(Json(
-            store::orders::list(&state.db, &tenant, filter, page)
-                .await?
-                .into(),
+            orders::list(&state, &tenant, filter, page).await?.into(),
         ))
     }
 
@@ -274,10 +268,7 @@ impl OrdersApi {
         /// The order's id.
         order_id: Path<Uuid>,
     ) -> Result<Json<OrderDetailOut>, ApiError> {
-        let order = store::orders::get(&state.db, &tenant, order_id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("order"))?;
-        let payments = store::payments::of_order(&state.db, &tenant, order.id).await?;
+        let (order, payments) = orders::get(&state, &tenant, order_id.0).await?;
         Ok(Json(OrderDetailOut {
             order: order.into(),
             payments: payments.into_iter().map(Into::into).collect(),

@@ -1,32 +1,17 @@
 //! API: the Stripe Connect platform's own secrets — `/v1/platform/stripe-config`. Operator only:
 //! the platform's secret key (calls to Stripe for connected restaurants) and the signing secrets
 //! of its Connect webhook endpoint, sealed like a tenant's but bound to the platform scope.
-use super::stripe_config::{
-    StripeConfigIn, StripeConfigOut, WebhookSecretAdded, WebhookSecretIn, expire_others_at,
-    seal_webhook_secret, validate_key,
-};
+use super::stripe_config::{StripeConfigIn, StripeConfigOut, WebhookSecretAdded, WebhookSecretIn};
 use super::{ApiTags, BearerAuth, NoContent};
-use crate::admin;
-use crate::crypto::{Field, hint};
+use crate::app::stripe_config::{self as credentials, NewCredentials, Owner};
 use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::platform_config::{self, PLATFORM, PlatformView};
-use crate::store::stripe_config::{AddSecret, DeleteSecret, SealedConfig};
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use uuid::Uuid;
-
-impl From<PlatformView> for StripeConfigOut {
-    fn from((config, secrets): PlatformView) -> Self {
-        let rows = secrets
-            .into_iter()
-            .map(|s| (s.id, s.hint, s.created_at, s.expires_at));
-        Self::new(config.mode, config.secret_key_hint, config.updated_at, rows)
-    }
-}
 
 pub struct PlatformConfigApi;
 
@@ -51,33 +36,22 @@ impl PlatformConfigApi {
         validate: Query<Option<bool>>,
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        auth.0
-            .require_operator("set the platform's Stripe secrets")?;
         let body = body.0;
         let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
-        let webhook_secret =
-            domain::parse_webhook_secret("webhook_secret", body.webhook_secret.into_inner())?;
-        if validate.0 == Some(true) {
-            validate_key(&state, &secret_key, mode).await?;
-        }
-        let config = SealedConfig {
-            secret_key_ciphertext: state.keyring.seal(
-                PLATFORM,
-                Field::PlatformSecretKey,
-                &secret_key,
-            ),
-            secret_key_hint: hint(secret_key.expose()),
+        let new = NewCredentials {
+            secret_key,
             mode,
+            webhook_secret: domain::parse_webhook_secret(
+                "webhook_secret",
+                body.webhook_secret.into_inner(),
+            )?,
+            validate: validate.0 == Some(true),
         };
-        let secret = seal_webhook_secret(
-            &state,
-            PLATFORM,
-            Field::PlatformWebhookSecret,
-            &webhook_secret,
-        );
-        let view = admin::put_platform_config(&state, config, secret).await?;
-        tracing::info!(mode = mode.as_str(), "platform Stripe config replaced");
-        Ok(Json(view.into()))
+        Ok(Json(
+            credentials::put(&state, &auth.0, Owner::Platform, new)
+                .await?
+                .into(),
+        ))
     }
 
     /// Get the platform's Stripe configuration (hints only)
@@ -93,12 +67,11 @@ impl PlatformConfigApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        auth.0
-            .require_operator("read the platform's Stripe config")?;
-        match platform_config::get(&state.db).await? {
-            Some(view) => Ok(Json(view.into())),
-            None => Err(ApiError::not_found("platform Stripe config")),
-        }
+        Ok(Json(
+            credentials::get(&state, &auth.0, Owner::Platform)
+                .await?
+                .into(),
+        ))
     }
 
     /// Add a Connect webhook secret (rotation)
@@ -116,20 +89,17 @@ impl PlatformConfigApi {
         auth: BearerAuth,
         body: Json<WebhookSecretIn>,
     ) -> Result<WebhookSecretAdded, ApiError> {
-        auth.0
-            .require_operator("rotate the platform's webhook secrets")?;
         let body = body.0;
         let secret = domain::parse_webhook_secret("secret", body.secret.into_inner())?;
-        let expire_at = expire_others_at(body.expire_others_in_seconds)?;
-        let sealed = seal_webhook_secret(&state, PLATFORM, Field::PlatformWebhookSecret, &secret);
-        match admin::add_platform_webhook_secret(&state, sealed, expire_at).await? {
-            AddSecret::Added(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
-            AddSecret::NoConfig => Err(ApiError::conflict(
-                "no_stripe_config",
-                "set the platform's Stripe config (PUT /v1/platform/stripe-config) first",
-            )),
-            AddSecret::AtCap => Err(super::stripe_config::too_many_secrets()),
-        }
+        let added = credentials::add_webhook_secret(
+            &state,
+            &auth.0,
+            Owner::Platform,
+            secret,
+            body.expire_others_in_seconds,
+        )
+        .await?;
+        Ok(WebhookSecretAdded::Created(Json(added.into())))
     }
 
     /// Delete a Connect webhook secret
@@ -148,15 +118,7 @@ impl PlatformConfigApi {
         /// The secret's id.
         secret_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        auth.0
-            .require_operator("delete the platform's webhook secrets")?;
-        match admin::delete_platform_webhook_secret(&state, secret_id.0).await? {
-            DeleteSecret::Deleted => Ok(NoContent::NoContent),
-            DeleteSecret::NotFound => Err(ApiError::not_found("webhook secret")),
-            DeleteSecret::LastCurrent => Err(ApiError::conflict(
-                "last_webhook_secret",
-                "this is the platform's last current webhook secret; add another first",
-            )),
-        }
+        credentials::delete_webhook_secret(&state, &auth.0, Owner::Platform, secret_id.0).await?;
+        Ok(NoContent::NoContent)
     }
 }

@@ -1,24 +1,16 @@
 //! API: a tenant's Stripe secrets — `/v1/tenants/{tenant}/stripe-config`.
 use super::patterns::{Matches, Matching, SecretKey, WebhookSecret};
 use super::{ApiTags, NoContent, scope};
-use crate::admin;
-use crate::crypto::{Field, SecretText, hint};
+use crate::app::stripe_config::{self as credentials, Credentials, NewCredentials, Owner};
 use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::stripe_config::{
-    self, AddSecret, ConfigView, DeleteSecret, SealedConfig, SealedWebhookSecret,
-};
-use crate::stripe::keycheck::{self, KeyCheck};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
-
-/// Longest overlap `expire_others_in_seconds` may give (7 days; Stripe's own roll allows 24 h).
-const MAX_OVERLAP_SECS: i64 = 7 * 24 * 3600;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "lowercase", remote = "entity::status::StripeMode")]
@@ -50,41 +42,23 @@ pub struct StripeConfigOut {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A stored webhook secret's shown parts: id, hint, created, expires.
-pub type SecretRow = (Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>);
-
-impl StripeConfigOut {
-    /// A config's view from its stored mode, key hint and update time, and its secrets' rows
-    /// (a tenant's or the platform's: the same shape).
-    pub fn new(
-        mode: domain::StripeMode,
-        secret_key_hint: String,
-        updated_at: DateTime<Utc>,
-        secrets: impl IntoIterator<Item = SecretRow>,
-    ) -> Self {
+impl From<Credentials> for StripeConfigOut {
+    fn from(c: Credentials) -> Self {
         Self {
-            mode: mode.into(),
-            secret_key_hint,
-            webhook_secrets: secrets
+            mode: c.mode.into(),
+            secret_key_hint: c.secret_key_hint,
+            webhook_secrets: c
+                .webhook_secrets
                 .into_iter()
-                .map(|(id, hint, created_at, expires_at)| WebhookSecretOut {
-                    id,
-                    hint,
-                    created_at,
-                    expires_at,
+                .map(|s| WebhookSecretOut {
+                    id: s.id,
+                    hint: s.hint,
+                    created_at: s.created_at,
+                    expires_at: s.expires_at,
                 })
                 .collect(),
-            updated_at,
+            updated_at: c.updated_at,
         }
-    }
-}
-
-impl From<ConfigView> for StripeConfigOut {
-    fn from((config, secrets): ConfigView) -> Self {
-        let rows = secrets
-            .into_iter()
-            .map(|s| (s.id, s.hint, s.created_at, s.expires_at));
-        Self::new(config.mode, config.secret_key_hint, config.updated_at, rows)
     }
 }
 
@@ -117,80 +91,6 @@ pub enum WebhookSecretAdded {
     Created(Json<StripeConfigOut>),
 }
 
-/// `secret` sealed for `tenant_id` (the nil UUID with a platform field) as `field`.
-pub fn seal_webhook_secret(
-    state: &AppState,
-    tenant_id: Uuid,
-    field: Field,
-    secret: &SecretText,
-) -> SealedWebhookSecret {
-    SealedWebhookSecret {
-        id: Uuid::now_v7(),
-        ciphertext: state.keyring.seal(tenant_id, field, secret),
-        hint: hint(secret.expose()),
-    }
-}
-
-/// `?validate=true`: the key checked with Stripe (`GET /v1/balance`); an invalid key, or one for
-/// the other mode than its prefix says, is refused (422).
-pub async fn validate_key(
-    state: &AppState,
-    secret_key: &SecretText,
-    mode: domain::StripeMode,
-) -> Result<(), ApiError> {
-    let live = mode == domain::StripeMode::Live;
-    let client = state.stripe.with_key(secret_key.clone(), live);
-    match keycheck::check(&client, live).await? {
-        KeyCheck::Ok => Ok(()),
-        KeyCheck::Invalid(why) => Err(ApiError::unprocessable("stripe_key_invalid", why)),
-        KeyCheck::WrongMode { livemode } => Err(ApiError::unprocessable(
-            "stripe_key_wrong_mode",
-            format!(
-                "the key's prefix says {} mode but Stripe answered for {} mode",
-                mode.as_str(),
-                if livemode { "live" } else { "test" }
-            ),
-        )),
-    }
-}
-
-/// When the other secrets expire, from `expire_others_in_seconds` (0–604800).
-pub fn expire_others_at(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    match seconds {
-        None => Ok(None),
-        Some(s) if (0..=MAX_OVERLAP_SECS).contains(&s) => {
-            Ok(Some(Utc::now() + Duration::seconds(s)))
-        }
-        Some(_) => Err(crate::domain::invalid(
-            "expire_others_in_seconds",
-            "must be between 0 and 604800",
-        )
-        .into()),
-    }
-}
-
-/// 409 `connected_tenant`: a connected tenant has no Stripe secrets of its own to set.
-fn refuse_connected(tenant: &crate::store::scope::ScopedTenant) -> Result<(), ApiError> {
-    if tenant.kind == entity::status::TenantKind::Connected {
-        return Err(ApiError::conflict(
-            "connected_tenant",
-            "a connected tenant has no Stripe keys or webhook secrets of its own: the platform's key and Connect endpoint serve it",
-        ));
-    }
-    Ok(())
-}
-
-/// 409 `too_many_secrets`: the cap on live webhook secrets is reached.
-pub(super) fn too_many_secrets() -> ApiError {
-    ApiError::conflict(
-        "too_many_secrets",
-        format!(
-            "at most {} webhook secrets may be live at once: delete one, or add this one with expire_others_in_seconds",
-            crate::domain::MAX_LIVE_WEBHOOK_SECRETS
-        ),
-    )
-}
-
 pub struct StripeConfigApi;
 
 #[OpenApi(tag = "ApiTags::StripeConfig")]
@@ -215,27 +115,23 @@ impl StripeConfigApi {
         validate: Query<Option<bool>>,
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        refuse_connected(&tenant)?;
         let body = body.0;
         let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
-        let webhook_secret =
-            domain::parse_webhook_secret("webhook_secret", body.webhook_secret.into_inner())?;
-        if validate.0 == Some(true) {
-            validate_key(&state, &secret_key, mode).await?;
-        }
-        let config = SealedConfig {
-            secret_key_ciphertext: state.keyring.seal(
-                tenant.id,
-                Field::StripeSecretKey,
-                &secret_key,
-            ),
-            secret_key_hint: hint(secret_key.expose()),
+        let new = NewCredentials {
+            secret_key,
             mode,
+            webhook_secret: domain::parse_webhook_secret(
+                "webhook_secret",
+                body.webhook_secret.into_inner(),
+            )?,
+            validate: validate.0 == Some(true),
         };
-        let secret = seal_webhook_secret(&state, tenant.id, Field::WebhookSecret, &webhook_secret);
-        let view = admin::put_stripe_config(&state, &tenant, config, secret).await?;
-        tracing::info!(tenant = %tenant.slug, mode = mode.as_str(), "Stripe config replaced");
-        Ok(Json(view.into()))
+        let owner = Owner::Tenant(&tenant);
+        Ok(Json(
+            credentials::put(&state, &tenant.caller, owner, new)
+                .await?
+                .into(),
+        ))
     }
 
     /// Get a tenant's Stripe configuration (hints only)
@@ -250,10 +146,12 @@ impl StripeConfigApi {
         /// Tenant slug or id.
         scope::Path(tenant): scope::Path,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        match stripe_config::get(&state.db, &tenant).await? {
-            Some(view) => Ok(Json(view.into())),
-            None => Err(ApiError::not_found("Stripe config")),
-        }
+        let owner = Owner::Tenant(&tenant);
+        Ok(Json(
+            credentials::get(&state, &tenant.caller, owner)
+                .await?
+                .into(),
+        ))
     }
 
     /// Add a webhook secret (rotation)
@@ -272,20 +170,18 @@ impl StripeConfigApi {
         scope::Path(tenant): scope::Path,
         body: Json<WebhookSecretIn>,
     ) -> Result<WebhookSecretAdded, ApiError> {
-        refuse_connected(&tenant)?;
         let body = body.0;
         let secret = domain::parse_webhook_secret("secret", body.secret.into_inner())?;
-        let expire_at = expire_others_at(body.expire_others_in_seconds)?;
-        let sealed = seal_webhook_secret(&state, tenant.id, Field::WebhookSecret, &secret);
-        let added = admin::add_webhook_secret(&state, &tenant, sealed, expire_at).await?;
-        match added {
-            AddSecret::Added(view) => Ok(WebhookSecretAdded::Created(Json(view.into()))),
-            AddSecret::NoConfig => Err(ApiError::conflict(
-                "no_stripe_config",
-                "set the tenant's Stripe config (PUT …/stripe-config) first",
-            )),
-            AddSecret::AtCap => Err(too_many_secrets()),
-        }
+        let owner = Owner::Tenant(&tenant);
+        let added = credentials::add_webhook_secret(
+            &state,
+            &tenant.caller,
+            owner,
+            secret,
+            body.expire_others_in_seconds,
+        )
+        .await?;
+        Ok(WebhookSecretAdded::Created(Json(added.into())))
     }
 
     /// Delete a webhook secret
@@ -304,15 +200,8 @@ impl StripeConfigApi {
         /// The secret's id.
         secret_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        refuse_connected(&tenant)?;
-        let deleted = admin::delete_webhook_secret(&state, &tenant, secret_id.0).await?;
-        match deleted {
-            DeleteSecret::Deleted => Ok(NoContent::NoContent),
-            DeleteSecret::NotFound => Err(ApiError::not_found("webhook secret")),
-            DeleteSecret::LastCurrent => Err(ApiError::conflict(
-                "last_webhook_secret",
-                "this is the tenant's last current webhook secret; add another first",
-            )),
-        }
+        let owner = Owner::Tenant(&tenant);
+        credentials::delete_webhook_secret(&state, &tenant.caller, owner, secret_id.0).await?;
+        Ok(NoContent::NoContent)
     }
 }

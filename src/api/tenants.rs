@@ -1,12 +1,12 @@
 //! API: tenants — `/v1/tenants`.
 use super::pagination::page_request;
 use super::patterns::{AccountId, Cursor, Label, Matches, Matching, Slug};
-use super::{ApiTags, BearerAuth, NoContent, Principal, scope};
-use crate::admin;
+use super::{ApiTags, BearerAuth, NoContent, scope};
+use crate::app::tenants;
 use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{self, Page, tenants::NewTenant, tenants::TenantChanges};
+use crate::store::{Page, tenants::NewTenant, tenants::TenantChanges};
 use chrono::{DateTime, Utc};
 use entity::tenants::Model;
 use poem::web::Data;
@@ -164,17 +164,6 @@ pub enum TenantCreated {
     Created(Json<TenantOut>),
 }
 
-fn conflict_or(err: sea_orm::DbErr) -> ApiError {
-    if store::is_unique_violation(&err) {
-        ApiError::conflict(
-            "tenant_conflict",
-            "slug or stripe_account_id already belongs to another tenant",
-        )
-    } else {
-        err.into()
-    }
-}
-
 pub struct TenantsApi;
 
 #[OpenApi(tag = "ApiTags::Tenants")]
@@ -193,7 +182,6 @@ impl TenantsApi {
         auth: BearerAuth,
         body: Json<TenantIn>,
     ) -> Result<TenantCreated, ApiError> {
-        auth.0.require_operator("create tenants")?;
         let body = body.0;
         let kind = body
             .kind
@@ -219,11 +207,7 @@ impl TenantsApi {
                 body.max_tip_bps.unwrap_or(domain::DEFAULT_MAX_TIP_BPS),
             )?,
         };
-        domain::check_kind(new.kind, new.stripe_account_id.as_deref())?;
-        let created = admin::create_tenant(&state, new)
-            .await
-            .map_err(conflict_or)?;
-        tracing::info!(tenant = %created.slug, "tenant created");
+        let created = tenants::create(&state, &auth.0, new).await?;
         Ok(TenantCreated::Created(Json(created.into())))
     }
 
@@ -243,17 +227,7 @@ impl TenantsApi {
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<TenantPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        match auth.0 {
-            Principal::Operator => Ok(Json(store::tenants::list(&state.db, page).await?.into())),
-            Principal::Tenant { tenant_id } => {
-                let own = store::tenants::find(&state.db, &tenant_id.to_string()).await?;
-                let visible = own.filter(|t| page.after.is_none_or(|after| t.id > after));
-                Ok(Json(TenantPage {
-                    data: visible.into_iter().map(Into::into).collect(),
-                    next_cursor: None,
-                }))
-            }
-        }
+        Ok(Json(tenants::list(&state, &auth.0, page).await?.into()))
     }
 
     /// Get a tenant
@@ -286,27 +260,7 @@ impl TenantsApi {
         scope::Path(tenant): scope::Path,
         body: Json<TenantPatch>,
     ) -> Result<Json<TenantOut>, ApiError> {
-        let current = tenant;
         let body = body.0;
-        if body.status.is_some() {
-            current
-                .caller
-                .require_operator("suspend or reactivate tenants")?;
-        }
-        if body.rate_limit_per_second.is_some() || body.rate_limit_burst.is_some() {
-            current.caller.require_operator("change rate limits")?;
-        }
-        if !body.stripe_account_id.is_undefined() {
-            // The account routes Stripe Connect events: a tenant naming another restaurant's
-            // account would receive its events.
-            current.caller.require_operator("set the Stripe account")?;
-        }
-        if body.kind.is_some() || body.application_fee_bps.is_some() {
-            // The kind decides whose key pays; the fee is the platform's income.
-            current
-                .caller
-                .require_operator("change the kind or the application fee")?;
-        }
         let changes = TenantChanges {
             name: body.name.as_deref().map(domain::parse_name).transpose()?,
             status: body.status.map(Into::into),
@@ -330,16 +284,7 @@ impl TenantsApi {
                 .map(domain::parse_max_tip_bps)
                 .transpose()?,
         };
-        domain::check_kind(
-            changes.kind.unwrap_or(current.kind),
-            match &changes.stripe_account_id {
-                Some(account) => account.as_deref(),
-                None => current.stripe_account_id.as_deref(),
-            },
-        )?;
-        let updated = admin::update_tenant(&state, current.tenant, changes)
-            .await
-            .map_err(conflict_or)?;
+        let updated = tenants::update(&state, tenant, changes).await?;
         Ok(Json(updated.into()))
     }
 
@@ -359,13 +304,7 @@ impl TenantsApi {
         /// Tenant slug or id.
         scope::Path(tenant): scope::Path,
     ) -> Result<NoContent, ApiError> {
-        let current = tenant;
-        current.caller.require_operator("delete tenants")?;
-        let deleted = admin::delete_tenant(&state, &current).await?;
-        if !deleted {
-            return Err(ApiError::not_found("tenant"));
-        }
-        tracing::info!(tenant = %current.slug, "tenant removed with its data");
+        tenants::delete(&state, &tenant).await?;
         Ok(NoContent::NoContent)
     }
 }

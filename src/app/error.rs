@@ -3,7 +3,8 @@
 //! (`impl From<app::Error> for ApiError`, in `error.rs`), the command line prints it.
 //!
 //! The policy, written down once:
-//! - A refusal the caller can act on (`Invalid`, `NotFound`, `OperatorOnly`, `Conflict`) carries
+//! - A refusal the caller can act on (`Invalid`, `NotFound`, `OperatorOnly`, `Conflict`,
+//!   `Unprocessable`) carries
 //!   its reason in the API's words and is not logged as an error: it is the caller's, not ours.
 //! - Stripe's answer (`Stripe`) is passed on with Stripe's reason; Stripe unreachable is
 //!   `Unavailable`, with what happens next (kept pending, retry with the same key…).
@@ -28,6 +29,9 @@ pub enum Error {
     /// The request conflicts with the current state; `code` is stable, `detail` says why.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A value is well formed but cannot be taken (a key Stripe refuses); `code` is stable.
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
     /// Stripe answered, and not as asked (or could not be reached).
     #[error(transparent)]
     Stripe(#[from] StripeCallError),
@@ -51,6 +55,13 @@ pub enum Error {
 impl Error {
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Unprocessable {
             code,
             detail: detail.into(),
         }

@@ -2,11 +2,15 @@
 //! handler extracts, calls one of these and answers. Each takes the application's state, a
 //! [`TenantScope`] where it acts for a tenant (made only where access was decided) and domain
 //! values, and answers a domain result or an [`Error`].
+pub mod api_keys;
 pub mod authorizations;
 pub mod checkout;
 pub mod error;
+pub mod orders;
 pub mod refunds;
 pub mod scope;
+pub mod stripe_config;
+pub mod tenants;
 
 use crate::state::AppState;
 use crate::stripe::clients::TenantClient;

@@ -1,0 +1,314 @@
+//! Use cases: Stripe credentials — a secret key and the webhook signing secrets that verify its
+//! deliveries — for their one of two owners: a tenant (its own account) or the Connect platform
+//! (its key serves connected tenants, its secrets the Connect endpoint). Sealed here
+//! (AES-256-GCM, bound to the owner and the field), stored, and announced to every replica's
+//! caches only when something changed. Secrets are never shown again, only hinted.
+use super::{Error, Principal, Result, TenantScope};
+use crate::changes::{Change, announce};
+use crate::crypto::{Field, SecretText, hint};
+use crate::domain::{self, MAX_LIVE_WEBHOOK_SECRETS, StripeMode};
+use crate::state::AppState;
+use crate::store::platform_config::{self, PLATFORM};
+use crate::store::stripe_config::{
+    self, AddSecret, DeleteSecret, SealedConfig, SealedWebhookSecret,
+};
+use crate::stripe::keycheck::{self, KeyCheck};
+use chrono::{DateTime, Duration, Utc};
+use entity::status::TenantKind;
+use uuid::Uuid;
+
+/// Longest overlap `expire_others_in_seconds` may give (7 days; Stripe's own roll allows 24 h).
+const MAX_OVERLAP_SECS: i64 = 7 * 24 * 3600;
+
+/// Whose credentials.
+#[derive(Clone, Copy)]
+pub enum Owner<'a> {
+    Tenant(&'a TenantScope),
+    /// The Connect platform: the operator's alone.
+    Platform,
+}
+
+/// What may be shown of stored credentials.
+pub struct Credentials {
+    pub mode: StripeMode,
+    pub secret_key_hint: String,
+    pub updated_at: DateTime<Utc>,
+    pub webhook_secrets: Vec<SecretShown>,
+}
+
+/// A webhook secret as shown: its hint, never its text.
+pub struct SecretShown {
+    pub id: Uuid,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// New credentials, parsed (`domain::parse_secret_key`, `parse_webhook_secret`).
+pub struct NewCredentials {
+    pub secret_key: SecretText,
+    pub mode: StripeMode,
+    /// Becomes the only webhook secret.
+    pub webhook_secret: SecretText,
+    /// Ask Stripe first (`GET /v1/balance`): an invalid key, or one for the other mode, is
+    /// refused and nothing is stored.
+    pub validate: bool,
+}
+
+impl Owner<'_> {
+    fn id(self) -> Uuid {
+        match self {
+            Owner::Tenant(t) => t.id,
+            Owner::Platform => PLATFORM,
+        }
+    }
+
+    fn whose(self) -> &'static str {
+        match self {
+            Owner::Tenant(_) => "tenant's",
+            Owner::Platform => "platform's",
+        }
+    }
+
+    /// Who may change them: a connected tenant has none of its own; the platform's are the
+    /// operator's.
+    fn may_change(self, caller: &Principal, action: &'static str) -> Result<()> {
+        match self {
+            Owner::Tenant(t) if t.kind == TenantKind::Connected => Err(Error::conflict(
+                "connected_tenant",
+                "a connected tenant has no Stripe keys or webhook secrets of its own: the platform's key and Connect endpoint serve it",
+            )),
+            Owner::Tenant(_) => Ok(()),
+            Owner::Platform => caller.require_operator(action),
+        }
+    }
+
+    async fn announce(self, state: &AppState) {
+        match self {
+            Owner::Tenant(t) => announce(state, t.id, &t.slug, Change::Changed).await,
+            Owner::Platform => announce(state, PLATFORM, "", Change::Platform).await,
+        }
+    }
+
+    fn seal_webhook_secret(self, state: &AppState, secret: &SecretText) -> SealedWebhookSecret {
+        let field = match self {
+            Owner::Tenant(_) => Field::WebhookSecret,
+            Owner::Platform => Field::PlatformWebhookSecret,
+        };
+        SealedWebhookSecret {
+            id: Uuid::now_v7(),
+            ciphertext: state.keyring.seal(self.id(), field, secret),
+            hint: hint(secret.expose()),
+        }
+    }
+}
+
+/// Replaces the key and makes the given webhook secret the only one.
+pub async fn put(
+    state: &AppState,
+    caller: &Principal,
+    owner: Owner<'_>,
+    new: NewCredentials,
+) -> Result<Credentials> {
+    owner.may_change(caller, "set the platform's Stripe secrets")?;
+    if new.validate {
+        validate_key(state, &new.secret_key, new.mode).await?;
+    }
+    let key_field = match owner {
+        Owner::Tenant(_) => Field::StripeSecretKey,
+        Owner::Platform => Field::PlatformSecretKey,
+    };
+    let config = SealedConfig {
+        secret_key_ciphertext: state.keyring.seal(owner.id(), key_field, &new.secret_key),
+        secret_key_hint: hint(new.secret_key.expose()),
+        mode: new.mode,
+    };
+    let secret = owner.seal_webhook_secret(state, &new.webhook_secret);
+    let shown = match owner {
+        Owner::Tenant(t) => shown(stripe_config::put(&state.db, t, config, secret).await?),
+        Owner::Platform => shown(platform_config::put(&state.db, config, secret).await?),
+    };
+    owner.announce(state).await;
+    match owner {
+        Owner::Tenant(t) => {
+            tracing::info!(tenant = %t.slug, mode = %new.mode, "Stripe config replaced")
+        }
+        Owner::Platform => tracing::info!(mode = %new.mode, "platform Stripe config replaced"),
+    }
+    Ok(shown)
+}
+
+pub async fn get(state: &AppState, caller: &Principal, owner: Owner<'_>) -> Result<Credentials> {
+    let found = match owner {
+        Owner::Tenant(t) => stripe_config::get(&state.db, t).await?.map(shown),
+        Owner::Platform => {
+            caller.require_operator("read the platform's Stripe config")?;
+            platform_config::get(&state.db).await?.map(shown)
+        }
+    };
+    found.ok_or(Error::NotFound(match owner {
+        Owner::Tenant(_) => "Stripe config",
+        Owner::Platform => "platform Stripe config",
+    }))
+}
+
+/// Adds a webhook secret (rotation): every current one keeps verifying until it expires;
+/// `expire_others_in_seconds` (0–604800) gives the others an expiry.
+pub async fn add_webhook_secret(
+    state: &AppState,
+    caller: &Principal,
+    owner: Owner<'_>,
+    secret: SecretText,
+    expire_others_in_seconds: Option<i64>,
+) -> Result<Credentials> {
+    owner.may_change(caller, "rotate the platform's webhook secrets")?;
+    let expire_at = expire_others_at(expire_others_in_seconds)?;
+    let sealed = owner.seal_webhook_secret(state, &secret);
+    let added = match owner {
+        Owner::Tenant(t) => {
+            shown_added(stripe_config::add_webhook_secret(&state.db, t, sealed, expire_at).await?)
+        }
+        Owner::Platform => {
+            shown_added(platform_config::add_webhook_secret(&state.db, sealed, expire_at).await?)
+        }
+    };
+    match added {
+        AddSecret::Added(shown) => {
+            owner.announce(state).await;
+            Ok(shown)
+        }
+        AddSecret::NoConfig => Err(Error::conflict(
+            "no_stripe_config",
+            match owner {
+                Owner::Tenant(_) => "set the tenant's Stripe config (PUT …/stripe-config) first",
+                Owner::Platform => {
+                    "set the platform's Stripe config (PUT /v1/platform/stripe-config) first"
+                }
+            },
+        )),
+        AddSecret::AtCap => Err(Error::conflict(
+            "too_many_secrets",
+            format!(
+                "at most {MAX_LIVE_WEBHOOK_SECRETS} webhook secrets may be live at once: delete one, or add this one with expire_others_in_seconds"
+            ),
+        )),
+    }
+}
+
+/// Deletes a webhook secret; never the last one that has not expired (every webhook would be
+/// refused).
+pub async fn delete_webhook_secret(
+    state: &AppState,
+    caller: &Principal,
+    owner: Owner<'_>,
+    secret_id: Uuid,
+) -> Result<()> {
+    owner.may_change(caller, "delete the platform's webhook secrets")?;
+    let deleted = match owner {
+        Owner::Tenant(t) => stripe_config::delete_webhook_secret(&state.db, t, secret_id).await?,
+        Owner::Platform => platform_config::delete_webhook_secret(&state.db, secret_id).await?,
+    };
+    match deleted {
+        DeleteSecret::Deleted => {
+            owner.announce(state).await;
+            Ok(())
+        }
+        DeleteSecret::NotFound => Err(Error::NotFound("webhook secret")),
+        DeleteSecret::LastCurrent => Err(Error::conflict(
+            "last_webhook_secret",
+            format!(
+                "this is the {} last current webhook secret; add another first",
+                owner.whose()
+            ),
+        )),
+    }
+}
+
+/// The key checked with Stripe (`GET /v1/balance`): refused when Stripe does not take it, or
+/// takes it for the other mode than its prefix says.
+async fn validate_key(state: &AppState, secret_key: &SecretText, mode: StripeMode) -> Result<()> {
+    let live = mode.is_live();
+    let client = state.stripe.with_key(secret_key.clone(), live);
+    match keycheck::check(&client, live).await? {
+        KeyCheck::Ok => Ok(()),
+        KeyCheck::Invalid(why) => Err(Error::unprocessable("stripe_key_invalid", why)),
+        KeyCheck::WrongMode { livemode } => Err(Error::unprocessable(
+            "stripe_key_wrong_mode",
+            format!(
+                "the key's prefix says {mode} mode but Stripe answered for {} mode",
+                if livemode { "live" } else { "test" }
+            ),
+        )),
+    }
+}
+
+/// When the other secrets expire, from `expire_others_in_seconds` (0–604800).
+fn expire_others_at(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if (0..=MAX_OVERLAP_SECS).contains(&s) => {
+            Ok(Some(Utc::now() + Duration::seconds(s)))
+        }
+        Some(_) => {
+            Err(domain::invalid("expire_others_in_seconds", "must be between 0 and 604800").into())
+        }
+    }
+}
+
+/// A stored config (a tenant's or the platform's: the same columns) as shown.
+trait StoredConfig {
+    fn parts(self) -> (StripeMode, String, DateTime<Utc>, Vec<SecretShown>);
+}
+
+fn shown(view: impl StoredConfig) -> Credentials {
+    let (mode, secret_key_hint, updated_at, webhook_secrets) = view.parts();
+    Credentials {
+        mode,
+        secret_key_hint,
+        updated_at,
+        webhook_secrets,
+    }
+}
+
+fn shown_added<V: StoredConfig>(added: AddSecret<V>) -> AddSecret<Credentials> {
+    match added {
+        AddSecret::Added(view) => AddSecret::Added(shown(view)),
+        AddSecret::NoConfig => AddSecret::NoConfig,
+        AddSecret::AtCap => AddSecret::AtCap,
+    }
+}
+
+macro_rules! stored_config {
+    ($config:path, $secret:path) => {
+        impl StoredConfig for ($config, Vec<$secret>) {
+            fn parts(self) -> (StripeMode, String, DateTime<Utc>, Vec<SecretShown>) {
+                let (config, secrets) = self;
+                let secrets = secrets
+                    .into_iter()
+                    .map(|s| SecretShown {
+                        id: s.id,
+                        hint: s.hint,
+                        created_at: s.created_at,
+                        expires_at: s.expires_at,
+                    })
+                    .collect();
+                (
+                    config.mode,
+                    config.secret_key_hint,
+                    config.updated_at,
+                    secrets,
+                )
+            }
+        }
+    };
+}
+// The two owners' tables have the same columns under two entities (one credentials store is
+// the next step of this redesign).
+stored_config!(
+    entity::stripe_configs::Model,
+    entity::webhook_secrets::Model
+);
+stored_config!(
+    entity::platform_stripe_configs::Model,
+    entity::platform_webhook_secrets::Model
+);
