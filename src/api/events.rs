@@ -3,13 +3,11 @@
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, scope};
+use crate::app::events;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{self, events::EventFilter};
-use crate::webhooks::event::Envelope;
-use crate::webhooks::failures::hour_of;
-use crate::webhooks::incoming::Incoming;
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::store::events::EventFilter;
+use chrono::{DateTime, Utc};
 use entity::webhook_events::Model;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -140,7 +138,7 @@ impl EventsApi {
             status: status.0.map(Into::into),
             event_type: event_type.0,
         };
-        let p = store::events::list(&state.db, &tenant, filter, page).await?;
+        let p = events::list(&state, &tenant, filter, page).await?;
         Ok(Json(WebhookEventPage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,
@@ -161,10 +159,9 @@ impl EventsApi {
         /// The gateway's event id, or Stripe's `evt_…`.
         event_id: Path<String>,
     ) -> Result<Json<WebhookEventOut>, ApiError> {
-        match store::events::get(&state.db, &tenant, &event_id.0).await? {
-            Some(e) => Ok(Json(e.into())),
-            None => Err(ApiError::not_found("webhook event")),
-        }
+        Ok(Json(
+            events::get(&state, &tenant, &event_id.0).await?.into(),
+        ))
     }
 
     /// Replay a webhook event
@@ -185,37 +182,7 @@ impl EventsApi {
         /// The gateway's event id, or Stripe's `evt_…`.
         event_id: Path<String>,
     ) -> Result<Json<WebhookEventOut>, ApiError> {
-        let event = store::events::get(&state.db, &tenant, &event_id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("webhook event"))?;
-        let payload = event.payload.ok_or_else(|| {
-            ApiError::conflict(
-                "payload_purged",
-                "the event's payload is past retention; it cannot be replayed",
-            )
-        })?;
-        let livemode = store::stripe_config::key_mode(&state.db, &tenant)
-            .await?
-            .ok_or_else(super::no_stripe_key)?;
-        let envelope = Envelope::parse(payload.as_bytes()).map_err(|e| {
-            tracing::error!(event = %event.stripe_event_id, error = %e, "stored payload does not parse");
-            ApiError::internal()
-        })?;
-        let incoming = Incoming {
-            tenant_id: tenant.id,
-            tenant_livemode: livemode,
-            envelope,
-            payload,
-            replay: true,
-        };
-        state
-            .writer
-            .submit(incoming)
-            .await
-            .map_err(|_| ApiError::unavailable())?;
-        let after = store::events::get(&state.db, &tenant, &event.id.to_string())
-            .await?
-            .ok_or_else(|| ApiError::not_found("webhook event"))?;
+        let after = events::replay(&state, &tenant, &event_id.0).await?;
         Ok(Json(after.into()))
     }
 
@@ -233,32 +200,26 @@ impl EventsApi {
         /// Tenant slug or id.
         scope::Path(tenant): scope::Path,
     ) -> Result<Json<WebhookHealthOut>, ApiError> {
-        state.failures.flush(&state.db).await?;
-        let since = hour_of(Utc::now() - TimeDelta::hours(1));
+        let health = events::health(&state, &tenant).await?;
         Ok(Json(WebhookHealthOut {
-            last_successful_webhook_at: store::events::last_success(&state.db, &tenant).await?,
-            recent_failures: store::failures::since(&state.db, &tenant, since)
-                .await?
-                .into_iter()
-                .collect(),
-            events_by_status: store::events::counts_by_status(&state.db, &tenant)
-                .await?
+            last_successful_webhook_at: health.last_success,
+            recent_failures: health.recent_failures.into_iter().collect(),
+            events_by_status: health
+                .events_by_status
                 .into_iter()
                 .map(|(status, n)| (status.as_str().to_owned(), n))
                 .collect(),
-            notification_endpoints_unhealthy: store::notification_endpoints::unhealthy(
-                &state.db, &tenant,
-            )
-            .await?
-            .into_iter()
-            .map(|e| EndpointHealthOut {
-                id: e.id,
-                url: e.url,
-                enabled: e.enabled,
-                disabled_reason: e.disabled_reason,
-                failing_since: e.failing_since,
-            })
-            .collect(),
+            notification_endpoints_unhealthy: health
+                .endpoints_unhealthy
+                .into_iter()
+                .map(|e| EndpointHealthOut {
+                    id: e.id,
+                    url: e.url,
+                    enabled: e.enabled,
+                    disabled_reason: e.disabled_reason,
+                    failing_since: e.failing_since,
+                })
+                .collect(),
         }))
     }
 }

@@ -79,8 +79,6 @@ pub enum NoContent {
     NoContent,
 }
 
-pub(crate) use crate::app::no_stripe_key;
-
 /// The caller's `Idempotency-Key`, read off the request itself: a header sent empty is a
 /// caller's mistake to refuse, not a missing key.
 pub(super) fn caller_key(request: &poem::Request) -> Result<Option<String>, ApiError> {

@@ -7,15 +7,9 @@ use super::optional_body::OptionalJson;
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, NoContent, scope};
-use crate::crypto::{Field, hint};
-use crate::domain::notification as rules;
+use crate::app::notification_endpoints::{self as endpoints, Ask, Edit, Endpoint};
 use crate::error::ApiError;
-use crate::notify::message::new_secret;
 use crate::state::AppState;
-use crate::store::notification_endpoints::{self as store, EndpointPatch, NewEndpoint};
-use crate::store::scope::ScopedTenant;
-use chrono::{Duration, Utc};
-use entity::notification_endpoints::Model;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -36,34 +30,34 @@ pub enum SecretCreated {
     Created(Json<SecretCreatedOut>),
 }
 
-async fn view(state: &AppState, m: Model) -> Result<NotificationEndpointOut, ApiError> {
-    let secrets = store::live_secrets(&state.db, m.id, Utc::now()).await?;
-    Ok(NotificationEndpointOut {
-        id: m.id,
-        url: m.url,
-        description: m.description,
-        events: NotificationType::parse_filter(&m.events),
-        enabled: m.enabled,
-        disabled_reason: m.disabled_reason,
-        failing_since: m.failing_since,
-        secrets: secrets
-            .into_iter()
-            .map(|s| SecretHintOut {
-                id: s.id,
-                hint: s.hint,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-            })
-            .collect(),
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
-}
-
-async fn found(state: &AppState, tenant: &ScopedTenant, id: Uuid) -> Result<Model, ApiError> {
-    store::get(&state.db, tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("notification endpoint"))
+impl From<Endpoint> for NotificationEndpointOut {
+    fn from(
+        Endpoint {
+            endpoint: m,
+            secrets,
+        }: Endpoint,
+    ) -> Self {
+        Self {
+            id: m.id,
+            url: m.url,
+            description: m.description,
+            events: NotificationType::parse_filter(&m.events),
+            enabled: m.enabled,
+            disabled_reason: m.disabled_reason,
+            failing_since: m.failing_since,
+            secrets: secrets
+                .into_iter()
+                .map(|s| SecretHintOut {
+                    id: s.id,
+                    hint: s.hint,
+                    created_at: s.created_at,
+                    expires_at: s.expires_at,
+                })
+                .collect(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
 }
 
 pub struct NotificationEndpointsApi;
@@ -87,41 +81,19 @@ impl NotificationEndpointsApi {
         body: Json<NotificationEndpointIn>,
     ) -> Result<EndpointCreated, ApiError> {
         let body = body.0;
-        let url = rules::parse_endpoint_url(&body.url, state.config.outbound_allow_private)?;
-        let description = rules::parse_description(body.description.as_deref().unwrap_or(""))?;
-        let id = Uuid::now_v7();
-        let secret = new_secret();
-        let created = store::create(
-            &state.db,
-            &tenant,
-            NewEndpoint {
-                id,
-                url,
-                description,
-                events: NotificationType::filter(body.events.as_deref().unwrap_or_default()),
-                enabled: body.enabled.unwrap_or(true),
-                secret_ciphertext: state.keyring.seal(
-                    tenant.id,
-                    Field::NotificationSecret(id),
-                    &secret,
-                ),
-                secret_hint: hint(secret.expose()),
-            },
-        )
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "too_many_endpoints",
-                format!(
-                    "a tenant may have at most {} notification endpoints: delete one first",
-                    crate::domain::notification::MAX_ENDPOINTS_PER_TENANT
-                ),
-            )
-        })?;
-        tracing::info!(tenant = %tenant.slug, endpoint = %id, "notification endpoint registered");
+        let ask = Ask {
+            url: body.url.into_inner(),
+            description: body
+                .description
+                .map(Matching::into_inner)
+                .unwrap_or_default(),
+            events: NotificationType::filter(body.events.as_deref().unwrap_or_default()),
+            enabled: body.enabled.unwrap_or(true),
+        };
+        let (endpoint, secret) = endpoints::create(&state, &tenant, ask).await?;
         Ok(EndpointCreated::Created(Json(
             NotificationEndpointCreatedOut {
-                endpoint: view(&state, created).await?,
+                endpoint: endpoint.into(),
                 secret: secret.expose().to_owned(),
             },
         )))
@@ -145,13 +117,9 @@ impl NotificationEndpointsApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<NotificationEndpointPage>, ApiError> {
-        let page = store::list(&state.db, &tenant, page_request(limit.0, cursor.0)?).await?;
-        let mut data = Vec::with_capacity(page.items.len());
-        for m in page.items {
-            data.push(view(&state, m).await?);
-        }
+        let page = endpoints::list(&state, &tenant, page_request(limit.0, cursor.0)?).await?;
         Ok(Json(NotificationEndpointPage {
-            data,
+            data: page.items.into_iter().map(Into::into).collect(),
             next_cursor: page.next_cursor,
         }))
     }
@@ -170,8 +138,9 @@ impl NotificationEndpointsApi {
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
     ) -> Result<Json<NotificationEndpointOut>, ApiError> {
-        let m = found(&state, &tenant, endpoint_id.0).await?;
-        Ok(Json(view(&state, m).await?))
+        Ok(Json(
+            endpoints::get(&state, &tenant, endpoint_id.0).await?.into(),
+        ))
     }
 
     /// Change a notification endpoint
@@ -190,24 +159,17 @@ impl NotificationEndpointsApi {
         body: Json<NotificationEndpointPatch>,
     ) -> Result<Json<NotificationEndpointOut>, ApiError> {
         let body = body.0;
-        let allow_private = state.config.outbound_allow_private;
-        let patch = EndpointPatch {
-            url: body
-                .url
-                .map(|u| rules::parse_endpoint_url(&u, allow_private))
-                .transpose()?,
-            description: body
-                .description
-                .as_deref()
-                .map(rules::parse_description)
-                .transpose()?,
+        let edit = Edit {
+            url: body.url.map(Matching::into_inner),
+            description: body.description.map(Matching::into_inner),
             events: body.events.as_deref().map(NotificationType::filter),
             enabled: body.enabled,
         };
-        let m = store::update(&state.db, &tenant, endpoint_id.0, patch)
-            .await?
-            .ok_or_else(|| ApiError::not_found("notification endpoint"))?;
-        Ok(Json(view(&state, m).await?))
+        Ok(Json(
+            endpoints::update(&state, &tenant, endpoint_id.0, edit)
+                .await?
+                .into(),
+        ))
     }
 
     /// Remove a notification endpoint
@@ -226,10 +188,7 @@ impl NotificationEndpointsApi {
         /// The endpoint's id.
         endpoint_id: Path<Uuid>,
     ) -> Result<NoContent, ApiError> {
-        if !store::delete(&state.db, &tenant, endpoint_id.0).await? {
-            return Err(ApiError::not_found("notification endpoint"));
-        }
-        tracing::info!(tenant = %tenant.slug, endpoint = %endpoint_id.0, "notification endpoint removed");
+        endpoints::delete(&state, &tenant, endpoint_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -256,40 +215,13 @@ impl NotificationEndpointsApi {
             .0
             .and_then(|b| b.expire_previous_in_secs)
             .unwrap_or(86_400);
-        let previous_expire_at = Utc::now() + Duration::seconds(i64::from(overlap));
-        let secret = new_secret();
-        let id = endpoint_id.0;
-        let made = store::rotate(
-            &state.db,
-            &tenant,
-            id,
-            state
-                .keyring
-                .seal(tenant.id, Field::NotificationSecret(id), &secret),
-            hint(secret.expose()),
-            previous_expire_at,
-        )
-        .await?;
-        let made = match made {
-            store::Rotated::Added(made) => made,
-            store::Rotated::NoEndpoint => return Err(ApiError::not_found("notification endpoint")),
-            store::Rotated::AtCap => {
-                return Err(ApiError::conflict(
-                    "too_many_secrets",
-                    format!(
-                        "an endpoint may have at most {} live secrets: rotate with a shorter expire_previous_in_secs, or wait for one to expire",
-                        crate::domain::notification::MAX_LIVE_SECRETS_PER_ENDPOINT
-                    ),
-                ));
-            }
-        };
-        tracing::info!(tenant = %tenant.slug, endpoint = %id, "notification secret rotated");
+        let made = endpoints::rotate(&state, &tenant, endpoint_id.0, overlap).await?;
         Ok(SecretCreated::Created(Json(SecretCreatedOut {
-            id: made.id,
-            secret: secret.expose().to_owned(),
-            hint: made.hint,
-            created_at: made.created_at,
-            previous_expire_at,
+            id: made.row.id,
+            secret: made.secret.expose().to_owned(),
+            hint: made.row.hint,
+            created_at: made.row.created_at,
+            previous_expire_at: made.previous_expire_at,
         })))
     }
 }

@@ -2,9 +2,10 @@
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, scope};
+use crate::app;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{self, Page};
+use crate::store::Page;
 use chrono::{DateTime, Utc};
 use entity::{disputes, payments};
 use poem::web::Data;
@@ -212,7 +213,7 @@ impl PaymentsApi {
     ) -> Result<Json<PaymentPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
         Ok(Json(payment_page(
-            store::payments::list(&state.db, &tenant, page).await?,
+            app::payments::list(&state, &tenant, page).await?,
         )))
     }
 
@@ -230,10 +231,11 @@ impl PaymentsApi {
         /// The payment's id.
         payment_id: Path<Uuid>,
     ) -> Result<Json<PaymentOut>, ApiError> {
-        match store::payments::get(&state.db, &tenant, payment_id.0).await? {
-            Some(p) => Ok(Json(p.into())),
-            None => Err(ApiError::not_found("payment")),
-        }
+        Ok(Json(
+            app::payments::get(&state, &tenant, payment_id.0)
+                .await?
+                .into(),
+        ))
     }
 }
 
@@ -260,7 +262,7 @@ impl DisputesApi {
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<DisputePage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        let p = store::payments::list_disputes(&state.db, &tenant, page).await?;
+        let p = app::payments::disputes(&state, &tenant, page).await?;
         Ok(Json(DisputePage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,

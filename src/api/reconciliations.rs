@@ -3,10 +3,9 @@ use super::optional_body::OptionalJson;
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, scope};
+use crate::app::reconciliations;
 use crate::error::ApiError;
-use crate::jobs::reconcile::{self, StartError};
 use crate::state::AppState;
-use crate::store;
 use chrono::{DateTime, Utc};
 use entity::reconciliation_runs::Model as Run;
 use poem::web::Data;
@@ -109,17 +108,6 @@ pub enum RunStarted {
     Accepted(Json<ReconciliationRunOut>),
 }
 
-fn start_error(e: StartError) -> ApiError {
-    match e {
-        StartError::NoConfig => super::no_stripe_key().into(),
-        StartError::AlreadyRunning => ApiError::conflict(
-            "reconciliation_running",
-            "a reconciliation of this tenant is already running",
-        ),
-        StartError::Db(e) => e.into(),
-    }
-}
-
 pub struct ReconciliationsApi;
 
 #[OpenApi]
@@ -144,14 +132,8 @@ impl ReconciliationsApi {
         scope::Path(tenant): scope::Path,
         body: OptionalJson<ReconciliationIn>,
     ) -> Result<RunStarted, ApiError> {
-        let since = match body.0.unwrap_or_default().since {
-            Some(at) => reconcile::check_since(at, Utc::now())
-                .map_err(|why| ApiError::unprocessable("validation_failed", why))?,
-            None => reconcile::Since::LastRun,
-        };
-        let run = reconcile::spawn(&state, &tenant, since)
-            .await
-            .map_err(start_error)?;
+        let since = body.0.unwrap_or_default().since;
+        let run = reconciliations::start(&state, &tenant, since).await?;
         Ok(RunStarted::Accepted(Json(run.into())))
     }
 
@@ -170,10 +152,11 @@ impl ReconciliationsApi {
         /// The run's id.
         run_id: Path<Uuid>,
     ) -> Result<Json<ReconciliationRunOut>, ApiError> {
-        match store::reconciliations::get(&state.db, &tenant, run_id.0).await? {
-            Some(run) => Ok(Json(run.into())),
-            None => Err(ApiError::not_found("reconciliation run")),
-        }
+        Ok(Json(
+            reconciliations::get(&state, &tenant, run_id.0)
+                .await?
+                .into(),
+        ))
     }
 
     /// List reconciliation runs
@@ -196,7 +179,7 @@ impl ReconciliationsApi {
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<ReconciliationRunPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        let p = store::reconciliations::list(&state.db, &tenant, page).await?;
+        let p = reconciliations::list(&state, &tenant, page).await?;
         Ok(Json(ReconciliationRunPage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,
