@@ -2,10 +2,10 @@
 use super::pagination::page_request;
 use super::patterns::{Cursor, Label, Matches, Matching};
 use super::{ApiTags, NoContent, scope};
+use crate::app::Page;
 use crate::app::api_keys;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::Page;
 use chrono::{DateTime, Utc};
 use entity::api_keys::Model;
 use poem::web::Data;

@@ -4,10 +4,10 @@
 use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, scope};
+use crate::app::notification_messages as messages;
 use crate::error::ApiError;
 use crate::notify::message::webhook_id;
 use crate::state::AppState;
-use crate::store::{notification_endpoints, outbox};
 use chrono::{DateTime, Utc};
 use entity::notification_messages::Model;
 use entity::order_changes;
@@ -116,20 +116,12 @@ impl NotificationMessagesApi {
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<NotificationMessagePage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        notification_endpoints::get(&state.db, &tenant, endpoint_id.0)
-            .await?
-            .ok_or_else(|| ApiError::not_found("notification endpoint"))?;
-        let page = outbox::list(&state.db, &tenant, endpoint_id.0, page).await?;
-        let changes =
-            outbox::changes(&state.db, page.items.iter().map(|m| m.change_id).collect()).await?;
+        let page = messages::list(&state, &tenant, endpoint_id.0, page).await?;
         Ok(Json(NotificationMessagePage {
             data: page
                 .items
                 .into_iter()
-                .map(|m| {
-                    let change = changes.iter().find(|c| c.id == m.change_id);
-                    view(m, change)
-                })
+                .map(|(m, change)| view(m, change.as_ref()))
                 .collect(),
             next_cursor: page.next_cursor,
         }))
@@ -154,11 +146,7 @@ impl NotificationMessagesApi {
         /// The message's id.
         message_id: Path<Uuid>,
     ) -> Result<RetryAccepted, ApiError> {
-        let m = outbox::retry(&state.db, &tenant, endpoint_id.0, message_id.0, Utc::now())
-            .await?
-            .ok_or_else(|| ApiError::not_found("notification message"))?;
-        state.notifier.wake();
-        let change = outbox::changes(&state.db, vec![m.change_id]).await?;
-        Ok(RetryAccepted::Accepted(Json(view(m, change.first()))))
+        let (m, change) = messages::retry(&state, &tenant, endpoint_id.0, message_id.0).await?;
+        Ok(RetryAccepted::Accepted(Json(view(m, change.as_ref()))))
     }
 }

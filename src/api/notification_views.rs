@@ -43,7 +43,7 @@ impl NotificationType {
         use entity::status::OrderStatus as S;
         let status = match self {
             Self::AuthorizationExpiring => {
-                return format!("order.{}", crate::store::holds::EXPIRING);
+                return format!("order.{}", crate::domain::notification::EXPIRING);
             }
             Self::PaymentPending => S::PaymentPending,
             Self::Paid => S::Paid,

@@ -11,7 +11,6 @@ use super::orders::OrderStatus;
 use crate::error::{ApiError, problem_response};
 use crate::notify::streams::{Holder, Refused, StatusView};
 use crate::state::AppState;
-use crate::store;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use poem::http::StatusCode;
@@ -24,14 +23,13 @@ use poem_openapi::{Object, OpenApi};
 use std::time::Duration;
 use uuid::Uuid;
 
-const PURPOSE: &str = "order-status";
 pub(crate) const PREFIX: &str = "/v1/order-status/";
 /// A comment line every this long keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The status URL of an order.
 pub(crate) fn status_url(state: &AppState, order_id: Uuid) -> String {
-    let token = state.keyring.capability(PURPOSE, order_id);
+    let token = crate::app::orders::status_token(state, order_id);
     let base = state
         .config
         .public_url
@@ -79,16 +77,8 @@ impl From<StatusView> for OrderStatusOut {
 
 /// The order a token grants (its id and tenant), and its view now.
 async fn lookup(state: &AppState, token: &str) -> Result<(Uuid, Uuid, StatusView), ApiError> {
-    let order_id = state
-        .keyring
-        .check_capability(PURPOSE, token)
-        .ok_or_else(|| ApiError::not_found("order status"))?;
-    let order = store::orders::by_ids(&state.db, vec![order_id])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::not_found("order status"))?;
-    Ok((order_id, order.tenant_id, StatusView::from(&order)))
+    let order = crate::app::orders::by_status_token(state, token).await?;
+    Ok((order.id, order.tenant_id, StatusView::from(&order)))
 }
 
 pub struct OrderStatusApi;

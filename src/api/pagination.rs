@@ -1,7 +1,7 @@
 //! API: cursor pagination parameters (`limit` 1–100, default 20; opaque `cursor`).
 use super::patterns::{Cursor, Matching};
+use crate::app::{PageRequest, decode_cursor};
 use crate::error::ApiError;
-use crate::store::{PageRequest, decode_cursor};
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;

@@ -3,9 +3,9 @@
 //! (or reconciliation) says the money moved, so the books have one source of truth.
 use super::{ApiTags, scope};
 use crate::app;
+use crate::app::refunds::Ask;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::refunds::Ask;
 use crate::stripe::refunds::Reason;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path};

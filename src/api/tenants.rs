@@ -2,11 +2,12 @@
 use super::pagination::page_request;
 use super::patterns::{AccountId, Cursor, Label, Matches, Matching, Slug};
 use super::{ApiTags, BearerAuth, NoContent, scope};
+use crate::app::Page;
 use crate::app::tenants;
+use crate::app::tenants::{NewTenant, TenantChanges};
 use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Page, tenants::NewTenant, tenants::TenantChanges};
 use chrono::{DateTime, Utc};
 use entity::tenants::Model;
 use poem::web::Data;

@@ -4,9 +4,10 @@
 use super::pagination::page_request;
 use super::patterns::{AccountId, Cursor, Matches, Matching};
 use super::{ApiTags, BearerAuth};
+use crate::app;
+use crate::app::unrouted::Shown;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::unrouted::{self, Shown};
 use chrono::{DateTime, Utc};
 use entity::unrouted_events::Model;
 use poem::web::Data;
@@ -104,15 +105,13 @@ impl UnroutedEventsApi {
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<UnroutedEventPage>, ApiError> {
-        auth.0
-            .require_operator("read the platform's unrouted events")?;
         let page = page_request(limit.0, cursor.0)?;
         let shown = match shown.0.unwrap_or(UnroutedState::Waiting) {
             UnroutedState::Waiting => Shown::Waiting,
             UnroutedState::Routed => Shown::Routed,
             UnroutedState::Platform => Shown::Platform,
         };
-        let p = unrouted::list(&state.db, shown, account.0.as_deref(), page).await?;
+        let p = app::unrouted::list(&state, &auth.0, shown, account.0.as_deref(), page).await?;
         Ok(Json(UnroutedEventPage {
             data: p.items.into_iter().map(Into::into).collect(),
             next_cursor: p.next_cursor,

@@ -1,7 +1,7 @@
 //! Use cases: a tenant's webhook event log — list, read, replay one — and its webhook health.
 use super::{Error, Result, TenantScope};
 use crate::state::AppState;
-use crate::store::events::EventFilter;
+pub use crate::store::events::EventFilter;
 use crate::store::{self, Page, PageRequest};
 use crate::webhooks::event::Envelope;
 use crate::webhooks::failures::hour_of;

@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod error;
 pub mod events;
 pub mod notification_endpoints;
+pub mod notification_messages;
 pub mod orders;
 pub mod payments;
 pub mod reconciliations;
@@ -15,8 +16,10 @@ pub mod refunds;
 pub mod scope;
 pub mod stripe_config;
 pub mod tenants;
+pub mod unrouted;
 
 use crate::state::AppState;
+pub use crate::store::{Page, PageRequest, decode_cursor};
 use crate::stripe::clients::TenantClient;
 pub use error::{Error, Result};
 pub use scope::{Principal, TenantScope};

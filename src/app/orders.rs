@@ -3,7 +3,7 @@
 //! from Stripe's events (the write path), never from here.
 use super::{Error, Result, TenantScope};
 use crate::state::AppState;
-use crate::store::orders::{NewOrder, OrderFilter};
+pub use crate::store::orders::{NewOrder, OrderFilter};
 use crate::store::{self, Page, PageRequest};
 use entity::{orders::Model as Order, payments::Model as Payment};
 use uuid::Uuid;
@@ -39,4 +39,26 @@ pub async fn get(
         .ok_or(Error::NotFound("order"))?;
     let payments = store::payments::of_order(&state.db, scope, order.id).await?;
     Ok((order, payments))
+}
+
+/// What the token of an order's status URL is a capability for (its MAC's purpose).
+const STATUS_PURPOSE: &str = "order-status";
+
+/// The token that opens one order's status, without a bearer (a customer's browser).
+pub fn status_token(state: &AppState, order_id: Uuid) -> String {
+    state.keyring.capability(STATUS_PURPOSE, order_id)
+}
+
+/// The order a status token opens; one the keyring did not sign, or of an order gone, is not
+/// found.
+pub async fn by_status_token(state: &AppState, token: &str) -> Result<Order> {
+    let order_id = state
+        .keyring
+        .check_capability(STATUS_PURPOSE, token)
+        .ok_or(Error::NotFound("order status"))?;
+    store::orders::by_ids(&state.db, vec![order_id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound("order status"))
 }

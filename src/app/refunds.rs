@@ -8,7 +8,8 @@
 use crate::app::{Error, Result};
 use crate::domain::refund::Refusal;
 use crate::state::AppState;
-use crate::store::refunds::{self as store, Answered, Ask, Reserved};
+pub use crate::store::refunds::Ask;
+use crate::store::refunds::{self as store, Answered, Reserved};
 use crate::store::scope::ScopedTenant;
 use crate::stripe::StripeCallError;
 use crate::stripe::refunds::{self as stripe_refunds, Reason};

@@ -5,7 +5,7 @@ use super::{Error, Principal, Result, TenantScope};
 use crate::changes::{Change, announce};
 use crate::domain;
 use crate::state::AppState;
-use crate::store::tenants::{NewTenant, TenantChanges};
+pub use crate::store::tenants::{NewTenant, TenantChanges};
 use crate::store::{self, Page, PageRequest};
 use entity::tenants::Model as Tenant;
 

@@ -8,6 +8,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// Notification endpoints one tenant may have.
 pub const MAX_ENDPOINTS_PER_TENANT: usize = 20;
+/// The kind of an `order.authorization_expiring` notice (in the outbox and on the wire).
+pub const EXPIRING: &str = "authorization_expiring";
 /// Signing secrets one endpoint may have live at once (each is a signature on every message).
 pub const MAX_LIVE_SECRETS_PER_ENDPOINT: usize = 5;
 

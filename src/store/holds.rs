@@ -12,8 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// What `authorization_expiring` notices are kinded in the outbox.
-pub const EXPIRING: &str = "authorization_expiring";
+pub use crate::domain::notification::EXPIRING;
 
 fn live_until(now: DateTime<Utc>, until: DateTime<Utc>) -> sea_orm::Select<payments::Entity> {
     payments::Entity::find()

@@ -1,8 +1,8 @@
 //! Store: [`ScopedTenant`], a tenant whose rows the caller may read and change. The store
 //! functions the admin API reaches take one instead of a bare id, so a handler cannot reach a
 //! tenant's rows without passing the scope check. It is made (`ScopedTenant::checked`) only where
-//! access was decided: the API's scope check (`api::tenant_in_scope`: the operator, or the
-//! tenant's own API key), the scheduled jobs that act for every tenant
+//! access was decided: the scope check (`app::scope::in_scope`, which the API's extractor calls:
+//! the operator, or the tenant's own API key), the scheduled jobs that act for every tenant
 //! (`tenants::active_with_config`) and the operator's command line. The write path and key
 //! rotation act for the tenant a verified signature or a stored row names, and pass its id.
 use entity::tenants::Model;
