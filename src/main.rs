@@ -1,9 +1,11 @@
 //! The `gateway` command: clap subcommands only; the work is in the library.
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use gateway::app::reconciliations::{self, Since};
+use gateway::app::{self, Principal};
 use gateway::config::{Config, LogFormat};
 use gateway::crypto::Keyring;
-use gateway::{jobs, startup, store};
+use gateway::{jobs, startup};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
@@ -136,41 +138,43 @@ async fn reconcile(
     config: Config,
     tenant: Option<String>,
     all: bool,
-    since: jobs::reconcile::Since,
+    since: Since,
 ) -> anyhow::Result<bool> {
     let state = startup::prepare(config).await?.state;
     let tenants = match tenant {
-        Some(reference) => {
-            let t = store::tenants::for_operator(&state.db, &reference)
-                .await?
-                .with_context(|| format!("no tenant {reference}"))?;
-            vec![t]
-        }
-        None if all => store::tenants::active_with_config(&state.db).await?,
+        Some(reference) => vec![
+            app::scope::in_scope(&state, Principal::Operator, &reference)
+                .await
+                .with_context(|| format!("no tenant {reference}"))?,
+        ],
+        None if all => reconciliations::reconcilable(&state).await?,
         None => Vec::new(),
     };
     let mut all_ok = true;
     for tenant in tenants {
         let slug = &tenant.slug;
-        let (run, guard) = match jobs::reconcile::begin(&state, &tenant, since).await {
-            Ok(started) => started,
-            Err(e) => {
-                println!("{slug}: not started: {e}");
-                all_ok = false;
-                continue;
-            }
-        };
-        println!(
-            "{slug}: run {} for {} .. {}",
-            run.id, run.window_start, run.window_end
-        );
         let line = |r: &entity::reconciliation_runs::Model, msg: &str| {
+            if msg == reconciliations::STARTED {
+                println!(
+                    "{slug}: run {} for {} .. {}",
+                    r.id, r.window_start, r.window_end
+                );
+                return;
+            }
             println!(
                 "{slug}: {msg} (created {}, updated {}, unchanged {}, failed {})",
                 r.created_count, r.updated_count, r.unchanged_count, r.failed_count
             );
         };
-        let done = jobs::reconcile::execute(&state, run, guard, &line).await?;
+        let done = match reconciliations::run(&state, &tenant, since, &line).await {
+            Ok(done) => done,
+            Err(e @ app::Error::Conflict { .. }) => {
+                println!("{slug}: not started: {e}");
+                all_ok = false;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let found: Vec<serde_json::Value> =
             serde_json::from_str(&done.discrepancies).unwrap_or_default();
         println!(
@@ -200,55 +204,47 @@ async fn reconcile(
 }
 
 async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
-    use gateway::stripe::keycheck::{self, KeyCheck};
+    use gateway::app::stripe_config::KeyReport;
+    use gateway::stripe::keycheck::KeyCheck;
     let state = startup::prepare(config).await?.state;
-    let tenant = store::tenants::find(&state.db, reference)
-        .await?
+    let tenant = app::scope::in_scope(&state, Principal::Operator, reference)
+        .await
         .with_context(|| format!("no tenant {reference}"))?;
-    let Some(client) = state
-        .stripe
-        .for_tenant(&state.db, &state.keyring, tenant.id)
-        .await?
-    else {
-        println!(
-            "{} ({}): no Stripe config{}",
-            tenant.slug,
-            tenant.kind,
-            if tenant.kind == entity::status::TenantKind::Connected {
-                " for the platform"
-            } else {
-                ""
-            }
-        );
-        return Ok(false);
-    };
-    let hint = match &client.connected_account {
-        Some(account) => format!(
-            "{} (the platform's, for connected account {account})",
-            client.key_hint
-        ),
-        None => client.key_hint.clone(),
-    };
-    let mode = if client.livemode { "live" } else { "test" };
-    match keycheck::check(&client.stripe, client.livemode).await {
-        Ok(KeyCheck::Ok) => {
-            println!("{}: ok — key {hint} works ({mode} mode)", tenant.slug);
-            Ok(true)
-        }
-        Ok(KeyCheck::Invalid(why)) => {
-            println!("{}: invalid key {hint}: {why}", tenant.slug);
-            Ok(false)
-        }
-        Ok(KeyCheck::WrongMode { livemode }) => {
-            let actual = if livemode { "live" } else { "test" };
+    let slug = &tenant.slug;
+    let mode = |live| if live { "live" } else { "test" };
+    match app::stripe_config::check(&state, &tenant).await? {
+        KeyReport::NoConfig => {
             println!(
-                "{}: wrong mode — key {hint} looks like {mode} mode but Stripe says {actual}",
-                tenant.slug
+                "{slug} ({}): no Stripe config{}",
+                tenant.kind,
+                if tenant.kind == entity::status::TenantKind::Connected {
+                    " for the platform"
+                } else {
+                    ""
+                }
             );
             Ok(false)
         }
-        Err(e) => {
-            println!("{}: could not check: {e}", tenant.slug);
+        KeyReport::Checked { hint, live, result } => match result {
+            KeyCheck::Ok => {
+                println!("{slug}: ok — key {hint} works ({} mode)", mode(live));
+                Ok(true)
+            }
+            KeyCheck::Invalid(why) => {
+                println!("{slug}: invalid key {hint}: {why}");
+                Ok(false)
+            }
+            KeyCheck::WrongMode { livemode } => {
+                println!(
+                    "{slug}: wrong mode — key {hint} looks like {} mode but Stripe says {}",
+                    mode(live),
+                    mode(livemode)
+                );
+                Ok(false)
+            }
+        },
+        KeyReport::Unchecked { hint, why } => {
+            println!("{slug}: could not check key {hint}: {why}");
             Ok(false)
         }
     }
@@ -316,35 +312,28 @@ async fn main() -> anyhow::Result<()> {
             println!("verified: all {opened} stored secret(s) open with the keyring");
         }
         Command::Tenants { action } => {
-            let db = startup::open_database(&config).await?;
-            Migrator::up(&db, None).await?;
+            let state = startup::prepare(config).await?.state;
             match action {
                 TenantsAction::Create { slug, name } => {
-                    let tenant = store::tenants::create(
-                        &db,
-                        store::tenants::NewTenant {
-                            slug: gateway::domain::Slug::parse(&slug)?,
-                            name: gateway::domain::parse_name(&name)?,
-                            rate_limit_per_second: gateway::domain::DEFAULT_RATE_PER_SECOND,
-                            rate_limit_burst: gateway::domain::DEFAULT_RATE_BURST,
-                            stripe_account_id: None,
-                            kind: entity::status::TenantKind::OwnAccount,
-                            application_fee_bps: 0,
-                            max_tip_bps: gateway::domain::DEFAULT_MAX_TIP_BPS,
-                        },
-                    )
-                    .await?;
+                    let new = app::tenants::NewTenant {
+                        slug: gateway::domain::Slug::parse(&slug)?,
+                        name: gateway::domain::parse_name(&name)?,
+                        rate_limit_per_second: gateway::domain::DEFAULT_RATE_PER_SECOND,
+                        rate_limit_burst: gateway::domain::DEFAULT_RATE_BURST,
+                        stripe_account_id: None,
+                        kind: entity::status::TenantKind::OwnAccount,
+                        application_fee_bps: 0,
+                        max_tip_bps: gateway::domain::DEFAULT_MAX_TIP_BPS,
+                    };
+                    let tenant = app::tenants::create(&state, &Principal::Operator, new).await?;
                     println!("{}\t{}\t{}", tenant.id, tenant.slug, tenant.name);
                 }
                 TenantsAction::List => {
-                    let page = store::tenants::list(
-                        &db,
-                        store::PageRequest {
-                            after: None,
-                            limit: 100,
-                        },
-                    )
-                    .await?;
+                    let first = app::PageRequest {
+                        after: None,
+                        limit: 100,
+                    };
+                    let page = app::tenants::list(&state, &Principal::Operator, first).await?;
                     for t in page.items {
                         println!("{}\t{}\t{}\t{}", t.id, t.slug, t.status, t.name);
                     }
@@ -353,9 +342,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Reconcile { tenant, all, since } => {
             let since = match since {
-                Some(at) => jobs::reconcile::check_since(at, chrono::Utc::now())
+                Some(at) => reconciliations::check_since(at, chrono::Utc::now())
                     .map_err(anyhow::Error::msg)?,
-                None => jobs::reconcile::Since::LastRun,
+                None => Since::LastRun,
             };
             if !reconcile(config, tenant, all, since).await? {
                 std::process::exit(1);

@@ -3,7 +3,7 @@
 //! of its Connect webhook endpoint, sealed like a tenant's but bound to the platform scope.
 use super::stripe_config::{StripeConfigIn, StripeConfigOut, WebhookSecretAdded, WebhookSecretIn};
 use super::{ApiTags, BearerAuth, NoContent};
-use crate::app::stripe_config::{self as credentials, NewCredentials, Owner};
+use crate::app::stripe_config::{self as credentials, Owner};
 use crate::domain;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -36,17 +36,7 @@ impl PlatformConfigApi {
         validate: Query<Option<bool>>,
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        let body = body.0;
-        let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
-        let new = NewCredentials {
-            secret_key,
-            mode,
-            webhook_secret: domain::parse_webhook_secret(
-                "webhook_secret",
-                body.webhook_secret.into_inner(),
-            )?,
-            validate: validate.0 == Some(true),
-        };
+        let new = body.0.parse(validate.0 == Some(true))?;
         Ok(Json(
             credentials::put(&state, &auth.0, Owner::Platform, new)
                 .await?

@@ -73,6 +73,21 @@ pub struct StripeConfigIn {
     pub webhook_secret: Matching<WebhookSecret>,
 }
 
+impl StripeConfigIn {
+    /// The secrets, parsed; `validate`: have Stripe check the key before storing it.
+    pub fn parse(self, validate: bool) -> Result<NewCredentials, crate::domain::Invalid> {
+        let (secret_key, mode) = domain::parse_secret_key(self.secret_key.into_inner())?;
+        let webhook_secret =
+            domain::parse_webhook_secret("webhook_secret", self.webhook_secret.into_inner())?;
+        Ok(NewCredentials {
+            secret_key,
+            mode,
+            webhook_secret,
+            validate,
+        })
+    }
+}
+
 /// A further webhook secret, for rotation with overlap.
 #[derive(Object)]
 pub struct WebhookSecretIn {
@@ -115,17 +130,7 @@ impl StripeConfigApi {
         validate: Query<Option<bool>>,
         body: Json<StripeConfigIn>,
     ) -> Result<Json<StripeConfigOut>, ApiError> {
-        let body = body.0;
-        let (secret_key, mode) = domain::parse_secret_key(body.secret_key.into_inner())?;
-        let new = NewCredentials {
-            secret_key,
-            mode,
-            webhook_secret: domain::parse_webhook_secret(
-                "webhook_secret",
-                body.webhook_secret.into_inner(),
-            )?,
-            validate: validate.0 == Some(true),
-        };
+        let new = body.0.parse(validate.0 == Some(true))?;
         let owner = Owner::Tenant(&tenant);
         Ok(Json(
             credentials::put(&state, &tenant.caller, owner, new)

@@ -11,6 +11,8 @@ pub mod notification_endpoints;
 pub mod notification_messages;
 pub mod orders;
 pub mod payments;
+mod reconcile;
+mod reconcile_lock;
 pub mod reconciliations;
 pub mod refunds;
 pub mod scope;

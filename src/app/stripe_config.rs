@@ -312,3 +312,46 @@ stored_config!(
     entity::platform_stripe_configs::Model,
     entity::platform_webhook_secrets::Model
 );
+
+/// What `gateway check-config` finds of the key a tenant's Stripe calls use.
+pub enum KeyReport {
+    /// No key to call with (a connected tenant: the platform has none).
+    NoConfig,
+    /// Checked with Stripe (`GET /v1/balance`). `hint`: the key's hint, and whose it is.
+    Checked {
+        hint: String,
+        live: bool,
+        result: KeyCheck,
+    },
+    /// Stripe could not be asked.
+    Unchecked { hint: String, why: String },
+}
+
+/// Asks Stripe whether the key the tenant's calls use works, and in the mode it says.
+pub async fn check(state: &AppState, scope: &TenantScope) -> Result<KeyReport> {
+    let client = match super::tenant_stripe(state, scope.id).await {
+        Ok(client) => client,
+        Err(Error::Conflict { .. }) => return Ok(KeyReport::NoConfig),
+        Err(e) => return Err(e),
+    };
+    let hint = match &client.connected_account {
+        Some(account) => format!(
+            "{} (the platform's, for connected account {account})",
+            client.key_hint
+        ),
+        None => client.key_hint.clone(),
+    };
+    Ok(
+        match keycheck::check(&client.stripe, client.livemode).await {
+            Ok(result) => KeyReport::Checked {
+                hint,
+                live: client.livemode,
+                result,
+            },
+            Err(e) => KeyReport::Unchecked {
+                hint,
+                why: e.to_string(),
+            },
+        },
+    )
+}

@@ -98,7 +98,7 @@ fn route_waiting_events(state: &AppState, tenant: &Tenant) {
         let routing = state.clone();
         state
             .tasks
-            .spawn(async move { crate::jobs::unrouted::route_now(&routing).await });
+            .spawn(async move { super::unrouted::route_now(&routing).await });
     }
 }
 

@@ -4,7 +4,6 @@
 pub mod authorizations;
 pub mod keys;
 pub mod reconcile;
-mod reconcile_lock;
 pub mod refunds;
 pub mod retention;
 pub mod unrouted;

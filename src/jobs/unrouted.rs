@@ -1,85 +1,11 @@
-//! Job: routing the Connect events that waited for a tenant. An event the Connect endpoint
-//! verified for an account no tenant had is kept (`store::unrouted`); once an active tenant has
-//! that account (created with it, given it by the operator, or reactivated), each such event goes
-//! through the writer as if just delivered — exactly once per `(tenant, event id)`, however many
-//! passes or replicas hand it over — and is marked routed. A pass runs right after any tenant
-//! change that leaves the tenant with an account, and every minute on every replica (which
-//! catches what a stopped process or a concurrent change left).
+//! Job: routing the Connect events that waited for a tenant — a pass of
+//! `app::unrouted::route_now` every minute on every replica (which catches what a stopped process
+//! or a concurrent change left).
+use crate::app::unrouted::route_now;
 use crate::state::AppState;
-use crate::store::{platform_config, unrouted};
-use crate::webhooks::event::Envelope;
-use crate::webhooks::incoming::Incoming;
 use std::time::Duration;
 
-const BATCH: u64 = 100;
 const EVERY: Duration = Duration::from_secs(60);
-
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    #[error("database error: {0}")]
-    Db(#[from] sea_orm::DbErr),
-    #[error("the write path is unavailable")]
-    Unavailable,
-}
-
-/// Hands every routable waiting event to its tenant; how many were handed over.
-pub async fn route(state: &AppState) -> Result<usize, RouteError> {
-    let mut routed = 0;
-    while !state.tasks.is_stopping() {
-        let batch = unrouted::routable(&state.db, BATCH).await?;
-        if batch.is_empty() {
-            break;
-        }
-        let platform_live = platform_config::get(&state.db)
-            .await?
-            .map(|(config, _)| config.mode.is_live());
-        let mut progressed = false;
-        for (row, tenant_id) in batch {
-            let envelope = match Envelope::parse(row.payload.as_bytes()) {
-                Ok(envelope) => envelope,
-                Err(e) => {
-                    // It parsed when it arrived; left in place (and listed) for a person to see.
-                    tracing::error!(event = %row.stripe_event_id, error = %e, "a waiting Connect event does not parse; left unrouted");
-                    continue;
-                }
-            };
-            let incoming = Incoming {
-                tenant_id,
-                // Verified with the platform's secret: the platform key's mode decides.
-                tenant_livemode: platform_live.unwrap_or(envelope.livemode),
-                envelope,
-                payload: row.payload,
-                replay: false,
-            };
-            state
-                .writer
-                .submit(incoming)
-                .await
-                .map_err(|_| RouteError::Unavailable)?;
-            unrouted::mark_routed(&state.db, row.id, tenant_id).await?;
-            routed += 1;
-            progressed = true;
-        }
-        if !progressed {
-            break;
-        }
-    }
-    Ok(routed)
-}
-
-/// One pass, logged.
-pub async fn route_now(state: &AppState) {
-    match route(state).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            events = n,
-            "Connect events that waited for a tenant were routed"
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "routing waiting Connect events failed; the next pass retries")
-        }
-    }
-}
 
 /// A pass every minute until the process stops.
 pub async fn run(state: AppState) {

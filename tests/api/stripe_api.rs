@@ -659,18 +659,16 @@ async fn one_reconciliation_per_tenant_at_a_time(app: TestApp) {
             .await
             .unwrap()
             .state;
-        let tenant = gateway::store::tenants::for_operator(&other.db, "busy")
-            .await
-            .unwrap()
-            .unwrap();
+        let tenant =
+            gateway::app::scope::in_scope(&other, gateway::app::Principal::Operator, "busy")
+                .await
+                .unwrap();
         assert!(matches!(
-            gateway::jobs::reconcile::begin(
-                &other,
-                &tenant,
-                gateway::jobs::reconcile::Since::LastRun
-            )
-            .await,
-            Err(gateway::jobs::reconcile::StartError::AlreadyRunning)
+            gateway::app::reconciliations::start(&other, &tenant, None).await,
+            Err(gateway::app::Error::Conflict {
+                code: "reconciliation_running",
+                ..
+            })
         ));
     }
     let run = finished(&app, "busy", first.json["id"].as_str().unwrap()).await;
