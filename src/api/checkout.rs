@@ -118,7 +118,7 @@ impl CheckoutApi {
         Ok(CheckoutCreated::Created(Json(CheckoutSessionOut {
             session_id: made.session_id,
             url: made.url,
-            status_url: super::order_status::status_url(&state, order_id.0),
+            status_url: crate::app::orders::status_url(&state, order_id.0),
             amount: made.share.amount,
             tip_amount: made.share.tip,
             capture_method: if made.share.manual {

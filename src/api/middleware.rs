@@ -77,7 +77,7 @@ pub async fn trace_request<E: Endpoint>(next: E, req: Request) -> poem::Result<R
 /// The path as logged: a status URL's token is a capability (whoever has it follows the
 /// order), so the route is logged, never the token.
 fn logged_path(path: &str) -> &str {
-    match path.strip_prefix(super::order_status::PREFIX) {
+    match path.strip_prefix(crate::app::orders::STATUS_PATH) {
         Some(token) if !token.is_empty() => "/v1/order-status/{token}",
         _ => path,
     }

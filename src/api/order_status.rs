@@ -23,21 +23,9 @@ use poem_openapi::{Object, OpenApi};
 use std::time::Duration;
 use uuid::Uuid;
 
-pub(crate) const PREFIX: &str = "/v1/order-status/";
+use crate::app::orders::STATUS_PATH as PREFIX;
 /// A comment line every this long keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-/// The status URL of an order.
-pub(crate) fn status_url(state: &AppState, order_id: Uuid) -> String {
-    let token = crate::app::orders::status_token(state, order_id);
-    let base = state
-        .config
-        .public_url
-        .as_deref()
-        .unwrap_or("")
-        .trim_end_matches('/');
-    format!("{base}{PREFIX}{token}")
-}
 
 /// What a customer's browser sees of an order.
 #[derive(Object)]

@@ -211,7 +211,7 @@ impl OrdersApi {
         };
         let order = orders::create(&state, &tenant, new).await?;
         Ok(OrderCreated::Created(Json(OrderCreatedOut {
-            status_url: super::order_status::status_url(&state, order.id),
+            status_url: orders::status_url(&state, order.id),
             order: order.into(),
         })))
     }

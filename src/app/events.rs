@@ -37,7 +37,7 @@ pub async fn replay(state: &AppState, scope: &TenantScope, event_id: &str) -> Re
             "the event's payload is past retention; it cannot be replayed",
         )
     })?;
-    let livemode = store::stripe_config::key_mode(&state.db, scope)
+    let livemode = super::stripe_config::livemode(state, scope)
         .await?
         .ok_or_else(super::no_stripe_key)?;
     let envelope = Envelope::parse(payload.as_bytes()).map_err(|e| {

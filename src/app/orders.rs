@@ -44,9 +44,20 @@ pub async fn get(
 /// What the token of an order's status URL is a capability for (its MAC's purpose).
 const STATUS_PURPOSE: &str = "order-status";
 
-/// The token that opens one order's status, without a bearer (a customer's browser).
-pub fn status_token(state: &AppState, order_id: Uuid) -> String {
-    state.keyring.capability(STATUS_PURPOSE, order_id)
+/// Where an order's status is served (the token follows).
+pub const STATUS_PATH: &str = "/v1/order-status/";
+
+/// The status URL of an order: its token opens that one order's status, without a bearer (a
+/// customer's browser). Absolute when `GATEWAY_PUBLIC_URL` is set.
+pub fn status_url(state: &AppState, order_id: Uuid) -> String {
+    let token = state.keyring.capability(STATUS_PURPOSE, order_id);
+    let base = state
+        .config
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    format!("{base}{STATUS_PATH}{token}")
 }
 
 /// The order a status token opens; one the keyring did not sign, or of an order gone, is not

@@ -5,9 +5,9 @@
 //! then compares the window's PaymentIntents with the tenant's payments and reports what
 //! differs. Progress is saved after every page. One run per tenant at a time: an in-process
 //! guard, and on PostgreSQL a session advisory lock, so replicas never run a tenant together.
+use super::TenantScope;
 use super::reconcile_lock::RunLock;
 use crate::state::AppState;
-use crate::store::scope::ScopedTenant;
 use crate::store::{events, payments, reconciliations};
 use crate::stripe::StripeCallError;
 use crate::stripe::lists;
@@ -61,10 +61,10 @@ pub fn check_since(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Since, Strin
 /// Takes the tenant's lock and records a new run for its window (see [`Since`]).
 pub async fn begin(
     state: &AppState,
-    tenant: &ScopedTenant,
+    tenant: &TenantScope,
     since: Since,
 ) -> Result<(Run, RunLock), StartError> {
-    if crate::store::stripe_config::key_mode(&state.db, tenant)
+    if super::stripe_config::livemode(state, tenant)
         .await?
         .is_none()
     {
@@ -319,7 +319,7 @@ async fn compare_intent(
 /// Starts a run in the background and returns it at once (for the API).
 pub async fn spawn(
     state: &AppState,
-    tenant: &ScopedTenant,
+    tenant: &TenantScope,
     since: Since,
 ) -> Result<Run, StartError> {
     let (run, guard) = begin(state, tenant, since).await?;

@@ -313,6 +313,22 @@ stored_config!(
     entity::platform_webhook_secrets::Model
 );
 
+/// Stripe's `livemode` for the key the tenant calls Stripe with — its own, or for a connected
+/// tenant the platform's — or `None` when it has none.
+pub async fn livemode(
+    state: &AppState,
+    scope: &TenantScope,
+) -> std::result::Result<Option<bool>, sea_orm::DbErr> {
+    let mode = if scope.kind == TenantKind::Connected {
+        platform_config::get(&state.db).await?.map(|(c, _)| c.mode)
+    } else {
+        stripe_config::get(&state.db, scope)
+            .await?
+            .map(|(c, _)| c.mode)
+    };
+    Ok(mode.map(StripeMode::is_live))
+}
+
 /// What `gateway check-config` finds of the key a tenant's Stripe calls use.
 pub enum KeyReport {
     /// No key to call with (a connected tenant: the platform has none).

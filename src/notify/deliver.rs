@@ -1,20 +1,27 @@
 //! Notify: one attempt to deliver one message: sign with the endpoint's live secrets, POST
 //! through the guarded client, and record what came of it — delivered, scheduled again, failed
 //! for good — and what it says about the endpoint (a failing run; disabled after five days).
-//! A delivery is recorded by the worker with the others of its round (`Inner::delivered`); a
-//! failure at once.
+//! A delivery is answered to the worker ([`Outcome::Delivered`]), which records it with the
+//! others of its round; a failure is recorded here at once.
 use super::message;
-use super::outbound::SendError;
+use super::outbound::{Outbound, SendError};
 use super::schedule;
-use super::worker::Inner;
-use crate::crypto::{Field, SecretText};
+use crate::crypto::{Field, Keyring, SecretText};
 use crate::store::{notification_endpoints, outbox};
 use chrono::{DateTime, Utc};
 use entity::status::MessageStatus;
 use entity::{
     notification_endpoints as endpoints, notification_messages as messages, order_changes,
 };
-use sea_orm::DbErr;
+use sea_orm::{DatabaseConnection, DbErr};
+
+/// What an attempt came to.
+pub(super) enum Outcome {
+    /// The endpoint answered 2xx with this code: the worker records it with its round's others.
+    Delivered(i32),
+    /// Failed, and recorded here (scheduled again, or failed for good).
+    Recorded,
+}
 
 /// An endpoint as the messages claimed together for it see it: its row and its live secrets,
 /// opened once.
@@ -25,13 +32,14 @@ pub(super) struct Target {
 
 impl Target {
     pub(super) async fn load(
-        w: &Inner,
+        db: &DatabaseConnection,
+        keyring: &Keyring,
         endpoint: endpoints::Model,
         now: DateTime<Utc>,
     ) -> Result<Self, DbErr> {
         let mut secrets = Vec::new();
-        for s in notification_endpoints::live_secrets(&w.db, endpoint.id, now).await? {
-            match w.keyring.open(
+        for s in notification_endpoints::live_secrets(db, endpoint.id, now).await? {
+            match keyring.open(
                 endpoint.tenant_id,
                 Field::NotificationSecret(endpoint.id),
                 &s.secret_ciphertext,
@@ -46,20 +54,21 @@ impl Target {
     }
 }
 
-/// Makes the attempt `message` was claimed for and records it.
+/// Makes the attempt `message` was claimed for; records a failure and the endpoint's health.
 pub(super) async fn attempt(
-    w: &Inner,
+    db: &DatabaseConnection,
+    outbound: &Outbound,
     target: &Target,
     message: &messages::Model,
     change: &order_changes::Model,
-) -> Result<(), DbErr> {
+) -> Result<Outcome, DbErr> {
     let endpoint = &target.endpoint;
     let now = Utc::now();
     let body = message::body(change);
     let sent = match message::headers(&message::webhook_id(change.id), now, &body, &target.secrets)
     {
         Ok(headers) if !target.secrets.is_empty() => {
-            w.outbound.post(&endpoint.url, &headers, body).await
+            outbound.post(&endpoint.url, &headers, body).await
         }
         Ok(_) => Err(SendError::Connect("no signing secret opens".into())),
         Err(e) => Err(SendError::Connect(e.to_string())),
@@ -80,21 +89,16 @@ pub(super) async fn attempt(
             matches!(e, SendError::Blocked(_)),
         ),
     };
-    if let (true, Some(code)) = (ok, code) {
-        // Recorded with the others delivered meanwhile, at the worker's next round.
-        w.delivered
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(code)
-            .or_default()
-            .push((message.id, message.attempts));
+    let outcome = if let (true, Some(code)) = (ok, code) {
         crate::telemetry::notification("delivered");
         crate::telemetry::notification_delivered(
             (at - change.created_at).to_std().unwrap_or_default(),
         );
+        Outcome::Delivered(code)
     } else {
-        fail(w, message, code, error, blocked, at).await?;
-    }
+        fail(db, message, code, error, blocked, at).await?;
+        Outcome::Recorded
+    };
     // The endpoint's failing run moves only when this attempt changes it (as last loaded).
     let disable_before = at - schedule::DISABLE_AFTER;
     let moves = if ok {
@@ -104,16 +108,16 @@ pub(super) async fn attempt(
             .failing_since
             .is_none_or(|since| since <= disable_before)
     };
-    if moves && outbox::endpoint_outcome(&w.db, endpoint.id, ok, at, disable_before).await? {
+    if moves && outbox::endpoint_outcome(db, endpoint.id, ok, at, disable_before).await? {
         crate::telemetry::notification("endpoint_disabled");
         tracing::warn!(tenant = %endpoint.tenant_id, endpoint = %endpoint.id, "notification endpoint disabled: failing for 5 days");
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// Records a failed attempt: scheduled again, or failed for good when the schedule is spent.
 async fn fail(
-    w: &Inner,
+    db: &DatabaseConnection,
     message: &messages::Model,
     code: Option<i32>,
     error: Option<String>,
@@ -129,7 +133,7 @@ async fn fail(
         None => (MessageStatus::Failed, at, "failed"),
     };
     outbox::finish(
-        &w.db,
+        db,
         message,
         outbox::Attempt {
             status,

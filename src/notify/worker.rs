@@ -38,19 +38,19 @@ const COALESCE: Duration = Duration::from_millis(10);
 /// How often the backlog gauge is refreshed.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
-pub(super) struct Inner {
-    pub db: DatabaseConnection,
-    pub keyring: Arc<Keyring>,
-    pub outbound: Outbound,
+struct Inner {
+    db: DatabaseConnection,
+    keyring: Arc<Keyring>,
+    outbound: Outbound,
     /// One attempt's time limit: a claim's lease is this for each attempt queued ahead of and
     /// with its last message on that endpoint's slots, and a margin.
-    pub timeout: Duration,
+    timeout: Duration,
     /// Per endpoint: messages claimed and not finished, and its attempt slots.
     in_flight: Mutex<HashMap<Uuid, (usize, Arc<Semaphore>)>>,
     /// Deliveries made but not yet recorded, by answer code: `(message id, attempts)`. Recorded
     /// together at the next round (one statement per code instead of one per message); until
     /// then the message is still `delivering` under its lease.
-    pub delivered: Mutex<HashMap<i32, Vec<(Uuid, i32)>>>,
+    delivered: Mutex<HashMap<i32, Vec<(Uuid, i32)>>>,
     slots: Arc<Semaphore>,
     /// An attempt finished: its endpoint may have more work.
     done: Notify,
@@ -225,7 +225,8 @@ impl Notifier {
                 continue;
             }
             // The endpoint and its secrets, once for the messages claimed together.
-            let target = Arc::new(deliver::Target::load(&self.0, endpoint, now).await?);
+            let target =
+                Arc::new(deliver::Target::load(&self.0.db, &self.0.keyring, endpoint, now).await?);
             for (message, change) in claimed {
                 let Ok(permit) = self.0.slots.clone().try_acquire_owned() else {
                     // Unreachable (room was counted), and harmless: the lease lapses.
@@ -243,11 +244,18 @@ impl Notifier {
                 let (worker, target) = (self.clone(), target.clone());
                 tokio::spawn(async move {
                     // The endpoint's slots are taken in claim order (tokio's semaphore is fair).
-                    if let Ok(_turn) = lane.acquire().await
-                        && let Err(e) =
-                            deliver::attempt(&worker.0, &target, &message, &change).await
-                    {
-                        tracing::warn!(message = %message.id, error = %e, "notification attempt not recorded; its lease will lapse");
+                    if let Ok(_turn) = lane.acquire().await {
+                        let w = &worker.0;
+                        match deliver::attempt(&w.db, &w.outbound, &target, &message, &change).await
+                        {
+                            Ok(deliver::Outcome::Delivered(code)) => {
+                                worker.delivered(code, message.id, message.attempts)
+                            }
+                            Ok(deliver::Outcome::Recorded) => {}
+                            Err(e) => {
+                                tracing::warn!(message = %message.id, error = %e, "notification attempt not recorded; its lease will lapse")
+                            }
+                        }
                     }
                     worker.release(id);
                     drop(permit);
@@ -255,6 +263,18 @@ impl Notifier {
             }
         }
         Ok(started)
+    }
+
+    /// A delivery, recorded with the others made meanwhile at the next round (until then the
+    /// message stays `delivering` under its lease).
+    fn delivered(&self, code: i32, message: Uuid, attempts: i32) {
+        self.0
+            .delivered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(code)
+            .or_default()
+            .push((message, attempts));
     }
 
     /// Looks for due work now (a manual retry made some).

@@ -2,16 +2,16 @@
 //! locked, every fact the batch's events name, then writes the facts that changed; the write path
 //! (`webhooks::batch`) is written once against it. Two implementations: [`SeaFacts`] (sea-orm's
 //! statements, on any connection or transaction: SQLite, and the per-event path on PostgreSQL)
-//! and [`PgFacts`] (PostgreSQL's two-statement batch, `pg_batch`). Every implementation locks
+//! and `PgFacts` (PostgreSQL's two-statement batch, in `pg_batch`). Every implementation locks
 //! payments, then orders, then disputes, so writers applying events about the same payment
 //! serialize instead of losing an update.
 use super::events::EventRow;
-use super::{ledger, outbox, pg_batch};
+use super::{ledger, outbox};
 use chrono::{DateTime, Utc};
 use entity::status::EventStatus;
 use entity::{disputes, order_changes, orders, payments, scrubbed_customers, webhook_events};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::sqlx::PgConnection;
+
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TryInsertResult,
@@ -72,30 +72,6 @@ pub trait FactStore: Send {
         orders: &[orders::Model],
         changes: &[order_changes::Model],
     ) -> impl Future<Output = Result<(), DbErr>> + Send;
-}
-
-/// PostgreSQL's batch: one statement records and loads, one writes (`pg_batch`).
-pub struct PgFacts<'c>(pub &'c mut PgConnection);
-
-impl FactStore for PgFacts<'_> {
-    async fn record_and_load(
-        &mut self,
-        rows: &[&EventRow<'_>],
-        keys: Keys,
-        now: DateTime<Utc>,
-    ) -> Result<Recorded, DbErr> {
-        pg_batch::record_and_load(self.0, rows, keys, now).await
-    }
-
-    async fn write(
-        &mut self,
-        payments: &[payments::Model],
-        disputes: &[disputes::Model],
-        orders: &[orders::Model],
-        changes: &[order_changes::Model],
-    ) -> Result<(), DbErr> {
-        pg_batch::write(self.0, payments, disputes, orders, changes).await
-    }
 }
 
 /// sea-orm's statements on a connection or transaction of either backend.

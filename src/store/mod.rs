@@ -2,6 +2,7 @@
 pub mod advisory;
 pub mod api_keys;
 pub mod broadcast;
+pub mod credentials;
 pub mod events;
 pub mod facts;
 pub mod failures;

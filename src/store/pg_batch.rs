@@ -8,7 +8,7 @@
 //! prepared once per connection, planned generically, every lookup an index probe on
 //! `(tenant_id, key)` whatever the table's statistics say.
 use super::events::EventRow;
-use super::facts::{EarlierCopy, Keys, Recorded};
+use super::facts::{EarlierCopy, FactStore, Keys, Recorded};
 use super::ledger;
 use crate::db::db_err;
 use chrono::{DateTime, Utc};
@@ -18,6 +18,31 @@ use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Connection, PgConnection, PgPool, Postgres};
 use std::sync::OnceLock;
 use uuid::Uuid;
+
+/// PostgreSQL's batch as the write path's [`FactStore`]: one statement records and loads, one
+/// writes.
+pub struct PgFacts<'c>(pub &'c mut PgConnection);
+
+impl FactStore for PgFacts<'_> {
+    async fn record_and_load(
+        &mut self,
+        rows: &[&EventRow<'_>],
+        keys: Keys,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, DbErr> {
+        record_and_load(self.0, rows, keys, now).await
+    }
+
+    async fn write(
+        &mut self,
+        payments: &[payments::Model],
+        disputes: &[disputes::Model],
+        orders: &[orders::Model],
+        changes: &[order_changes::Model],
+    ) -> Result<(), DbErr> {
+        write(self.0, payments, disputes, orders, changes).await
+    }
+}
 
 const RECORD_AND_LOAD: &str = r#"
 WITH ins AS (

@@ -2,7 +2,7 @@
 //! the nil UUID) and its Connect endpoint's webhook secrets (encrypted) — with the same shapes and
 //! rules as a tenant's (`stripe_config`): put replaces both, secrets are added for a rotation, the
 //! last current one cannot be deleted.
-use super::stripe_config::{
+use super::credentials::{
     AddSecret, DeleteSecret, SealedConfig, SealedWebhookSecret, has_room, outlives,
 };
 use chrono::{DateTime, Utc};

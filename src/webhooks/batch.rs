@@ -10,8 +10,9 @@ use super::apply::{EventCtx, Observation};
 use super::incoming::{Incoming, Outcome};
 use super::merge::{Facts, OrderChange};
 use super::plan::{self, Plan};
-use crate::store::facts::{FactStore, PgFacts, Recorded, SeaFacts};
+use crate::store::facts::{FactStore, Recorded, SeaFacts};
 use crate::store::pg_batch;
+use crate::store::pg_batch::PgFacts;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 

@@ -7,7 +7,8 @@ use chrono::{SubsecRound, Utc};
 use entity::status::{EventStatus, OrderStatus, PaymentStatus};
 use entity::{order_changes, orders, payments};
 use gateway::store::events::{EventRow, NewEvent};
-use gateway::store::facts::{FactStore, Keys, PgFacts, Recorded, SeaFacts};
+use gateway::store::facts::{FactStore, Keys, Recorded, SeaFacts};
+use gateway::store::pg_batch::PgFacts;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     TransactionTrait,
