@@ -217,6 +217,7 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
         row.try_get::<i64>("", "n").unwrap()
     };
     let mut purged = false;
+    let mut last = (0, 0, 0);
     // Bounded by time, not by tries: with the whole suite running, a try can take 100 ms.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
@@ -227,7 +228,12 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
                 json!({}),
             )
             .await;
-        if replay.status == 409 && count_counters().await == 0 && count_changes().await == 0 {
+        last = (
+            replay.status.as_u16(),
+            count_counters().await,
+            count_changes().await,
+        );
+        if last == (409, 0, 0) {
             replay.assert_problem(409, "payload_purged");
             purged = true;
             break;
@@ -236,7 +242,7 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
     }
     assert!(
         purged,
-        "the old payload, the old order change and the old counters were removed"
+        "the old payload, the old order change and the old counters were removed: last seen (replay status, counters, order changes of evt_old) = {last:?}"
     );
     let kept = app
         .get("/v1/tenants/keeper/webhook-events/evt_old", app.op())
@@ -254,7 +260,9 @@ async fn retention_removes_old_payloads_and_counters(app: TestApp) {
 
 fn sql_of(backend: sea_orm::DbBackend, sql: &str) -> String {
     if backend == sea_orm::DbBackend::Sqlite {
-        sql.replace("$1", "?")
+        // `?1`, not `?`: a parameter named twice binds one value (a bare `?` takes the next
+        // value, and SQLite binds a missing one as NULL).
+        sql.replace('$', "?")
     } else {
         sql.to_owned()
     }
