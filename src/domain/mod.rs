@@ -1,6 +1,7 @@
 //! Domain layer: validated values. `parse()` returns a value that cannot be invalid, or a
 //! [`Invalid`] naming the field and the rule, which the API answers as 422 problem+json.
 pub mod authorization;
+pub mod changes;
 pub mod checkout;
 #[cfg(test)]
 pub(crate) mod fixtures;

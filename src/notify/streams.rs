@@ -7,8 +7,8 @@
 //! customers, or one client, cannot take every slot from the others' customers), and the
 //! configured total per process. Each stream also ends after its lifetime and when shutdown
 //! begins (the API layer's concern); browsers reconnect.
+use crate::domain::changes::ChangeFeed;
 use crate::store;
-use crate::webhooks::feed::ChangeFeed;
 use chrono::{DateTime, Utc};
 use entity::orders;
 use entity::status::OrderStatus;

@@ -11,8 +11,8 @@
 use super::deliver;
 use super::outbound::Outbound;
 use crate::crypto::Keyring;
+use crate::domain::changes::ChangeFeed;
 use crate::store::outbox;
-use crate::webhooks::feed::ChangeFeed;
 use chrono::Utc;
 use entity::notification_messages as messages;
 use entity::status::MessageStatus;

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)]
 use super::history::{Ev, MAX_TIP_BPS, ORDER_AMOUNT, ORDER_ID};
 use super::*;
+use crate::domain::changes::OrderChange;
 use crate::webhooks::derive;
-use crate::webhooks::merge::OrderChange;
 use entity::orders;
 use entity::status::{OrderStatus, ReviewReason};
 use proptest::prelude::*;

@@ -8,8 +8,9 @@
 //! the writer's per-event path, whose merge is [`apply_one`]: this pipeline for a batch of one.
 use super::apply::{EventCtx, Observation};
 use super::incoming::{Incoming, Outcome};
-use super::merge::{Facts, OrderChange};
+use super::merge::Facts;
 use super::plan::{self, Plan};
+use crate::domain::changes::OrderChange;
 use crate::store::facts::{FactStore, Recorded, SeaFacts};
 use crate::store::pg_batch;
 use crate::store::pg_batch::PgFacts;

@@ -2,9 +2,10 @@
 //! loaded, take each applied event's observation in arrival order; what comes out is the new
 //! facts and the domain changes: every order whose status or refunded amount an event moved.
 //! Every way an event arrives (webhook batch, single event, replay, failed-event retry,
-//! reconciliation) merges here, and every consumer of "what changed" reads [`OrderChange`].
+//! reconciliation) merges here, and every consumer of "what changed" reads
+//! [`OrderChange`](crate::domain::changes::OrderChange).
 use super::apply::{self, EventCtx, Observation};
-use entity::status::OrderStatus;
+use crate::domain::changes::OrderChange;
 use entity::{disputes, orders, payments};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -23,58 +24,6 @@ pub struct Changed {
     pub payments: Vec<payments::Model>,
     pub disputes: Vec<disputes::Model>,
     pub orders: Vec<orders::Model>,
-}
-
-/// An order whose status or money one event moved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrderChange {
-    pub tenant_id: Uuid,
-    pub order_id: Uuid,
-    pub reference: String,
-    /// Status before and after the event.
-    pub from: OrderStatus,
-    pub to: OrderStatus,
-    /// The order's amount and currency (they never change).
-    pub amount: i64,
-    pub currency: String,
-    /// Refunded amount before and after the event, in minor units.
-    pub refunded_from: i64,
-    pub refunded_to: i64,
-    /// The order's money after the event (minor units).
-    pub amount_paid: i64,
-    pub tip_amount: i64,
-    pub amount_due: i64,
-    pub amount_authorized: i64,
-    /// The Stripe event that caused it.
-    pub cause: String,
-}
-
-impl OrderChange {
-    /// The change as the outbox stores it, recorded at `now`.
-    pub fn outbox_row(&self, now: chrono::DateTime<chrono::Utc>) -> entity::order_changes::Model {
-        entity::order_changes::Model {
-            id: Uuid::now_v7(),
-            tenant_id: self.tenant_id,
-            order_id: self.order_id,
-            reference: self.reference.clone(),
-            from_status: self.from,
-            to_status: self.to,
-            amount: self.amount,
-            currency: self.currency.clone(),
-            refunded_from: self.refunded_from,
-            refunded_to: self.refunded_to,
-            amount_paid: self.amount_paid,
-            tip_amount: self.tip_amount,
-            amount_due: self.amount_due,
-            amount_authorized: self.amount_authorized,
-            cause: self.cause.clone(),
-            created_at: now,
-            dispatched_at: None,
-            kind: None,
-            payment_id: None,
-            capture_before: None,
-        }
-    }
 }
 
 impl Facts {

@@ -7,7 +7,6 @@ pub mod connect;
 pub mod derive;
 pub mod event;
 pub mod failures;
-pub mod feed;
 pub mod incoming;
 pub mod intake;
 pub mod limiter;

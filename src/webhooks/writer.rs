@@ -4,10 +4,10 @@
 //! The same path serves webhooks, replays and reconciliation.
 use super::apply::{self, Observation};
 use super::batch::{Committed, Fallback};
-use super::feed::ChangeFeed;
 use super::incoming::{Incoming, Outcome, mode_mismatch};
-use super::merge::OrderChange;
 use crate::breaker::{Breaker, Failure};
+use crate::domain::changes::ChangeFeed;
+use crate::domain::changes::OrderChange;
 use crate::store::events;
 use crate::store::pg_batch::Writer as PgWriter;
 use chrono::Utc;
@@ -154,6 +154,9 @@ async fn write_batch(
 ) -> Result<(), Failure> {
     let (results, written) = match commit_batch(db, pg, more_pending, &jobs).await {
         Ok(committed) => {
+            for change in &committed.changes {
+                crate::telemetry::order_change(change.from.as_str(), change.to.as_str());
+            }
             feed.publish(committed.changes);
             (committed.outcomes.into_iter().map(Ok).collect(), Ok(()))
         }
