@@ -5,10 +5,10 @@
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gateway::crypto::SecretText;
-use gateway::webhooks::apply::observe;
-use gateway::webhooks::event::Envelope;
-use gateway::webhooks::signature::{sign, verify};
-use gateway::webhooks::tenants::{ActiveSecret, TenantCache, TenantRuntime};
+use gateway::webhooks::intake::signature::{sign, verify};
+use gateway::webhooks::intake::tenants::{ActiveSecret, TenantCache, TenantRuntime};
+use gateway::webhooks::rules::event::Envelope;
+use gateway::webhooks::rules::observe;
 use serde_json::{Value, json};
 use std::hint::black_box;
 use uuid::Uuid;

@@ -7,10 +7,10 @@ use crate::crypto::{Keyring, SecretText};
 use crate::notify::{Notifier, Outbound, StatusStreams};
 use crate::stripe::{StripeCallError, StripeClients};
 use crate::tasks::Tasks;
-use crate::webhooks::{
+use crate::webhooks::intake::{
     failures::FailureCounter, limiter::Limiters, shared_limit::SharedLimiter, tenants::TenantCache,
-    writer::Writer,
 };
+use crate::webhooks::write::writer::Writer;
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ pub struct Inner {
     pub config: Config,
     pub tenants: TenantCache,
     /// The Connect platform's runtime (its Connect webhook secrets).
-    pub platform: crate::webhooks::platform::PlatformCache,
+    pub platform: crate::webhooks::intake::platform::PlatformCache,
     pub limiters: Limiters,
     /// Failed admin-API authentications per client address.
     pub auth_limiter: AuthLimiter,

@@ -26,7 +26,7 @@
 mod notify;
 mod wire;
 
-use gateway::webhooks::signature::sign;
+use gateway::webhooks::intake::signature::sign;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,8 +2,8 @@
 //! body must parse into an envelope or give an error message (never echoing the body), and any
 //! `data.object` must give an observation or an error for every type, never a panic.
 #![no_main]
-use gateway::webhooks::apply::{HANDLED_TYPES, observe};
-use gateway::webhooks::event::Envelope;
+use gateway::webhooks::rules::{HANDLED_TYPES, observe};
+use gateway::webhooks::rules::event::Envelope;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Fuzz target: the `Stripe-Signature` header parser and verification. Any header and body must
 //! give `Ok` or a `SignatureError`, never a panic; a header that verifies must parse.
 #![no_main]
-use gateway::webhooks::signature::{parse_header, verify};
+use gateway::webhooks::intake::signature::{parse_header, verify};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

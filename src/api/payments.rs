@@ -103,7 +103,7 @@ impl From<payments::Model> for PaymentOut {
             id: m.id,
             order_id: m.order_id,
             stripe_payment_intent_id: Some(m.stripe_payment_intent_id)
-                .filter(|key| !crate::webhooks::apply::is_legacy_charge_key(key)),
+                .filter(|key| !crate::webhooks::rules::is_legacy_charge_key(key)),
             stripe_charge_id: m.stripe_charge_id,
             amount: m.amount,
             amount_refunded: m.amount_refunded,

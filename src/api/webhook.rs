@@ -4,10 +4,10 @@
 use crate::api::middleware::{closing, declared_length};
 use crate::error::problem_response;
 use crate::state::AppState;
-use crate::webhooks::connect::{self, Routed};
 use crate::webhooks::incoming::Outcome;
+use crate::webhooks::intake::connect::{self, Routed};
+use crate::webhooks::intake::tenants::TenantRuntime;
 use crate::webhooks::intake::{self, Rejection, refuse};
-use crate::webhooks::tenants::TenantRuntime;
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};

@@ -7,8 +7,8 @@ use super::{Principal, Result};
 use crate::state::AppState;
 pub use crate::store::unrouted::Shown;
 use crate::store::{Page, PageRequest, platform_config, unrouted};
-use crate::webhooks::event::Envelope;
 use crate::webhooks::incoming::Incoming;
+use crate::webhooks::rules::event::Envelope;
 use entity::unrouted_events::Model as Unrouted;
 
 pub async fn list(

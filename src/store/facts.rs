@@ -1,6 +1,6 @@
 //! Store: the write path's storage seam. [`FactStore`] records a batch's event rows and loads,
 //! locked, every fact the batch's events name, then writes the facts that changed; the write path
-//! (`webhooks::batch`) is written once against it. Two implementations: [`SeaFacts`] (sea-orm's
+//! (`webhooks::write::batch`) is written once against it. Two implementations: [`SeaFacts`] (sea-orm's
 //! statements, on any connection or transaction: SQLite, and the per-event path on PostgreSQL)
 //! and `PgFacts` (PostgreSQL's two-statement batch, in `pg_batch`). Every implementation locks
 //! payments, then orders, then disputes, so writers applying events about the same payment

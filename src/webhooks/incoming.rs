@@ -1,7 +1,7 @@
 //! Webhooks: an event on its way to the write path, and what became of it. Every way an event
 //! arrives (webhook, replay, failed-event retry, reconciliation) builds an [`Incoming`].
-use super::event::Envelope;
 use crate::store::events::NewEvent;
+use crate::webhooks::rules::event::Envelope;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 

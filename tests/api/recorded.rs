@@ -4,7 +4,7 @@
 //! Charges-API shape (a charge with no PaymentIntent) pays and refunds an order.
 use crate::helpers::TestApp;
 use crate::stripe::{now, sign};
-use gateway::webhooks::apply::HANDLED_TYPES;
+use gateway::webhooks::rules::HANDLED_TYPES;
 use serde_json::{Value, json};
 
 crate::backend_tests!(

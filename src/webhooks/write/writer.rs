@@ -2,14 +2,14 @@
 //! batch), records each event and its effects in one transaction (a savepoint per event, so one
 //! failing event rolls back only its own effects), commits, and only then answers each sender.
 //! The same path serves webhooks, replays and reconciliation.
-use super::apply::{self, Observation};
 use super::batch::{Committed, Fallback};
-use super::incoming::{Incoming, Outcome, mode_mismatch};
 use crate::breaker::{Breaker, Failure};
 use crate::domain::changes::ChangeFeed;
 use crate::domain::changes::OrderChange;
 use crate::store::events;
 use crate::store::pg_batch::Writer as PgWriter;
+use crate::webhooks::incoming::{Incoming, Outcome, mode_mismatch};
+use crate::webhooks::rules::{self as apply, Observation};
 use chrono::Utc;
 use entity::status::EventStatus;
 use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};

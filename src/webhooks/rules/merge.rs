@@ -1,11 +1,7 @@
-//! Webhooks: applying an event, as pure functions (no I/O). An event becomes an [`Observation`]
-//! (`observe`); observations merge into the stored facts (payments, disputes) by rules that make every
-//! delivery order of the same events converge; an order's status is derived from its facts.
-pub use super::derive::{Derived, derive_order};
-pub use super::observe::{
-    DisputeObs, DisputeStatus, HANDLED_TYPES, Observation, PaymentObs, PaymentStatus,
-    is_legacy_charge_key, observe,
-};
+//! Webhooks rules: what an event says, merged into the stored facts (payments, disputes), as pure
+//! functions (no I/O), by rules that make every delivery order of the same events converge:
+//! status only rises in rank, refunds only grow, descriptive fields take the newest event's.
+use super::observe::{DisputeObs, DisputeStatus, PaymentObs, PaymentStatus};
 use chrono::{DateTime, Utc};
 use entity::{disputes, payments};
 use uuid::Uuid;
@@ -236,15 +232,3 @@ pub fn merge_dispute(
     }
     touch_if_changed(existing, d, ctx.now, |m| &mut m.updated_at)
 }
-
-#[cfg(test)]
-#[path = "apply_history.rs"]
-mod history;
-
-#[cfg(test)]
-#[path = "apply_books.rs"]
-mod books;
-
-#[cfg(test)]
-#[path = "apply_props.rs"]
-mod props;

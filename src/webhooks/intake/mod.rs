@@ -2,19 +2,27 @@
 //! config, size), verified against the tenant's current secrets, charged to the tenant's rate
 //! limit, parsed, and handed to the writer. No step before the writer touches the database
 //! except a cache miss. Every refusal is counted per tenant, hour and reason.
-use super::failures::{FailureCounter, FailureReason};
+pub mod connect;
+pub mod failures;
+pub mod limiter;
+pub mod platform;
+pub mod shared_limit;
+pub mod signature;
+pub mod tenants;
+
 use super::incoming::{Incoming, Outcome};
-use super::limiter::Limiters;
-use super::signature::{self, SignatureError};
-use super::tenants::{TenantCache, TenantRuntime};
-use super::writer::{WriteError, Writer};
+use super::write::writer::{WriteError, Writer};
 use crate::breaker::Breaker;
 use crate::crypto::Keyring;
 use chrono::Utc;
+use failures::{FailureCounter, FailureReason};
+use limiter::Limiters;
 use sea_orm::DatabaseConnection;
+use signature::SignatureError;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
+use tenants::{TenantCache, TenantRuntime};
 
 /// Why a delivery was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +188,7 @@ pub struct Intake<'a> {
     pub db: &'a DatabaseConnection,
     pub keyring: &'a Keyring,
     pub tenants: &'a TenantCache,
-    pub platform: &'a super::platform::PlatformCache,
+    pub platform: &'a platform::PlatformCache,
     pub limiters: &'a Limiters,
     pub failures: &'a FailureCounter,
     pub breaker: &'a Breaker,
@@ -223,7 +231,7 @@ pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRu
     let tenant = match loaded {
         Ok(Some(t)) => t,
         Ok(None) => return Err(refuse(state, None, Rejection::UnknownTenant)),
-        Err(super::tenants::LoadError::Db(e)) => {
+        Err(tenants::LoadError::Db(e)) => {
             tracing::error!(error = %e, "tenant lookup failed");
             state.breaker.failure(crate::breaker::Failure::of(&e));
             return Err(Rejection::Unavailable);
@@ -293,7 +301,7 @@ pub fn parse<'b>(
     tenant: Option<&TenantRuntime>,
     body: &'b [u8],
     event_type: &mut Option<&'static str>,
-) -> Result<(super::event::Envelope, &'b str), Rejection> {
+) -> Result<(crate::webhooks::rules::event::Envelope, &'b str), Rejection> {
     let payload = std::str::from_utf8(body).map_err(|_| {
         refuse(
             state,
@@ -301,12 +309,14 @@ pub fn parse<'b>(
             Rejection::Malformed("body is not UTF-8".into()),
         )
     })?;
-    let envelope = super::event::Envelope::parse(body)
+    let envelope = crate::webhooks::rules::event::Envelope::parse(body)
         .map_err(|e| refuse(state, tenant, Rejection::Malformed(e)))?;
     let span = tracing::Span::current();
     span.record("event_id", envelope.id.as_str());
     span.record("event_type", envelope.event_type.as_str());
-    *event_type = Some(super::observe::type_label(&envelope.event_type));
+    *event_type = Some(crate::webhooks::rules::observe::type_label(
+        &envelope.event_type,
+    ));
     Ok((envelope, payload))
 }
 
@@ -316,7 +326,7 @@ pub async fn submit(
     state: &Intake<'_>,
     tenant: &TenantRuntime,
     livemode: bool,
-    envelope: super::event::Envelope,
+    envelope: crate::webhooks::rules::event::Envelope,
     payload: &str,
 ) -> Result<Outcome, Rejection> {
     if state.breaker.is_open() {

@@ -6,11 +6,11 @@
 //! account no tenant has yet is unrouted: both are recorded (answered 200, so Stripe stops
 //! retrying) and the unrouted ones are routed when a tenant takes the account
 //! (`jobs::unrouted`).
-use super::incoming::Outcome;
-use super::intake::{Intake, Rejection, limit, parse, refuse, submit};
 use super::signature;
 use super::tenants::{LoadError, TenantRuntime};
+use super::{Intake, Rejection, limit, parse, refuse, submit};
 use crate::store::unrouted::{self, NewUnrouted};
+use crate::webhooks::incoming::Outcome;
 use chrono::Utc;
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ pub async fn accept(
 
 async fn record(
     state: &Intake<'_>,
-    envelope: &super::event::Envelope,
+    envelope: &crate::webhooks::rules::event::Envelope,
     account: Option<&str>,
     payload: &str,
 ) -> Result<bool, Rejection> {

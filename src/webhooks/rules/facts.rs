@@ -4,7 +4,7 @@
 //! Every way an event arrives (webhook batch, single event, replay, failed-event retry,
 //! reconciliation) merges here, and every consumer of "what changed" reads
 //! [`OrderChange`](crate::domain::changes::OrderChange).
-use super::apply::{self, EventCtx, Observation};
+use super::{self as apply, EventCtx, Observation};
 use crate::domain::changes::OrderChange;
 use entity::{disputes, orders, payments};
 use std::collections::{HashMap, HashSet};
@@ -55,7 +55,7 @@ impl Facts {
         }
     }
 
-    /// An observation's effects on the facts: merge with the pure rules of `apply`, link
+    /// An observation's effects on the facts: merge with the pure rules of `merge`, link
     /// disputes that arrived first, re-derive the affected order. Returns the order's change,
     /// if the event (`cause`) moved its status or refunded amount.
     pub fn apply(&mut self, ctx: &EventCtx, obs: &Observation, cause: &str) -> Option<OrderChange> {

@@ -1,23 +1,23 @@
 //! Webhooks: the write path, one pipeline for every way an event arrives (webhook batch, single
-//! event, replay, failed-event retry, reconciliation): plan (`plan`) → record the event rows and
+//! event, replay, failed-event retry, reconciliation): plan (`rules::plan`) → record the event rows and
 //! load, locked, the facts they name (`store::facts`, one seam over SQLite and PostgreSQL) →
-//! pure merge in arrival order (`merge`) → store what changed. What comes out is each event's
+//! pure merge in arrival order (`rules::facts`) → store what changed. What comes out is each event's
 //! outcome and the domain changes ([`OrderChange`]), returned from inside the transaction that
 //! commits them. A batch the plan cannot take — a replay, a retry of a failed event,
 //! `customer.deleted`, an unusable object, a concurrent duplicate — goes event by event through
 //! the writer's per-event path, whose merge is [`apply_one`]: this pipeline for a batch of one.
-use super::apply::{EventCtx, Observation};
-use super::incoming::{Incoming, Outcome};
-use super::merge::Facts;
-use super::plan::{self, Plan};
 use crate::domain::changes::OrderChange;
 use crate::store::facts::{FactStore, Recorded, SeaFacts};
 use crate::store::pg_batch;
 use crate::store::pg_batch::PgFacts;
+use crate::webhooks::incoming::{Incoming, Outcome};
+use crate::webhooks::rules::facts::Facts;
+use crate::webhooks::rules::plan::{self, Plan};
+use crate::webhooks::rules::{EventCtx, Observation};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
-pub use super::plan::Fallback;
+pub use crate::webhooks::rules::plan::Fallback;
 
 /// A committed batch: each event's outcome, in order, and the order changes it made.
 pub struct Committed {

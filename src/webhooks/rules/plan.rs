@@ -1,10 +1,10 @@
 //! Webhooks: the plan step of the write path, pure. What each event of a batch will do
 //! (duplicate, ignored, applied), the event rows to record, the facts to load, and which events
 //! the database says were recorded before.
-use super::apply::{self, Observation};
-use super::incoming::Incoming;
+use super::{self as apply, Observation};
 use crate::store::events::EventRow;
 use crate::store::facts::{Keys, Recorded};
+use crate::webhooks::incoming::Incoming;
 use chrono::{DateTime, Utc};
 use entity::status::EventStatus;
 use std::collections::{HashMap, HashSet};
@@ -29,7 +29,7 @@ pub fn plan(batch: &[&Incoming]) -> Option<Vec<Plan>> {
         let plan = if !seen.insert((i.tenant_id, i.envelope.id.as_str())) {
             Plan::Duplicate
         } else if i.envelope.livemode != i.tenant_livemode {
-            Plan::Ignored(super::incoming::mode_mismatch(
+            Plan::Ignored(crate::webhooks::incoming::mode_mismatch(
                 i.envelope.livemode,
                 i.tenant_livemode,
             ))

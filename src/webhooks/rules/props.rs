@@ -5,7 +5,7 @@
 //! status always agrees with its money (a settled order is paid exactly, tips aside); refunds
 //! never shrink; the order changes the merge reports chain from the first state to the last; an
 //! event applied again changes nothing. They drive the write path's own merge
-//! (`merge::Facts::apply`).
+//! (`facts::Facts::apply`).
 #![allow(clippy::unwrap_used)]
 use super::books::{Books, shuffle, stamp, tracked};
 use super::history::{End, Ev, Flow, ORDER_AMOUNT, ORDER_ID, Truth, events_of, history};

@@ -5,10 +5,12 @@
 use super::history::{Ev, MAX_TIP_BPS, ORDER_AMOUNT, ORDER_ID};
 use super::*;
 use crate::domain::changes::OrderChange;
-use crate::webhooks::derive;
+use crate::webhooks::rules::derive;
 use entity::orders;
+use entity::payments;
 use entity::status::{OrderStatus, ReviewReason};
 use proptest::prelude::*;
+use uuid::Uuid;
 
 /// The order's derived fields and, per payment, what must agree between delivery orders.
 pub(super) type State = (
@@ -19,7 +21,7 @@ pub(super) type State = (
 
 /// The books of one tenant with one order, kept by the write path's own in-memory merge.
 pub(super) struct Books {
-    facts: crate::webhooks::merge::Facts,
+    facts: crate::webhooks::rules::facts::Facts,
 }
 
 pub(super) fn ctx(created: i64) -> EventCtx {
@@ -69,7 +71,7 @@ impl Books {
             created_at: now,
             updated_at: now,
         };
-        let mut facts = crate::webhooks::merge::Facts::default();
+        let mut facts = crate::webhooks::rules::facts::Facts::default();
         facts.orders.insert((Uuid::nil(), ORDER_ID), order);
         Self { facts }
     }

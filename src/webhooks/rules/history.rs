@@ -3,8 +3,9 @@
 //! or not), the events Stripe sends about it, and whole histories of one order — one to three
 //! payments, refunds, disputes, an expired checkout, duplicates.
 use super::*;
-use crate::webhooks::observe::Hold;
+use crate::webhooks::rules::observe::Hold;
 use proptest::prelude::*;
+use uuid::Uuid;
 
 pub(super) const ORDER_AMOUNT: i64 = 6000;
 /// The order's tip limit: 50 % of its amount.
