@@ -24,6 +24,7 @@ mod stripe_config;
 mod tenants;
 mod unrouted_events;
 pub mod webhook;
+mod webhook_refusal;
 
 pub use api_keys::ApiKeysApi;
 pub use auth::{BearerAuth, Principal};

@@ -90,7 +90,9 @@ async fn handle(
         .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    match intake::accept(&intake, &tenant, signature, &bytes, &mut seen.event_type).await {
+    let decided = intake::accept(&intake, &tenant, signature, &bytes).await;
+    seen.event_type = decided.event_type;
+    match decided.result {
         Ok(outcome) => accepted(seen, outcome),
         Err(r) => refused(seen, r),
     }
@@ -106,16 +108,10 @@ async fn handle_connect(req: &Request, body: Body, state: &AppState, seen: &mut 
         .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let mut routed_to = None;
-    let routed = connect::accept(
-        &intake,
-        signature,
-        &bytes,
-        &mut seen.event_type,
-        &mut routed_to,
-    )
-    .await;
-    seen.tenant = routed_to;
+    let decided = connect::accept(&intake, signature, &bytes).await;
+    seen.event_type = decided.event_type;
+    seen.tenant = decided.tenant;
+    let routed = decided.result;
     let (routing, resp) = match routed {
         Ok(Routed::Tenant(outcome)) => ("tenant", accepted(seen, outcome)),
         Ok(Routed::Unrouted { new }) => {
@@ -172,7 +168,7 @@ async fn read_body(req: &Request, body: Body, limit: usize) -> Result<bytes::Byt
 }
 
 fn refused(seen: &mut Seen, r: Rejection) -> Response {
-    let refusal = r.refusal();
+    let refusal = super::webhook_refusal::refusal(&r);
     // The rest of the body was never read: the connection cannot carry another request.
     let close = matches!(r, Rejection::TooLarge | Rejection::TooSlow);
     seen.outcome = refusal.label;

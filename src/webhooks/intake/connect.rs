@@ -8,15 +8,16 @@
 //! (`jobs::unrouted`).
 use super::signature;
 use super::tenants::{LoadError, TenantRuntime};
-use super::{Intake, Rejection, limit, parse, refuse, submit};
+use super::{Decided, Intake, Rejection, limit, parse, refuse, submit};
 use crate::store::unrouted::{self, NewUnrouted};
 use crate::webhooks::incoming::Outcome;
+use crate::webhooks::rules::event::Envelope;
 use chrono::Utc;
 use std::sync::Arc;
 
 /// Where a Connect delivery went.
 pub enum Routed {
-    /// To the tenant's write path (the tenant is in `routed_to`), with what became of it there.
+    /// To the tenant's write path, with what became of it there.
     Tenant(Outcome),
     /// Recorded for an account no tenant has (`new`: not a redelivery).
     Unrouted { new: bool },
@@ -29,30 +30,48 @@ pub async fn accept(
     state: &Intake<'_>,
     signature_header: Option<&str>,
     body: &[u8],
-    event_type: &mut Option<&'static str>,
-    routed_to: &mut Option<Arc<TenantRuntime>>,
-) -> Result<Routed, Rejection> {
+) -> Decided<Routed> {
     if state.breaker.is_open() {
-        return Err(Rejection::Unavailable);
+        return Decided::refused(Rejection::Unavailable, None);
     }
     let platform = match state.platform.get(state.db, state.keyring).await {
         Ok(Some(platform)) => platform,
-        Ok(None) => return Err(Rejection::NoPlatformConfig),
-        Err(e) => return Err(load_failed(state, e)),
+        Ok(None) => return Decided::refused(Rejection::NoPlatformConfig, None),
+        Err(e) => return Decided::refused(load_failed(state, e), None),
     };
     let now = Utc::now();
-    signature::verify(
+    if let Err(e) = signature::verify(
         signature_header,
         body,
         platform.current_secrets(now),
         now.timestamp(),
         state.signature_tolerance_secs,
-    )
-    .map_err(|e| refuse(state, None, Rejection::Signature(e)))?;
-    let (envelope, payload) = parse(state, None, body, event_type)?;
+    ) {
+        return Decided::refused(refuse(state, None, Rejection::Signature(e)), None);
+    }
+    let parsed = match parse(state, None, body) {
+        Ok(parsed) => parsed,
+        Err(r) => return Decided::refused(r, None),
+    };
+    let (tenant, result) = route(state, platform.livemode, parsed.envelope, parsed.payload).await;
+    Decided {
+        result,
+        event_type: Some(parsed.label),
+        tenant,
+    }
+}
+
+/// Routes a verified Connect event by its account: to the tenant with that account, or
+/// recorded (unrouted, or a platform event).
+async fn route(
+    state: &Intake<'_>,
+    livemode: bool,
+    envelope: Envelope,
+    payload: &str,
+) -> (Option<Arc<TenantRuntime>>, Result<Routed, Rejection>) {
     let Some(account) = envelope.account.as_deref() else {
-        let new = record(state, &envelope, None, payload).await?;
-        return Ok(Routed::Platform { new });
+        let recorded = record(state, &envelope, None, payload).await;
+        return (None, recorded.map(|new| Routed::Platform { new }));
     };
     let tenant = match state
         .tenants
@@ -61,24 +80,26 @@ pub async fn accept(
     {
         Ok(Some(tenant)) => tenant,
         Ok(None) => {
-            let new = record(state, &envelope, Some(account), payload).await?;
-            return Ok(Routed::Unrouted { new });
+            let recorded = record(state, &envelope, Some(account), payload).await;
+            return (None, recorded.map(|new| Routed::Unrouted { new }));
         }
-        Err(e) => return Err(load_failed(state, e)),
+        Err(e) => return (None, Err(load_failed(state, e))),
     };
-    *routed_to = Some(tenant.clone());
     tracing::Span::current().record("tenant", tenant.slug.as_str());
     if tenant.suspended {
-        return Err(refuse(state, Some(&tenant), Rejection::Suspended));
+        let refused = refuse(state, Some(&tenant), Rejection::Suspended);
+        return (Some(tenant), Err(refused));
     }
-    limit(state, &tenant).await?;
-    let outcome = submit(state, &tenant, platform.livemode, envelope, payload).await?;
-    Ok(Routed::Tenant(outcome))
+    if let Err(r) = limit(state, &tenant).await {
+        return (Some(tenant), Err(r));
+    }
+    let outcome = submit(state, &tenant, livemode, envelope, payload).await;
+    (Some(tenant), outcome.map(Routed::Tenant))
 }
 
 async fn record(
     state: &Intake<'_>,
-    envelope: &crate::webhooks::rules::event::Envelope,
+    envelope: &Envelope,
     account: Option<&str>,
     payload: &str,
 ) -> Result<bool, Rejection> {

@@ -19,7 +19,6 @@ use failures::{FailureCounter, FailureReason};
 use limiter::Limiters;
 use sea_orm::DatabaseConnection;
 use signature::SignatureError;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tenants::{TenantCache, TenantRuntime};
@@ -44,143 +43,53 @@ pub enum Rejection {
     Internal,
 }
 
-/// How a refusal is answered and counted, all decided here: the HTTP status and problem code,
-/// its detail, the `outcome` label of `gateway_webhooks_total`, the per-tenant failure reason
-/// (webhook-health) if it counts as one, and how long the sender should wait before retrying.
-pub struct Refusal {
-    pub status: u16,
-    pub code: &'static str,
-    /// Static but for a malformed body's reason: counting a refusal allocates nothing.
-    pub detail: Cow<'static, str>,
-    pub label: &'static str,
-    pub reason: Option<FailureReason>,
-    pub retry_after: Option<Duration>,
-}
-
 impl Rejection {
-    pub fn refusal(&self) -> Refusal {
+    /// The per-tenant failure reason (webhook health) this refusal counts as, if any. How it is
+    /// answered over HTTP is the API's to say (`api::webhook_refusal`).
+    pub fn reason(&self) -> Option<FailureReason> {
         use FailureReason as F;
-        let (status, code, detail, label, reason) = match self {
-            Rejection::UnknownTenant => (
-                404,
-                "unknown_tenant",
-                "no such tenant".into(),
-                "unknown_tenant",
-                Some(F::UnknownTenant),
-            ),
-            Rejection::Suspended => (
-                423,
-                "tenant_suspended",
-                "the tenant is suspended".into(),
-                "suspended",
-                Some(F::Suspended),
-            ),
-            Rejection::NoConfig => (
-                409,
-                "no_stripe_config",
-                "the tenant has no Stripe config yet".into(),
-                "no_config",
-                Some(F::NoConfig),
-            ),
-            Rejection::ConnectedTenant => (
-                409,
-                "connected_tenant",
-                "the tenant is connected: its events come through the Connect endpoint".into(),
-                "no_config",
-                Some(F::NoConfig),
-            ),
-            Rejection::NoPlatformConfig => (
-                409,
-                "no_platform_config",
-                "the platform has no Stripe config yet".into(),
-                "no_config",
-                None,
-            ),
-            Rejection::TooLarge => (
-                413,
-                "payload_too_large",
-                "the body is larger than the limit".into(),
-                "too_large",
-                Some(F::TooLarge),
-            ),
-            Rejection::RateLimited(_) => (
-                429,
-                "rate_limited",
-                "the tenant's webhook rate limit is exceeded".into(),
-                "rate_limited",
-                Some(F::RateLimited),
-            ),
-            Rejection::Signature(SignatureError::Missing) => (
-                400,
-                "missing_signature",
-                "no Stripe-Signature header".into(),
-                "bad_signature",
-                Some(F::BadSignature),
-            ),
-            Rejection::Signature(SignatureError::Malformed) => (
-                400,
-                "malformed_signature",
-                "the Stripe-Signature header is not t=…,v1=…".into(),
-                "bad_signature",
-                Some(F::BadSignature),
-            ),
-            Rejection::Signature(SignatureError::Stale) => (
-                400,
-                "stale_timestamp",
-                "the signature timestamp is outside the tolerance".into(),
-                "stale_timestamp",
-                Some(F::StaleTimestamp),
-            ),
-            Rejection::Signature(SignatureError::Mismatch) => (
-                400,
-                "bad_signature",
-                "no signature matches a current webhook secret of this tenant".into(),
-                "bad_signature",
-                Some(F::BadSignature),
-            ),
-            Rejection::Malformed(why) => (
-                400,
-                "malformed_event",
-                why.clone().into(),
-                "malformed",
-                Some(F::Malformed),
-            ),
-            Rejection::TooSlow => (
-                408,
-                "request_timeout",
-                "the body did not arrive within the body timeout".into(),
-                "too_slow",
-                None,
-            ),
-            Rejection::Unavailable => (
-                503,
-                "database_unavailable",
-                "the database is unavailable; retry later".into(),
-                "unavailable",
-                None,
-            ),
-            Rejection::Internal => (
-                500,
-                "internal",
-                "internal error; see the gateway log".into(),
-                "failed",
-                None,
-            ),
-        };
-        let retry_after = match self {
-            Rejection::RateLimited(wait) => Some(*wait),
-            Rejection::Unavailable => Some(crate::breaker::PROBE_EVERY),
-            _ => None,
-        };
-        Refusal {
-            status,
-            code,
-            detail,
-            label,
-            reason,
-            retry_after,
+        match self {
+            Rejection::UnknownTenant => Some(F::UnknownTenant),
+            Rejection::Suspended => Some(F::Suspended),
+            Rejection::NoConfig | Rejection::ConnectedTenant => Some(F::NoConfig),
+            Rejection::TooLarge => Some(F::TooLarge),
+            Rejection::RateLimited(_) => Some(F::RateLimited),
+            Rejection::Signature(SignatureError::Stale) => Some(F::StaleTimestamp),
+            Rejection::Signature(_) => Some(F::BadSignature),
+            Rejection::Malformed(_) => Some(F::Malformed),
+            Rejection::NoPlatformConfig
+            | Rejection::TooSlow
+            | Rejection::Unavailable
+            | Rejection::Internal => None,
         }
     }
+}
+
+/// What intake decided about a delivery, and what it learned on the way (for the metrics and
+/// the request's log line): the event's type label once the body parsed, the tenant once known.
+pub struct Decided<T> {
+    pub result: Result<T, Rejection>,
+    /// The event's `type` label (bounded), once parsed.
+    pub event_type: Option<&'static str>,
+    /// The tenant the delivery was for, once known (Connect: once routed).
+    pub tenant: Option<Arc<TenantRuntime>>,
+}
+
+impl<T> Decided<T> {
+    fn refused(rejection: Rejection, tenant: Option<Arc<TenantRuntime>>) -> Self {
+        Self {
+            result: Err(rejection),
+            event_type: None,
+            tenant,
+        }
+    }
+}
+
+/// A verified body, parsed: the event, its text, and its `type` label.
+pub struct Parsed<'b> {
+    pub envelope: crate::webhooks::rules::event::Envelope,
+    pub payload: &'b str,
+    pub label: &'static str,
 }
 
 /// What intake uses, borrowed from the application state: nothing else is reachable from here.
@@ -202,7 +111,7 @@ pub fn refuse(state: &Intake, tenant: Option<&TenantRuntime>, rejection: Rejecti
     if let Rejection::RateLimited(_) = rejection {
         crate::telemetry::rate_limited(if tenant.is_some() { "tenant" } else { "lookup" });
     }
-    if let Some(reason) = rejection.refusal().reason {
+    if let Some(reason) = rejection.reason() {
         state.failures.record(tenant.map(|t| t.id), reason);
     }
     rejection
@@ -256,30 +165,34 @@ pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRu
 /// Step 2: verify, limit, parse and record a delivery's body for `tenant`.
 pub async fn accept(
     state: &Intake<'_>,
-    tenant: &TenantRuntime,
+    tenant: &Arc<TenantRuntime>,
     signature_header: Option<&str>,
     body: &[u8],
-    event_type: &mut Option<&'static str>,
-) -> Result<Outcome, Rejection> {
+) -> Decided<Outcome> {
+    let known = Some(tenant.clone());
     let now = Utc::now();
-    signature::verify(
+    if let Err(e) = signature::verify(
         signature_header,
         body,
         tenant.current_secrets(now),
         now.timestamp(),
         state.signature_tolerance_secs,
-    )
-    .map_err(|e| refuse(state, Some(tenant), Rejection::Signature(e)))?;
-    limit(state, tenant).await?;
-    let (envelope, payload) = parse(state, Some(tenant), body, event_type)?;
-    submit(
-        state,
-        tenant,
-        tenant.livemode.unwrap_or(false),
-        envelope,
-        payload,
-    )
-    .await
+    ) {
+        return Decided::refused(refuse(state, Some(tenant), Rejection::Signature(e)), known);
+    }
+    if let Err(r) = limit(state, tenant).await {
+        return Decided::refused(r, known);
+    }
+    let parsed = match parse(state, Some(tenant), body) {
+        Ok(parsed) => parsed,
+        Err(r) => return Decided::refused(r, known),
+    };
+    let livemode = tenant.livemode.unwrap_or(false);
+    Decided {
+        result: submit(state, tenant, livemode, parsed.envelope, parsed.payload).await,
+        event_type: Some(parsed.label),
+        tenant: known,
+    }
 }
 
 /// Charges a delivery to the tenant's rate limit.
@@ -300,8 +213,7 @@ pub fn parse<'b>(
     state: &Intake<'_>,
     tenant: Option<&TenantRuntime>,
     body: &'b [u8],
-    event_type: &mut Option<&'static str>,
-) -> Result<(crate::webhooks::rules::event::Envelope, &'b str), Rejection> {
+) -> Result<Parsed<'b>, Rejection> {
     let payload = std::str::from_utf8(body).map_err(|_| {
         refuse(
             state,
@@ -314,10 +226,12 @@ pub fn parse<'b>(
     let span = tracing::Span::current();
     span.record("event_id", envelope.id.as_str());
     span.record("event_type", envelope.event_type.as_str());
-    *event_type = Some(crate::webhooks::rules::observe::type_label(
-        &envelope.event_type,
-    ));
-    Ok((envelope, payload))
+    let label = crate::webhooks::rules::observe::type_label(&envelope.event_type);
+    Ok(Parsed {
+        envelope,
+        payload,
+        label,
+    })
 }
 
 /// Hands a verified event of `tenant` to the writer; `livemode`: the mode of the key that
