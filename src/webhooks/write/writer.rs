@@ -1,18 +1,12 @@
-//! Webhooks: the writer. Verified events queue here; one task takes whatever has queued (up to a
-//! batch), records each event and its effects in one transaction (a savepoint per event, so one
-//! failing event rolls back only its own effects), commits, and only then answers each sender.
-//! The same path serves webhooks, replays and reconciliation.
-use super::batch::{Committed, Fallback};
+//! Webhooks: the writer, the write path's queue. Verified events queue here; one task per shard
+//! takes whatever has queued (up to a batch), hands it to the pipeline (`pipeline::commit`: one
+//! transaction, batched or event by event), and only once it committed answers each sender and
+//! tells the change feed. The same queue serves webhooks, replays and reconciliation.
 use crate::breaker::{Breaker, Failure};
 use crate::domain::changes::ChangeFeed;
-use crate::domain::changes::OrderChange;
-use crate::store::events;
 use crate::store::pg_batch::Writer as PgWriter;
-use crate::webhooks::incoming::{Incoming, Outcome, mode_mismatch};
-use crate::webhooks::rules::{self as apply, Observation};
-use chrono::Utc;
-use entity::status::EventStatus;
-use sea_orm::{DatabaseConnection, DbErr, TransactionSession, TransactionTrait};
+use crate::webhooks::incoming::{Incoming, Outcome};
+use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -27,9 +21,6 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// minutes later). Its senders have had their 503 by then; a batch cut off mid-commit may or
 /// may not have committed, and Stripe's retry finds out (`duplicate` or processed).
 const BATCH_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many times a transaction that lost to another one is run again (the batch, then the
-/// per-event path). With every write locking rows in one order this is rare (BENCHMARKS.md).
-const CONTENDED_RETRIES: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
@@ -152,7 +143,9 @@ async fn write_batch(
     jobs: Vec<Job>,
     feed: &ChangeFeed,
 ) -> Result<(), Failure> {
-    let (results, written) = match commit_batch(db, pg, more_pending, &jobs).await {
+    let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
+    let committed = super::pipeline::commit(db, pg, more_pending, &incoming).await;
+    let (results, written) = match committed {
         Ok(committed) => {
             for change in &committed.changes {
                 crate::telemetry::order_change(change.from.as_str(), change.to.as_str());
@@ -172,151 +165,4 @@ async fn write_batch(
         let _ = job.reply.send(result);
     }
     written
-}
-
-/// Commits the jobs' events, batched or (when the batch cannot take them) event by event, and
-/// returns what became of each and the order changes they made. A transaction that lost to
-/// another one (another replica's, locking or inserting the same rows) is run again, after a
-/// short pause, rather than failing its senders: run again, it sees what the other committed.
-async fn commit_batch(
-    db: &DatabaseConnection,
-    mut pg: Option<&mut PgWriter>,
-    more_pending: &(dyn Fn() -> bool + Sync),
-    jobs: &[Job],
-) -> Result<Committed, DbErr> {
-    let incoming: Vec<&Incoming> = jobs.iter().map(|j| &j.incoming).collect();
-    for attempt in 0..=CONTENDED_RETRIES {
-        let pg = pg.as_deref_mut();
-        let contended =
-            match super::batch::commit(db, pg, more_pending, &incoming, Utc::now()).await {
-                Ok(Ok(committed)) => {
-                    crate::telemetry::writer_batch("batched", jobs.len());
-                    return Ok(committed);
-                }
-                Ok(Err(Fallback::PerEvent)) => false,
-                Ok(Err(Fallback::Contended)) => true,
-                Err(e) if crate::db::is_contention(&e) => true,
-                Err(e) => {
-                    tracing::debug!(error = %e, "batched write failed; retrying event by event");
-                    false
-                }
-            };
-        if !contended || attempt == CONTENDED_RETRIES {
-            break;
-        }
-        crate::telemetry::writer_retry("batched");
-        pause(attempt).await;
-    }
-    let mut attempt = 0;
-    loop {
-        match per_event(db, jobs).await {
-            Err(e) if crate::db::is_contention(&e) && attempt < CONTENDED_RETRIES => {
-                tracing::debug!(error = %e, "per-event write contended; running it again");
-                crate::telemetry::writer_retry("per_event");
-                attempt += 1;
-                pause(attempt).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Before running a contended transaction again: 5–10 ms, times the attempt, so that two
-/// replicas that collided do not collide again in step.
-async fn pause(attempt: u32) {
-    let mut raw = [0u8; 1];
-    crate::crypto::fill_random(&mut raw);
-    let ms = (5 + u64::from(raw[0] % 6)) * u64::from(attempt + 1);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-}
-
-/// The jobs' events one by one, each in a savepoint of one transaction.
-async fn per_event(db: &DatabaseConnection, jobs: &[Job]) -> Result<Committed, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    let mut committed = Committed {
-        outcomes: Vec::with_capacity(jobs.len()),
-        changes: Vec::new(),
-    };
-    for job in jobs {
-        let (outcome, changes) = record_one(&txn, &job.incoming).await?;
-        committed.outcomes.push(outcome);
-        committed.changes.extend(changes);
-    }
-    txn.commit().await?;
-    crate::telemetry::writer_batch("per_event", jobs.len());
-    Ok(committed)
-}
-
-/// Records one event inside the batch transaction. Errors inside the event's own savepoint
-/// become a `failed` event; only errors outside it (the connection) fail the batch.
-async fn record_one<T: TransactionTrait>(
-    txn: &T,
-    incoming: &Incoming,
-) -> Result<(Outcome, Vec<OrderChange>), DbErr> {
-    let now = Utc::now();
-    let sp = txn.begin().await?;
-    match process(&sp, incoming, now).await {
-        Ok(done) => {
-            sp.commit().await?;
-            Ok(done)
-        }
-        Err(ProcessError::Db(e)) if crate::db::is_contention(&e) => {
-            // Not the event's fault: the whole transaction runs again.
-            sp.rollback().await?;
-            Err(e)
-        }
-        Err(e) => {
-            sp.rollback().await?;
-            let reason = e.to_string();
-            tracing::warn!(tenant = %incoming.tenant_id, event = %incoming.envelope.id, error = %reason, "webhook event failed");
-            let sp = txn.begin().await?;
-            events::record_failure(&sp, &incoming.new_event(now), &reason, now).await?;
-            sp.commit().await?;
-            Ok((Outcome::Failed(reason), Vec::new()))
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ProcessError {
-    #[error("{0}")]
-    Db(#[from] DbErr),
-    #[error("{0}")]
-    Unusable(String),
-}
-
-async fn process<C: sea_orm::ConnectionTrait + Sync>(
-    db: &C,
-    i: &Incoming,
-    now: chrono::DateTime<Utc>,
-) -> Result<(Outcome, Vec<OrderChange>), ProcessError> {
-    let env = &i.envelope;
-    let new = i.new_event(now);
-    if !events::insert_new(db, &new).await? {
-        let Some(known) = events::find(db, i.tenant_id, &env.id).await? else {
-            return Err(DbErr::RecordNotFound("event vanished".into()).into());
-        };
-        let retryable = matches!(known.status, EventStatus::Failed | EventStatus::Processing);
-        if !(retryable || i.replay) || !events::claim(db, known.id, known.status).await? {
-            return Ok((Outcome::Duplicate, Vec::new()));
-        }
-    }
-    let mut changes = Vec::new();
-    let outcome = if env.livemode != i.tenant_livemode {
-        Outcome::Ignored(mode_mismatch(env.livemode, i.tenant_livemode))
-    } else {
-        match apply::observe(&env.event_type, &env.data.object).map_err(ProcessError::Unusable)? {
-            Observation::Ignored(reason) => Outcome::Ignored(reason),
-            obs => {
-                changes = super::batch::apply_one(db, i, obs, now).await?;
-                Outcome::Processed
-            }
-        }
-    };
-    let (status, reason) = match &outcome {
-        Outcome::Ignored(r) => (EventStatus::Ignored, Some(r.clone())),
-        _ => (EventStatus::Completed, None),
-    };
-    events::finish(db, i.tenant_id, &env.id, status, reason, now).await?;
-    Ok((outcome, changes))
 }
