@@ -7,7 +7,7 @@
 //! notices, so on every (re)subscription it forgets every tenant it holds. The caches' 30 s TTL
 //! stays as the backstop for a notice lost otherwise (a replica that stopped between its commit
 //! and its notice). SQLite is one process: nothing to tell.
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::broadcast::{self, Subscription};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -39,7 +39,7 @@ struct Notice {
 }
 
 /// This process forgets the tenant at once; every other replica when the notice reaches it.
-pub async fn announce(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
+pub async fn announce(state: &Context, tenant_id: Uuid, slug: &str, change: Change) {
     forget(state, tenant_id, slug, change).await;
     let notice = Notice {
         tenant: tenant_id,
@@ -61,7 +61,7 @@ pub async fn announce(state: &AppState, tenant_id: Uuid, slug: &str, change: Cha
 
 /// Every cache holding the tenant forgets it (and learns its name, when it was created; forgets
 /// its name too, when it was removed).
-async fn forget(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
+async fn forget(state: &Context, tenant_id: Uuid, slug: &str, change: Change) {
     state.stripe.invalidate(tenant_id).await;
     match change {
         Change::Platform => {
@@ -78,14 +78,14 @@ async fn forget(state: &AppState, tenant_id: Uuid, slug: &str, change: Change) {
 }
 
 /// Every cache forgets every tenant (what changed meanwhile is unknown).
-fn forget_all(state: &AppState) {
+fn forget_all(state: &Context) {
     state.platform.invalidate();
     state.stripe.invalidate_all();
     state.tenants.invalidate_all();
 }
 
 /// Listens for other replicas' changes until the process stops (returns at once on SQLite).
-pub async fn listen(state: AppState) {
+pub async fn listen(state: Context) {
     loop {
         let mut subscription = match Subscription::open(&state.db).await {
             None => return,
@@ -110,7 +110,7 @@ pub async fn listen(state: AppState) {
     }
 }
 
-async fn heard(state: &AppState, payload: &str) {
+async fn heard(state: &Context, payload: &str) {
     match serde_json::from_str::<Notice>(payload) {
         Ok(notice) if notice.origin == state.instance => {}
         Ok(notice) => {

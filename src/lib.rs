@@ -143,19 +143,19 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     state
         .tasks
-        .spawn_until_stopped(jobs::retention::run(state.clone()));
+        .spawn_until_stopped(jobs::retention::run(state.app.clone()));
     state
         .tasks
-        .spawn_until_stopped(changes::listen(state.clone()));
+        .spawn_until_stopped(changes::listen(state.app.clone()));
     state
         .tasks
-        .spawn_until_stopped(jobs::unrouted::run(state.clone()));
+        .spawn_until_stopped(jobs::unrouted::run(state.app.clone()));
     state
         .tasks
-        .spawn_until_stopped(jobs::refunds::run(state.clone()));
+        .spawn_until_stopped(jobs::refunds::run(state.app.clone()));
     state
         .tasks
-        .spawn_until_stopped(jobs::authorizations::run(state.clone()));
+        .spawn_until_stopped(jobs::authorizations::run(state.app.clone()));
     let shared_limits = state.clone();
     state.tasks.spawn_until_stopped(async move {
         if let Some(shared) = shared_limits.limiters.shared() {
@@ -176,7 +176,7 @@ pub async fn serve(
     if !interval.is_zero() {
         state
             .tasks
-            .spawn(jobs::reconcile::schedule(state.clone(), interval));
+            .spawn(jobs::reconcile::schedule(state.app.clone(), interval));
     }
     let flag = state.clone();
     let signalled = async move {

@@ -1,5 +1,5 @@
-//! Shared state handed to every request: the pool, the keyring, the operator token's digest, and
-//! the webhook machinery (tenant cache, limiters, failure counters, the writer task).
+//! State: [`Context`], what the use cases, jobs and command line work with, and [`AppState`], what
+//! HTTP needs besides (the limiters, the status streams, the metrics, the operator token's digest).
 use crate::auth_limit::AuthLimiter;
 use crate::breaker::Breaker;
 use crate::config::Config;
@@ -16,19 +16,19 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
+/// What the use cases, the jobs and the command line work with: the database, the keyring, the
+/// configuration, the caches every admin change must reach, the writer, the Stripe clients, the
+/// notifier and the background tasks' owner (cheap to clone).
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub struct Context(Arc<Shared>);
 
-pub struct Inner {
+pub struct Shared {
     pub db: DatabaseConnection,
     pub keyring: Arc<Keyring>,
     pub config: Config,
     pub tenants: TenantCache,
     /// The Connect platform's runtime (its Connect webhook secrets).
     pub platform: crate::webhooks::intake::platform::PlatformCache,
-    pub limiters: Limiters,
-    /// Failed admin-API authentications per client address.
-    pub auth_limiter: AuthLimiter,
     pub failures: Arc<FailureCounter>,
     pub writer: Writer,
     /// Open while the database does not answer: requests that need it are refused at once.
@@ -36,9 +36,6 @@ pub struct Inner {
     pub stripe: StripeClients,
     /// Order notifications: the delivery worker of this process.
     pub notifier: Notifier,
-    /// Order status streams open in this process.
-    pub status_streams: StatusStreams,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// The background tasks' owner. Stopping (shutdown began): `/ready` answers 503, jobs stop at
     /// their next safe point.
     pub tasks: Tasks,
@@ -46,7 +43,42 @@ pub struct Inner {
     pub reconciling: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
     /// This process among the replicas (its own change notices come back to it).
     pub instance: uuid::Uuid,
+}
+
+impl std::ops::Deref for Context {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl Context {
+    pub fn is_shutting_down(&self) -> bool {
+        self.tasks.is_stopping()
+    }
+}
+
+/// What HTTP needs besides the context: the webhook rate limiters, the admin API's
+/// authentication limits, the order status streams, the metrics, the operator token's digest.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub app: Context,
+    pub limiters: Limiters,
+    /// Failed admin-API authentications per client address.
+    pub auth_limiter: AuthLimiter,
+    /// Order status streams open in this process.
+    pub status_streams: StatusStreams,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     admin_token_digest: [u8; 32],
+}
+
+impl std::ops::Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.app
+    }
 }
 
 /// How often refused-delivery counts are written to the database.
@@ -119,13 +151,11 @@ impl AppState {
             Arc::downgrade(&breaker),
             db.clone(),
         ));
-        Ok(Self(Arc::new(Inner {
+        let app = Context(Arc::new(Shared {
             writer: Writer::spawn(db.clone(), config.writer_shards, breaker.clone()),
             breaker,
             stripe,
             notifier,
-            status_streams,
-            metrics: crate::telemetry::install(),
             tasks,
             reconciling: Default::default(),
             instance: uuid::Uuid::new_v4(),
@@ -134,15 +164,21 @@ impl AppState {
             config,
             tenants: TenantCache::default(),
             platform: Default::default(),
+            failures,
+        }));
+        Ok(Self(Arc::new(Inner {
+            app,
             limiters,
             auth_limiter,
-            failures,
+            status_streams,
+            metrics: crate::telemetry::install(),
             admin_token_digest: token_digest(admin_token.expose()),
         })))
     }
 
-    pub fn is_shutting_down(&self) -> bool {
-        self.tasks.is_stopping()
+    /// The application context (for the use cases and the jobs).
+    pub fn context(&self) -> &Context {
+        &self.app
     }
 
     /// What webhook intake uses of the state.

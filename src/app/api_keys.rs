@@ -4,7 +4,7 @@
 use super::{Error, Principal, Result, TenantScope};
 use crate::crypto::{SecretText, random_token};
 use crate::domain;
-use crate::state::{AppState, token_digest};
+use crate::state::{Context, token_digest};
 use crate::store::{self, Page, PageRequest};
 use entity::api_keys::Model as ApiKey;
 use uuid::Uuid;
@@ -21,7 +21,7 @@ pub struct Issued {
 }
 
 /// Operator only.
-pub async fn issue(state: &AppState, scope: &TenantScope, name: &str) -> Result<Issued> {
+pub async fn issue(state: &Context, scope: &TenantScope, name: &str) -> Result<Issued> {
     scope.caller.require_operator("issue API keys")?;
     let name = domain::parse_key_name(name)?;
     let secret = random_token(KEY_PREFIX, 32);
@@ -32,16 +32,12 @@ pub async fn issue(state: &AppState, scope: &TenantScope, name: &str) -> Result<
     Ok(Issued { key, secret })
 }
 
-pub async fn list(
-    state: &AppState,
-    scope: &TenantScope,
-    page: PageRequest,
-) -> Result<Page<ApiKey>> {
+pub async fn list(state: &Context, scope: &TenantScope, page: PageRequest) -> Result<Page<ApiKey>> {
     Ok(store::api_keys::list(&state.db, scope, page).await?)
 }
 
 /// Operator only; revoking a revoked key is harmless.
-pub async fn revoke(state: &AppState, scope: &TenantScope, key_id: Uuid) -> Result<()> {
+pub async fn revoke(state: &Context, scope: &TenantScope, key_id: Uuid) -> Result<()> {
     scope.caller.require_operator("revoke API keys")?;
     match store::api_keys::revoke(&state.db, scope, key_id).await? {
         Some(_) => Ok(()),
@@ -50,7 +46,7 @@ pub async fn revoke(state: &AppState, scope: &TenantScope, key_id: Uuid) -> Resu
 }
 
 /// The tenant whose live key `token` is; `None` for anything else (not a key, unknown, revoked).
-pub async fn holder(state: &AppState, token: &str) -> Result<Option<(Uuid, Principal)>> {
+pub async fn holder(state: &Context, token: &str) -> Result<Option<(Uuid, Principal)>> {
     if !token.starts_with(KEY_PREFIX) {
         return Ok(None);
     }

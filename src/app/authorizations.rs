@@ -6,7 +6,7 @@
 //! its state machine refuses a second capture, and the order settles from the webhook.
 use crate::app::{Error, Result};
 use crate::domain::authorization::{self, Action, Plan, Refusal};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store;
 use crate::store::scope::ScopedTenant;
 use uuid::Uuid;
@@ -21,7 +21,7 @@ pub struct Done {
 }
 
 pub async fn act(
-    state: &AppState,
+    state: &Context,
     tenant: &ScopedTenant,
     order_id: Uuid,
     action: Action,
@@ -90,7 +90,7 @@ fn refusal(r: Refusal) -> Error {
 
 /// Announces every live authorization lapsing within the warning window that was not yet
 /// announced (once, whichever replica gets there first), and sets the gauge of those lapsing.
-pub async fn announce_lapsing(state: &AppState) -> Result<usize, sea_orm::DbErr> {
+pub async fn announce_lapsing(state: &Context) -> Result<usize, sea_orm::DbErr> {
     let now = chrono::Utc::now();
     let window = chrono::Duration::from_std(state.config.authorization_warning)
         .unwrap_or(chrono::Duration::MAX);

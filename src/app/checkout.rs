@@ -4,7 +4,7 @@
 //! order remembers its latest session.
 use crate::app::{Error, Result};
 use crate::domain::checkout::{self, Refusal, Share};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store;
 use crate::store::scope::ScopedTenant;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ pub struct Made {
 }
 
 pub async fn create_session(
-    state: &AppState,
+    state: &Context,
     tenant: &ScopedTenant,
     order_id: Uuid,
     ask: Ask,

@@ -1,6 +1,6 @@
 //! Use cases: a tenant's webhook event log — list, read, replay one — and its webhook health.
 use super::{Error, Result, TenantScope};
-use crate::state::AppState;
+use crate::state::Context;
 pub use crate::store::events::EventFilter;
 use crate::store::{self, Page, PageRequest};
 use crate::webhooks::incoming::Incoming;
@@ -11,7 +11,7 @@ use entity::status::EventStatus;
 use entity::{notification_endpoints, webhook_events::Model as Event};
 
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     filter: EventFilter,
     page: PageRequest,
@@ -20,7 +20,7 @@ pub async fn list(
 }
 
 /// By the gateway's id or Stripe's `evt_…`.
-pub async fn get(state: &AppState, scope: &TenantScope, event_id: &str) -> Result<Event> {
+pub async fn get(state: &Context, scope: &TenantScope, event_id: &str) -> Result<Event> {
     store::events::get(&state.db, scope, event_id)
         .await?
         .ok_or(Error::NotFound("webhook event"))
@@ -29,7 +29,7 @@ pub async fn get(state: &AppState, scope: &TenantScope, event_id: &str) -> Resul
 /// Processes the stored payload again through the write path, as a delivery (its signature was
 /// verified when received). Safe in any status: applying an event is idempotent. Answers the
 /// event as it is afterwards.
-pub async fn replay(state: &AppState, scope: &TenantScope, event_id: &str) -> Result<Event> {
+pub async fn replay(state: &Context, scope: &TenantScope, event_id: &str) -> Result<Event> {
     let event = get(state, scope, event_id).await?;
     let payload = event.payload.ok_or_else(|| {
         Error::conflict(
@@ -70,7 +70,7 @@ pub struct Health {
     pub endpoints_unhealthy: Vec<notification_endpoints::Model>,
 }
 
-pub async fn health(state: &AppState, scope: &TenantScope) -> Result<Health> {
+pub async fn health(state: &Context, scope: &TenantScope) -> Result<Health> {
     state.failures.flush(&state.db).await?;
     let since = hour_of(Utc::now() - TimeDelta::hours(1));
     Ok(Health {

@@ -20,7 +20,7 @@ pub mod stripe_config;
 pub mod tenants;
 pub mod unrouted;
 
-use crate::state::AppState;
+use crate::state::Context;
 pub use crate::store::{Page, PageRequest, decode_cursor};
 use crate::stripe::clients::TenantClient;
 pub use error::{Error, Result};
@@ -38,7 +38,7 @@ pub fn no_stripe_key() -> Error {
 
 /// The tenant's Stripe client (its own key, or the platform's for a connected tenant); 409
 /// `no_stripe_config` without one.
-pub async fn tenant_stripe(state: &AppState, tenant_id: Uuid) -> Result<Arc<TenantClient>> {
+pub async fn tenant_stripe(state: &Context, tenant_id: Uuid) -> Result<Arc<TenantClient>> {
     state
         .stripe
         .for_tenant(&state.db, &state.keyring, tenant_id)

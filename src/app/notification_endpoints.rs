@@ -8,7 +8,7 @@ use crate::domain::notification::{
     self as rules, MAX_ENDPOINTS_PER_TENANT, MAX_LIVE_SECRETS_PER_ENDPOINT,
 };
 use crate::notify::message::new_secret;
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::notification_endpoints::{self as store, EndpointPatch, NewEndpoint, Rotated};
 use crate::store::{Page, PageRequest};
 use chrono::{DateTime, Duration, Utc};
@@ -45,7 +45,7 @@ pub struct NewSecret {
 }
 
 pub async fn create(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     ask: Ask,
 ) -> Result<(Endpoint, SecretText)> {
@@ -76,7 +76,7 @@ pub async fn create(
 }
 
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     page: PageRequest,
 ) -> Result<Page<Endpoint>> {
@@ -91,13 +91,13 @@ pub async fn list(
     })
 }
 
-pub async fn get(state: &AppState, scope: &TenantScope, id: Uuid) -> Result<Endpoint> {
+pub async fn get(state: &Context, scope: &TenantScope, id: Uuid) -> Result<Endpoint> {
     let m = store::get(&state.db, scope, id).await?.ok_or(NOT_FOUND)?;
     with_secrets(state, m).await
 }
 
 pub async fn update(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     id: Uuid,
     edit: Edit,
@@ -122,7 +122,7 @@ pub async fn update(
     with_secrets(state, m).await
 }
 
-pub async fn delete(state: &AppState, scope: &TenantScope, id: Uuid) -> Result<()> {
+pub async fn delete(state: &Context, scope: &TenantScope, id: Uuid) -> Result<()> {
     if !store::delete(&state.db, scope, id).await? {
         return Err(NOT_FOUND);
     }
@@ -132,7 +132,7 @@ pub async fn delete(state: &AppState, scope: &TenantScope, id: Uuid) -> Result<(
 
 /// A new signing secret; the live ones keep signing for `overlap_secs` more.
 pub async fn rotate(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     id: Uuid,
     overlap_secs: u32,
@@ -173,7 +173,7 @@ pub async fn rotate(
 
 const NOT_FOUND: Error = Error::NotFound("notification endpoint");
 
-async fn with_secrets(state: &AppState, endpoint: Model) -> Result<Endpoint> {
+async fn with_secrets(state: &Context, endpoint: Model) -> Result<Endpoint> {
     let secrets = store::live_secrets(&state.db, endpoint.id, Utc::now()).await?;
     Ok(Endpoint { endpoint, secrets })
 }

@@ -1,14 +1,14 @@
 //! Use cases: what a notification endpoint was sent — its messages with the order change each
 //! carried — and a message sent again now (same `webhook-id`).
 use super::{Error, Result, TenantScope};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::{Page, PageRequest, notification_endpoints, outbox};
 use chrono::Utc;
 use entity::{notification_messages::Model as Message, order_changes::Model as Change};
 use uuid::Uuid;
 
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     endpoint_id: Uuid,
     page: PageRequest,
@@ -35,7 +35,7 @@ pub async fn list(
 /// For a failed message (its schedule spent), or one the receiver lost: due now, the
 /// dispatcher woken.
 pub async fn retry(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     endpoint_id: Uuid,
     message_id: Uuid,

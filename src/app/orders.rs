@@ -2,13 +2,13 @@
 //! POS's own id, unique per tenant), listed, read with their payments. Their status follows
 //! from Stripe's events (the write path), never from here.
 use super::{Error, Result, TenantScope};
-use crate::state::AppState;
+use crate::state::Context;
 pub use crate::store::orders::{NewOrder, OrderFilter};
 use crate::store::{self, Page, PageRequest};
 use entity::{orders::Model as Order, payments::Model as Payment};
 use uuid::Uuid;
 
-pub async fn create(state: &AppState, scope: &TenantScope, new: NewOrder) -> Result<Order> {
+pub async fn create(state: &Context, scope: &TenantScope, new: NewOrder) -> Result<Order> {
     match store::orders::create(&state.db, scope, new).await {
         Ok(order) => Ok(order),
         Err(e) if store::is_unique_violation(&e) => Err(Error::conflict(
@@ -20,7 +20,7 @@ pub async fn create(state: &AppState, scope: &TenantScope, new: NewOrder) -> Res
 }
 
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     filter: OrderFilter,
     page: PageRequest,
@@ -30,7 +30,7 @@ pub async fn list(
 
 /// The order and its payments.
 pub async fn get(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     order_id: Uuid,
 ) -> Result<(Order, Vec<Payment>)> {
@@ -49,7 +49,7 @@ pub const STATUS_PATH: &str = "/v1/order-status/";
 
 /// The status URL of an order: its token opens that one order's status, without a bearer (a
 /// customer's browser). Absolute when `GATEWAY_PUBLIC_URL` is set.
-pub fn status_url(state: &AppState, order_id: Uuid) -> String {
+pub fn status_url(state: &Context, order_id: Uuid) -> String {
     let token = state.keyring.capability(STATUS_PURPOSE, order_id);
     let base = state
         .config
@@ -62,7 +62,7 @@ pub fn status_url(state: &AppState, order_id: Uuid) -> String {
 
 /// The order a status token opens; one the keyring did not sign, or of an order gone, is not
 /// found.
-pub async fn by_status_token(state: &AppState, token: &str) -> Result<Order> {
+pub async fn by_status_token(state: &Context, token: &str) -> Result<Order> {
     let order_id = state
         .keyring
         .check_capability(STATUS_PURPOSE, token)

@@ -1,27 +1,27 @@
 //! Use cases: what the gateway knows of a tenant's payments (each Stripe PaymentIntent) and
 //! disputes. Read only: Stripe's events write them.
 use super::{Error, Result, TenantScope};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::{self, Page, PageRequest};
 use entity::{disputes::Model as Dispute, payments::Model as Payment};
 use uuid::Uuid;
 
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     page: PageRequest,
 ) -> Result<Page<Payment>> {
     Ok(store::payments::list(&state.db, scope, page).await?)
 }
 
-pub async fn get(state: &AppState, scope: &TenantScope, payment_id: Uuid) -> Result<Payment> {
+pub async fn get(state: &Context, scope: &TenantScope, payment_id: Uuid) -> Result<Payment> {
     store::payments::get(&state.db, scope, payment_id)
         .await?
         .ok_or(Error::NotFound("payment"))
 }
 
 pub async fn disputes(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     page: PageRequest,
 ) -> Result<Page<Dispute>> {

@@ -7,7 +7,7 @@
 //! guard, and on PostgreSQL a session advisory lock, so replicas never run a tenant together.
 use super::TenantScope;
 use super::reconcile_lock::RunLock;
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::{events, payments, reconciliations};
 use crate::stripe::StripeCallError;
 use crate::stripe::lists;
@@ -60,7 +60,7 @@ pub fn check_since(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Since, Strin
 
 /// Takes the tenant's lock and records a new run for its window (see [`Since`]).
 pub async fn begin(
-    state: &AppState,
+    state: &Context,
     tenant: &TenantScope,
     since: Since,
 ) -> Result<(Run, RunLock), StartError> {
@@ -95,7 +95,7 @@ pub type Progress<'a> = &'a (dyn Fn(&Run, &str) + Send + Sync);
 
 /// Runs a begun reconciliation to its end and returns the finished run (succeeded or failed).
 pub async fn execute(
-    state: &AppState,
+    state: &Context,
     mut run: Run,
     guard: RunLock,
     progress: Progress<'_>,
@@ -155,7 +155,7 @@ pub struct Discrepancy {
 }
 
 async fn steps(
-    state: &AppState,
+    state: &Context,
     run: &mut Run,
     found: &mut Vec<Discrepancy>,
     progress: Progress<'_>,
@@ -220,7 +220,7 @@ async fn steps(
 }
 
 async fn apply_event(
-    state: &AppState,
+    state: &Context,
     run: &mut Run,
     livemode: bool,
     event: &lists::RawEvent,
@@ -269,7 +269,7 @@ fn stripe_status(status: &str) -> Option<PaymentStatus> {
 }
 
 async fn compare_intent(
-    state: &AppState,
+    state: &Context,
     tenant_id: Uuid,
     pi: &lists::ListedIntent,
     found: &mut Vec<Discrepancy>,
@@ -317,11 +317,7 @@ async fn compare_intent(
 }
 
 /// Starts a run in the background and returns it at once (for the API).
-pub async fn spawn(
-    state: &AppState,
-    tenant: &TenantScope,
-    since: Since,
-) -> Result<Run, StartError> {
+pub async fn spawn(state: &Context, tenant: &TenantScope, since: Since) -> Result<Run, StartError> {
     let (run, guard) = begin(state, tenant, since).await?;
     let (task_state, task_run) = (state.clone(), run.clone());
     state.tasks.spawn(async move {

@@ -1,13 +1,13 @@
 //! Job: one reconciliation per tenant at a time — an in-process guard, and on PostgreSQL a
 //! session advisory lock held on its own connection, so replicas never run a tenant together.
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::advisory;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
 /// Holds a tenant's reconciliation lock; released when dropped (or `release`d).
 pub struct RunLock {
-    state: AppState,
+    state: Context,
     tenant_id: Uuid,
     pg: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>>,
 }
@@ -40,7 +40,7 @@ fn advisory_key(tenant_id: Uuid) -> i64 {
 }
 
 /// Takes the tenant's lock: `None` when a run of it holds it already (here or on a replica).
-pub(super) async fn lock(state: &AppState, tenant_id: Uuid) -> Result<Option<RunLock>, DbErr> {
+pub(super) async fn lock(state: &Context, tenant_id: Uuid) -> Result<Option<RunLock>, DbErr> {
     let inserted = state
         .reconciling
         .lock()

@@ -3,7 +3,7 @@
 //! `app::reconcile`.
 use super::reconcile::{self, Progress, StartError};
 use super::{Error, Result, TenantScope};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::{self, Page, PageRequest};
 use chrono::{DateTime, Utc};
 use entity::reconciliation_runs::Model as Run;
@@ -14,7 +14,7 @@ pub use super::reconcile::{Since, check_since};
 /// Starts a run in the background from `since` (at most 30 days back, not in the future), or
 /// from the last successful run; refused while one runs.
 pub async fn start(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     since: Option<DateTime<Utc>>,
 ) -> Result<Run> {
@@ -34,7 +34,7 @@ pub const STARTED: &str = "started";
 /// Runs a reconciliation here to its end, with a line of progress once begun ([`STARTED`]) and
 /// after each page; the finished run (succeeded or failed).
 pub async fn run(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
     since: Since,
     progress: Progress<'_>,
@@ -48,7 +48,7 @@ pub async fn run(
 
 /// The tenants the schedule (and `gateway reconcile --all`) reconciles: active, and able to call
 /// Stripe (a config of their own, or connected with the platform's).
-pub async fn reconcilable(state: &AppState) -> Result<Vec<TenantScope>> {
+pub async fn reconcilable(state: &Context) -> Result<Vec<TenantScope>> {
     Ok(store::tenants::active_with_config(&state.db)
         .await?
         .into_iter()
@@ -67,12 +67,12 @@ fn not_started(e: StartError) -> Error {
     }
 }
 
-pub async fn get(state: &AppState, scope: &TenantScope, run_id: Uuid) -> Result<Run> {
+pub async fn get(state: &Context, scope: &TenantScope, run_id: Uuid) -> Result<Run> {
     store::reconciliations::get(&state.db, scope, run_id)
         .await?
         .ok_or(Error::NotFound("reconciliation run"))
 }
 
-pub async fn list(state: &AppState, scope: &TenantScope, page: PageRequest) -> Result<Page<Run>> {
+pub async fn list(state: &Context, scope: &TenantScope, page: PageRequest) -> Result<Page<Run>> {
     Ok(store::reconciliations::list(&state.db, scope, page).await?)
 }

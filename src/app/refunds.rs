@@ -7,7 +7,7 @@
 //! [`retry_pending`] (every replica runs it; Stripe's idempotency makes a double ask harmless).
 use crate::app::{Error, Result};
 use crate::domain::refund::Refusal;
-use crate::state::AppState;
+use crate::state::Context;
 pub use crate::store::refunds::Ask;
 use crate::store::refunds::{self as store, Answered, Reserved};
 use crate::store::scope::ScopedTenant;
@@ -24,7 +24,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// Refunds `ask` of order `order_id`: the requests (one per payment) as Stripe made them.
 pub async fn refund(
-    state: &AppState,
+    state: &Context,
     tenant: &ScopedTenant,
     order_id: Uuid,
     ask: Ask,
@@ -77,7 +77,7 @@ pub async fn refund(
 /// Asks Stripe for `request` and settles it with the answer; without an answer it stays
 /// `pending` (503: asked again later with the same key).
 async fn ask_stripe(
-    state: &AppState,
+    state: &Context,
     stripe: &crate::stripe::http::TenantStripe,
     request: Request,
 ) -> Result<Request> {
@@ -132,7 +132,7 @@ fn refused_before(request: &Request) -> Error {
 }
 
 /// Asks Stripe again for every request left `pending` for longer than [`RETRY_AFTER`].
-pub async fn retry_pending(state: &AppState) -> Result<usize> {
+pub async fn retry_pending(state: &Context) -> Result<usize> {
     let before = chrono::Utc::now() - RETRY_AFTER;
     let pending = store::stale_pending(&state.db, before, 50).await?;
     let mut settled = 0;

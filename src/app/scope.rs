@@ -3,7 +3,7 @@
 //! (`api::scope`, through [`in_scope`]), and the operator's own command line and jobs
 //! ([`TenantScope::operator`]).
 use super::Error;
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::scope::ScopedTenant;
 use uuid::Uuid;
 
@@ -53,7 +53,7 @@ impl std::ops::Deref for TenantScope {
 /// The tenant named (slug or id), if `caller` may see it. A tenant naming another tenant gets
 /// the same `NotFound` as a tenant that does not exist.
 pub async fn in_scope(
-    state: &AppState,
+    state: &Context,
     caller: Principal,
     reference: &str,
 ) -> Result<TenantScope, Error> {

@@ -7,7 +7,7 @@ use super::{Error, Principal, Result, TenantScope};
 use crate::changes::{Change, announce};
 use crate::crypto::{Field, SecretText, hint};
 use crate::domain::{self, MAX_LIVE_WEBHOOK_SECRETS, StripeMode};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::platform_config::{self, PLATFORM};
 use crate::store::stripe_config::{
     self, AddSecret, DeleteSecret, SealedConfig, SealedWebhookSecret,
@@ -83,14 +83,14 @@ impl Owner<'_> {
         }
     }
 
-    async fn announce(self, state: &AppState) {
+    async fn announce(self, state: &Context) {
         match self {
             Owner::Tenant(t) => announce(state, t.id, &t.slug, Change::Changed).await,
             Owner::Platform => announce(state, PLATFORM, "", Change::Platform).await,
         }
     }
 
-    fn seal_webhook_secret(self, state: &AppState, secret: &SecretText) -> SealedWebhookSecret {
+    fn seal_webhook_secret(self, state: &Context, secret: &SecretText) -> SealedWebhookSecret {
         let field = match self {
             Owner::Tenant(_) => Field::WebhookSecret,
             Owner::Platform => Field::PlatformWebhookSecret,
@@ -105,7 +105,7 @@ impl Owner<'_> {
 
 /// Replaces the key and makes the given webhook secret the only one.
 pub async fn put(
-    state: &AppState,
+    state: &Context,
     caller: &Principal,
     owner: Owner<'_>,
     new: NewCredentials,
@@ -138,7 +138,7 @@ pub async fn put(
     Ok(shown)
 }
 
-pub async fn get(state: &AppState, caller: &Principal, owner: Owner<'_>) -> Result<Credentials> {
+pub async fn get(state: &Context, caller: &Principal, owner: Owner<'_>) -> Result<Credentials> {
     let found = match owner {
         Owner::Tenant(t) => stripe_config::get(&state.db, t).await?.map(shown),
         Owner::Platform => {
@@ -155,7 +155,7 @@ pub async fn get(state: &AppState, caller: &Principal, owner: Owner<'_>) -> Resu
 /// Adds a webhook secret (rotation): every current one keeps verifying until it expires;
 /// `expire_others_in_seconds` (0–604800) gives the others an expiry.
 pub async fn add_webhook_secret(
-    state: &AppState,
+    state: &Context,
     caller: &Principal,
     owner: Owner<'_>,
     secret: SecretText,
@@ -198,7 +198,7 @@ pub async fn add_webhook_secret(
 /// Deletes a webhook secret; never the last one that has not expired (every webhook would be
 /// refused).
 pub async fn delete_webhook_secret(
-    state: &AppState,
+    state: &Context,
     caller: &Principal,
     owner: Owner<'_>,
     secret_id: Uuid,
@@ -226,7 +226,7 @@ pub async fn delete_webhook_secret(
 
 /// The key checked with Stripe (`GET /v1/balance`): refused when Stripe does not take it, or
 /// takes it for the other mode than its prefix says.
-async fn validate_key(state: &AppState, secret_key: &SecretText, mode: StripeMode) -> Result<()> {
+async fn validate_key(state: &Context, secret_key: &SecretText, mode: StripeMode) -> Result<()> {
     let live = mode.is_live();
     let client = state.stripe.with_key(secret_key.clone(), live);
     match keycheck::check(&client, live).await? {
@@ -316,7 +316,7 @@ stored_config!(
 /// Stripe's `livemode` for the key the tenant calls Stripe with — its own, or for a connected
 /// tenant the platform's — or `None` when it has none.
 pub async fn livemode(
-    state: &AppState,
+    state: &Context,
     scope: &TenantScope,
 ) -> std::result::Result<Option<bool>, sea_orm::DbErr> {
     let mode = if scope.kind == TenantKind::Connected {
@@ -344,7 +344,7 @@ pub enum KeyReport {
 }
 
 /// Asks Stripe whether the key the tenant's calls use works, and in the mode it says.
-pub async fn check(state: &AppState, scope: &TenantScope) -> Result<KeyReport> {
+pub async fn check(state: &Context, scope: &TenantScope) -> Result<KeyReport> {
     let client = match super::tenant_stripe(state, scope.id).await {
         Ok(client) => client,
         Err(Error::Conflict { .. }) => return Ok(KeyReport::NoConfig),

@@ -4,12 +4,12 @@
 use super::{Error, Principal, Result, TenantScope};
 use crate::changes::{Change, announce};
 use crate::domain;
-use crate::state::AppState;
+use crate::state::Context;
 pub use crate::store::tenants::{NewTenant, TenantChanges};
 use crate::store::{self, Page, PageRequest};
 use entity::tenants::Model as Tenant;
 
-pub async fn create(state: &AppState, caller: &Principal, new: NewTenant) -> Result<Tenant> {
+pub async fn create(state: &Context, caller: &Principal, new: NewTenant) -> Result<Tenant> {
     caller.require_operator("create tenants")?;
     domain::check_kind(new.kind, new.stripe_account_id.as_deref())?;
     let created = store::tenants::create(&state.db, new)
@@ -22,7 +22,7 @@ pub async fn create(state: &AppState, caller: &Principal, new: NewTenant) -> Res
 }
 
 /// The operator sees every tenant; a tenant its own only.
-pub async fn list(state: &AppState, caller: &Principal, page: PageRequest) -> Result<Page<Tenant>> {
+pub async fn list(state: &Context, caller: &Principal, page: PageRequest) -> Result<Page<Tenant>> {
     match caller {
         Principal::Operator => Ok(store::tenants::list(&state.db, page).await?),
         Principal::Tenant { tenant_id } => {
@@ -37,11 +37,7 @@ pub async fn list(state: &AppState, caller: &Principal, page: PageRequest) -> Re
 }
 
 /// Status, rate limits, the Stripe account, the kind and the fee are the operator's to change.
-pub async fn update(
-    state: &AppState,
-    scope: TenantScope,
-    changes: TenantChanges,
-) -> Result<Tenant> {
+pub async fn update(state: &Context, scope: TenantScope, changes: TenantChanges) -> Result<Tenant> {
     let caller = &scope.caller;
     if changes.status.is_some() {
         caller.require_operator("suspend or reactivate tenants")?;
@@ -81,7 +77,7 @@ pub async fn update(
 }
 
 /// Removes the tenant with all its data. Operator only.
-pub async fn delete(state: &AppState, scope: &TenantScope) -> Result<()> {
+pub async fn delete(state: &Context, scope: &TenantScope) -> Result<()> {
     scope.caller.require_operator("delete tenants")?;
     if !store::tenants::delete(&state.db, scope).await? {
         return Err(Error::NotFound("tenant"));
@@ -93,7 +89,7 @@ pub async fn delete(state: &AppState, scope: &TenantScope) -> Result<()> {
 
 /// A tenant that has a Stripe account (now) receives the Connect events that waited for it,
 /// at once, in the background (the periodic pass catches whatever this one misses).
-fn route_waiting_events(state: &AppState, tenant: &Tenant) {
+fn route_waiting_events(state: &Context, tenant: &Tenant) {
     if tenant.stripe_account_id.is_some() {
         let routing = state.clone();
         state

@@ -4,7 +4,7 @@
 //! and is marked routed. A pass runs after a tenant change that leaves the tenant with an account
 //! (`app::tenants`), and every minute on every replica (`jobs::unrouted`).
 use super::{Principal, Result};
-use crate::state::AppState;
+use crate::state::Context;
 pub use crate::store::unrouted::Shown;
 use crate::store::{Page, PageRequest, platform_config, unrouted};
 use crate::webhooks::incoming::Incoming;
@@ -12,7 +12,7 @@ use crate::webhooks::rules::event::Envelope;
 use entity::unrouted_events::Model as Unrouted;
 
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     caller: &Principal,
     shown: Shown,
     account: Option<&str>,
@@ -33,7 +33,7 @@ pub enum RouteError {
 }
 
 /// Hands every routable waiting event to its tenant; how many were handed over.
-pub async fn route(state: &AppState) -> Result<usize, RouteError> {
+pub async fn route(state: &Context) -> Result<usize, RouteError> {
     let mut routed = 0;
     while !state.tasks.is_stopping() {
         let batch = unrouted::routable(&state.db, BATCH).await?;
@@ -78,7 +78,7 @@ pub async fn route(state: &AppState) -> Result<usize, RouteError> {
 }
 
 /// One pass, logged.
-pub async fn route_now(state: &AppState) {
+pub async fn route_now(state: &Context) {
     match route(state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -2,9 +2,9 @@
 //! looks for live holds whose deadline falls within `GATEWAY_AUTHORIZATION_WARNING` and
 //! announces each once (`order.authorization_expiring`; the store's conditional update makes it
 //! once across replicas), and sets the gauge of holds lapsing within the window.
-use crate::state::AppState;
+use crate::state::Context;
 
-pub async fn run(state: AppState) {
+pub async fn run(state: Context) {
     let mut tick = tokio::time::interval(state.config.authorization_scan_interval);
     loop {
         tick.tick().await;

@@ -2,10 +2,10 @@
 //! call Stripe, one after another, through `app::reconciliations::run`.
 use crate::app::Error;
 use crate::app::reconciliations::{self, Since};
-use crate::state::AppState;
+use crate::state::Context;
 
 /// Reconciles every active tenant with a Stripe config, one after another, every `interval`.
-pub async fn schedule(state: AppState, interval: std::time::Duration) {
+pub async fn schedule(state: Context, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await; // the first tick is immediate: wait a whole interval after start-up
     loop {

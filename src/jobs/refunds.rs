@@ -2,12 +2,12 @@
 //! every minute each replica asks Stripe again for those older than two minutes, with the key
 //! first sent, and settles them with the answer (`app::refunds::retry_pending`). Stripe's
 //! idempotency makes a second ask, or two replicas asking at once, harmless.
-use crate::state::AppState;
+use crate::state::Context;
 use std::time::Duration;
 
 const EVERY: Duration = Duration::from_secs(60);
 
-pub async fn run(state: AppState) {
+pub async fn run(state: Context) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tick.tick().await;

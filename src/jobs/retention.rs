@@ -4,7 +4,7 @@
 //! waited for a tenant as old (routed or not: without its payload an event is nothing), and
 //! refused-delivery
 //! counters older than 30 days — in small batches, so webhooks are never held up behind it.
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::retention;
 use chrono::{TimeDelta, Utc};
 use std::time::Duration;
@@ -23,7 +23,7 @@ pub struct Purged {
 }
 
 /// One pass over everything past retention.
-pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
+pub async fn purge(state: &Context) -> Result<Purged, sea_orm::DbErr> {
     let mut purged = Purged::default();
     let payload_cutoff =
         Utc::now() - TimeDelta::days(i64::from(state.config.event_payload_retention_days));
@@ -65,7 +65,7 @@ pub async fn purge(state: &AppState) -> Result<Purged, sea_orm::DbErr> {
 /// Runs a pass at start-up and then every hour, until the process stops. A pass that fails
 /// (SQLite busy behind a long write, PostgreSQL restarting) is tried again after 5 s, doubling
 /// up to the hour, rather than leaving expired data for an hour.
-pub async fn run(state: AppState) {
+pub async fn run(state: Context) {
     const FIRST_RETRY: Duration = Duration::from_secs(5);
     let mut retry = FIRST_RETRY;
     loop {
