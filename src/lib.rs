@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod auth_limit;
+pub mod background;
 pub mod breaker;
 pub mod changes;
 pub mod config;
@@ -141,43 +142,7 @@ pub async fn serve(
         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
     };
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
-    state
-        .tasks
-        .spawn_until_stopped(jobs::retention::run(state.app.clone()));
-    state
-        .tasks
-        .spawn_until_stopped(changes::listen(state.app.clone()));
-    state
-        .tasks
-        .spawn_until_stopped(jobs::unrouted::run(state.app.clone()));
-    state
-        .tasks
-        .spawn_until_stopped(jobs::refunds::run(state.app.clone()));
-    state
-        .tasks
-        .spawn_until_stopped(jobs::authorizations::run(state.app.clone()));
-    let shared_limits = state.clone();
-    state.tasks.spawn_until_stopped(async move {
-        if let Some(shared) = shared_limits.limiters.shared() {
-            match shared.connect().await {
-                Ok(()) => tracing::info!("tenants' webhook rate limits are shared through Redis"),
-                Err(e) => tracing::warn!(error = %e, "Redis does not answer yet: each replica limits tenants alone until it does"),
-            }
-        }
-    });
-    let feed = state.writer.feed().clone();
-    state
-        .tasks
-        .spawn_until_stopped(state.notifier.clone().run(feed.clone()));
-    state
-        .tasks
-        .spawn_until_stopped(state.status_streams.clone().run(state.db.clone(), feed));
-    let interval = state.config.reconcile_interval;
-    if !interval.is_zero() {
-        state
-            .tasks
-            .spawn(jobs::reconcile::schedule(state.app.clone(), interval));
-    }
+    background::start(&state, background::Role::Server);
     let flag = state.clone();
     let signalled = async move {
         shutdown.await;

@@ -116,6 +116,13 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// The state, with the tasks a command's use cases need (a command does not serve).
+async fn prepared(config: Config) -> anyhow::Result<gateway::state::AppState> {
+    let state = startup::prepare(config).await?.state;
+    gateway::background::start(&state, gateway::background::Role::Command);
+    Ok(state)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -140,7 +147,7 @@ async fn reconcile(
     all: bool,
     since: Since,
 ) -> anyhow::Result<bool> {
-    let state = startup::prepare(config).await?.state;
+    let state = prepared(config).await?;
     let tenants = match tenant {
         Some(reference) => vec![
             app::scope::in_scope(&state, Principal::Operator, &reference)
@@ -206,7 +213,7 @@ async fn reconcile(
 async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
     use gateway::app::stripe_config::KeyReport;
     use gateway::stripe::keycheck::KeyCheck;
-    let state = startup::prepare(config).await?.state;
+    let state = prepared(config).await?;
     let tenant = app::scope::in_scope(&state, Principal::Operator, reference)
         .await
         .with_context(|| format!("no tenant {reference}"))?;
@@ -312,7 +319,7 @@ async fn main() -> anyhow::Result<()> {
             println!("verified: all {opened} stored secret(s) open with the keyring");
         }
         Command::Tenants { action } => {
-            let state = startup::prepare(config).await?.state;
+            let state = prepared(config).await?;
             match action {
                 TenantsAction::Create { slug, name } => {
                     let new = app::tenants::NewTenant {

@@ -81,9 +81,6 @@ impl std::ops::Deref for Inner {
     }
 }
 
-/// How often refused-delivery counts are written to the database.
-const FAILURE_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
-
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
@@ -97,8 +94,8 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 }
 
 impl AppState {
-    /// Builds the state and starts its background tasks (the writer, the failure flusher) on
-    /// the current runtime; they stop when the state is dropped.
+    /// Builds the state and starts the writer's shards on the current runtime (they end when the
+    /// state is dropped); every other task starts in `background::start`.
     pub fn new(
         db: DatabaseConnection,
         keyring: Keyring,
@@ -126,20 +123,6 @@ impl AppState {
         );
         let tasks = Tasks::default();
         let failures = Arc::new(FailureCounter::default());
-        let flusher = Arc::downgrade(&failures);
-        let flush_db = db.clone();
-        tasks.spawn_until_stopped(async move {
-            let mut tick = tokio::time::interval(FAILURE_FLUSH);
-            loop {
-                tick.tick().await;
-                let Some(failures) = flusher.upgrade() else {
-                    break;
-                };
-                if let Err(e) = failures.flush(&flush_db).await {
-                    tracing::warn!(error = %e, "refused-delivery counts not flushed; will retry");
-                }
-            }
-        });
         let auth_limiter = AuthLimiter::new(
             config.auth_failures_per_minute,
             config.auth_failures_burst,
@@ -147,10 +130,6 @@ impl AppState {
             config.api_key_requests_per_second,
         );
         let breaker = Arc::new(Breaker::default());
-        tasks.spawn_until_stopped(crate::breaker::probe_while_open(
-            Arc::downgrade(&breaker),
-            db.clone(),
-        ));
         let app = Context(Arc::new(Shared {
             writer: Writer::spawn(db.clone(), config.writer_shards, breaker.clone()),
             breaker,

@@ -1,12 +1,11 @@
-//! Background tasks: one owner starts them and stops them. Every task the process runs beside its
-//! requests — retention, the reconciliation schedule and the runs it or the API starts, the
-//! refused-delivery flusher, the breaker's probe — is spawned here, on one `TaskTracker`; stopping
-//! (the shutdown signal) cancels one `CancellationToken`. Tasks that are idle between rounds are
-//! dropped at once ([`Tasks::spawn_until_stopped`]); tasks with work to finish see
-//! [`Tasks::is_stopping`] at their next safe point (a reconciliation after its current page) and
-//! end; [`Tasks::wait`] gives them the grace period. The writer shards are not here: they live as
-//! long as the state that sends them events, so requests still in flight during the grace period
-//! are written.
+//! Background tasks: one owner stops them. Every task the process runs beside its requests is
+//! started by `background::start` on this owner's `TaskTracker` (the reconciliation runs the API
+//! starts, too); stopping (the shutdown signal) cancels one `CancellationToken`. Tasks that are
+//! idle between rounds are dropped at once ([`Tasks::spawn_until_stopped`]); tasks with work to
+//! finish see [`Tasks::is_stopping`] at their next safe point (a reconciliation after its current
+//! page) and end; [`Tasks::wait`] gives them the grace period. The writer shards are not here:
+//! they live as long as the state that sends them events, so requests still in flight during the
+//! grace period are written.
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
