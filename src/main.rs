@@ -218,7 +218,7 @@ async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
         .await
         .with_context(|| format!("no tenant {reference}"))?;
     let slug = &tenant.slug;
-    let mode = |live| if live { "live" } else { "test" };
+    let mode = entity::status::StripeMode::of_livemode;
     match app::stripe_config::check(&state, &tenant).await? {
         KeyReport::NoConfig => {
             println!(

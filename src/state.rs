@@ -155,11 +155,6 @@ impl AppState {
         })))
     }
 
-    /// The application context (for the use cases and the jobs).
-    pub fn context(&self) -> &Context {
-        &self.app
-    }
-
     /// What webhook intake uses of the state.
     pub fn intake(&self) -> crate::webhooks::intake::Intake<'_> {
         crate::webhooks::intake::Intake {

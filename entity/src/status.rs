@@ -197,4 +197,9 @@ impl StripeMode {
     pub fn is_live(self) -> bool {
         self == Self::Live
     }
+
+    /// The mode Stripe's `livemode` says.
+    pub fn of_livemode(livemode: bool) -> Self {
+        if livemode { Self::Live } else { Self::Test }
+    }
 }

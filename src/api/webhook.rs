@@ -108,9 +108,9 @@ async fn handle_connect(req: &Request, body: Body, state: &AppState, seen: &mut 
         .headers()
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let decided = connect::accept(&intake, signature, &bytes).await;
+    let (decided, routed_to) = connect::accept(&intake, signature, &bytes).await;
     seen.event_type = decided.event_type;
-    seen.tenant = decided.tenant;
+    seen.tenant = routed_to;
     let routed = decided.result;
     let (routing, resp) = match routed {
         Ok(Routed::Tenant(outcome)) => ("tenant", accepted(seen, outcome)),

@@ -165,12 +165,12 @@ pub async fn add_webhook_secret(
     let expire_at = expire_others_at(expire_others_in_seconds)?;
     let sealed = owner.seal_webhook_secret(state, &secret);
     let added = match owner {
-        Owner::Tenant(t) => {
-            shown_added(stripe_config::add_webhook_secret(&state.db, t, sealed, expire_at).await?)
-        }
-        Owner::Platform => {
-            shown_added(platform_config::add_webhook_secret(&state.db, sealed, expire_at).await?)
-        }
+        Owner::Tenant(t) => stripe_config::add_webhook_secret(&state.db, t, sealed, expire_at)
+            .await?
+            .map(shown),
+        Owner::Platform => platform_config::add_webhook_secret(&state.db, sealed, expire_at)
+            .await?
+            .map(shown),
     };
     match added {
         AddSecret::Added(shown) => {
@@ -236,7 +236,7 @@ async fn validate_key(state: &Context, secret_key: &SecretText, mode: StripeMode
             "stripe_key_wrong_mode",
             format!(
                 "the key's prefix says {mode} mode but Stripe answered for {} mode",
-                if livemode { "live" } else { "test" }
+                StripeMode::of_livemode(livemode)
             ),
         )),
     }
@@ -267,14 +267,6 @@ fn shown(view: impl StoredConfig) -> Credentials {
         secret_key_hint,
         updated_at,
         webhook_secrets,
-    }
-}
-
-fn shown_added<V: StoredConfig>(added: AddSecret<V>) -> AddSecret<Credentials> {
-    match added {
-        AddSecret::Added(view) => AddSecret::Added(shown(view)),
-        AddSecret::NoConfig => AddSecret::NoConfig,
-        AddSecret::AtCap => AddSecret::AtCap,
     }
 }
 

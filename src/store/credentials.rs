@@ -30,6 +30,17 @@ pub enum AddSecret<V> {
     AtCap,
 }
 
+impl<V> AddSecret<V> {
+    /// The same outcome with the added view mapped.
+    pub fn map<W>(self, f: impl FnOnce(V) -> W) -> AddSecret<W> {
+        match self {
+            AddSecret::Added(view) => AddSecret::Added(f(view)),
+            AddSecret::NoConfig => AddSecret::NoConfig,
+            AddSecret::AtCap => AddSecret::AtCap,
+        }
+    }
+}
+
 /// Whether `expiries` (of every secret after the request's expiry change) leave room for one more.
 pub(super) fn has_room(
     expiries: impl Iterator<Item = Option<DateTime<Utc>>>,

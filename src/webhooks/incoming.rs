@@ -31,7 +31,7 @@ pub enum Outcome {
 
 /// The reason recorded for an event whose mode is not the tenant's.
 pub fn mode_mismatch(event_live: bool, tenant_live: bool) -> String {
-    let mode = |live| if live { "live" } else { "test" };
+    let mode = entity::status::StripeMode::of_livemode;
     format!(
         "event is {}mode but the tenant's Stripe config is {}mode",
         mode(event_live),

@@ -25,19 +25,20 @@ pub enum Routed {
     Platform { new: bool },
 }
 
-/// Verifies, parses and routes a Connect delivery's body.
+/// Verifies, parses and routes a Connect delivery's body; with the tenant it was routed to, if
+/// any.
 pub async fn accept(
     state: &Intake<'_>,
     signature_header: Option<&str>,
     body: &[u8],
-) -> Decided<Routed> {
+) -> (Decided<Routed>, Option<Arc<TenantRuntime>>) {
     if state.breaker.is_open() {
-        return Decided::refused(Rejection::Unavailable, None);
+        return (Decided::refused(Rejection::Unavailable), None);
     }
     let platform = match state.platform.get(state.db, state.keyring).await {
         Ok(Some(platform)) => platform,
-        Ok(None) => return Decided::refused(Rejection::NoPlatformConfig, None),
-        Err(e) => return Decided::refused(load_failed(state, e), None),
+        Ok(None) => return (Decided::refused(Rejection::NoPlatformConfig), None),
+        Err(e) => return (Decided::refused(load_failed(state, e)), None),
     };
     let now = Utc::now();
     if let Err(e) = signature::verify(
@@ -47,18 +48,21 @@ pub async fn accept(
         now.timestamp(),
         state.signature_tolerance_secs,
     ) {
-        return Decided::refused(refuse(state, None, Rejection::Signature(e)), None);
+        return (
+            Decided::refused(refuse(state, None, Rejection::Signature(e))),
+            None,
+        );
     }
     let parsed = match parse(state, None, body) {
         Ok(parsed) => parsed,
-        Err(r) => return Decided::refused(r, None),
+        Err(r) => return (Decided::refused(r), None),
     };
     let (tenant, result) = route(state, platform.livemode, parsed.envelope, parsed.payload).await;
-    Decided {
+    let decided = Decided {
         result,
         event_type: Some(parsed.label),
-        tenant,
-    }
+    };
+    (decided, tenant)
 }
 
 /// Routes a verified Connect event by its account: to the tenant with that account, or

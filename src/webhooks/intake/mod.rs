@@ -65,22 +65,18 @@ impl Rejection {
     }
 }
 
-/// What intake decided about a delivery, and what it learned on the way (for the metrics and
-/// the request's log line): the event's type label once the body parsed, the tenant once known.
+/// What intake decided about a delivery, and the event's `type` label once the body parsed (for
+/// the metrics and the request's log line).
 pub struct Decided<T> {
     pub result: Result<T, Rejection>,
-    /// The event's `type` label (bounded), once parsed.
     pub event_type: Option<&'static str>,
-    /// The tenant the delivery was for, once known (Connect: once routed).
-    pub tenant: Option<Arc<TenantRuntime>>,
 }
 
 impl<T> Decided<T> {
-    fn refused(rejection: Rejection, tenant: Option<Arc<TenantRuntime>>) -> Self {
+    fn refused(rejection: Rejection) -> Self {
         Self {
             result: Err(rejection),
             event_type: None,
-            tenant,
         }
     }
 }
@@ -165,11 +161,10 @@ pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRu
 /// Step 2: verify, limit, parse and record a delivery's body for `tenant`.
 pub async fn accept(
     state: &Intake<'_>,
-    tenant: &Arc<TenantRuntime>,
+    tenant: &TenantRuntime,
     signature_header: Option<&str>,
     body: &[u8],
 ) -> Decided<Outcome> {
-    let known = Some(tenant.clone());
     let now = Utc::now();
     if let Err(e) = signature::verify(
         signature_header,
@@ -178,20 +173,19 @@ pub async fn accept(
         now.timestamp(),
         state.signature_tolerance_secs,
     ) {
-        return Decided::refused(refuse(state, Some(tenant), Rejection::Signature(e)), known);
+        return Decided::refused(refuse(state, Some(tenant), Rejection::Signature(e)));
     }
     if let Err(r) = limit(state, tenant).await {
-        return Decided::refused(r, known);
+        return Decided::refused(r);
     }
     let parsed = match parse(state, Some(tenant), body) {
         Ok(parsed) => parsed,
-        Err(r) => return Decided::refused(r, known),
+        Err(r) => return Decided::refused(r),
     };
     let livemode = tenant.livemode.unwrap_or(false);
     Decided {
         result: submit(state, tenant, livemode, parsed.envelope, parsed.payload).await,
         event_type: Some(parsed.label),
-        tenant: known,
     }
 }
 
