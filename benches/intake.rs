@@ -5,12 +5,14 @@
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gateway::crypto::SecretText;
+use gateway::stripe::credentials::{ActiveSecret, OpenCredentials};
 use gateway::webhooks::intake::signature::{sign, verify};
-use gateway::webhooks::intake::tenants::{ActiveSecret, TenantCache, TenantRuntime};
+use gateway::webhooks::intake::tenants::{TenantCache, TenantRuntime};
 use gateway::webhooks::rules::event::Envelope;
 use gateway::webhooks::rules::observe;
 use serde_json::{Value, json};
 use std::hint::black_box;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A ~3 KB `payment_intent.succeeded` event from Stripe's fixture, as the load tool sends.
@@ -75,11 +77,15 @@ fn cache(c: &mut Criterion) {
                         connected: false,
                         rate_limit_per_second: 100,
                         rate_limit_burst: 200,
-                        livemode: Some(false),
-                        secrets: vec![ActiveSecret {
-                            secret: SecretText::new(format!("whsec_tenant{n}secret")),
-                            expires_at: None,
-                        }],
+                        credentials: Some(Arc::new(OpenCredentials {
+                            secret_key: SecretText::new(format!("sk_test_tenant{n}")),
+                            key_hint: "sk_test_…".into(),
+                            livemode: false,
+                            webhook_secrets: vec![ActiveSecret {
+                                secret: SecretText::new(format!("whsec_tenant{n}secret")),
+                                expires_at: None,
+                            }],
+                        })),
                     })
                     .await;
             }

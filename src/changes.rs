@@ -9,6 +9,7 @@
 //! and its notice). SQLite is one process: nothing to tell.
 use crate::state::Context;
 use crate::store::broadcast::{self, Subscription};
+use crate::store::credentials::Owner;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use uuid::Uuid;
@@ -63,11 +64,15 @@ pub async fn announce(state: &Context, tenant_id: Uuid, slug: &str, change: Chan
 /// its name too, when it was removed).
 async fn forget(state: &Context, tenant_id: Uuid, slug: &str, change: Change) {
     state.stripe.invalidate(tenant_id).await;
+    if change == Change::Platform {
+        state.credentials.invalidate(Owner::Platform).await;
+        // Every connected tenant's client holds the platform's key.
+        state.stripe.invalidate_all();
+        return;
+    }
+    state.credentials.invalidate(Owner::Tenant(tenant_id)).await;
     match change {
-        Change::Platform => {
-            state.platform.invalidate();
-            state.stripe.invalidate_all();
-        }
+        Change::Platform => {}
         Change::Removed => state.tenants.removed(tenant_id, slug).await,
         Change::Changed => state.tenants.invalidate(tenant_id, slug).await,
         Change::Created => {
@@ -79,7 +84,7 @@ async fn forget(state: &Context, tenant_id: Uuid, slug: &str, change: Change) {
 
 /// Every cache forgets every tenant (what changed meanwhile is unknown).
 fn forget_all(state: &Context) {
-    state.platform.invalidate();
+    state.credentials.invalidate_all();
     state.stripe.invalidate_all();
     state.tenants.invalidate_all();
 }

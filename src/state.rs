@@ -28,7 +28,8 @@ pub struct Shared {
     pub config: Config,
     pub tenants: TenantCache,
     /// The Connect platform's runtime (its Connect webhook secrets).
-    pub platform: crate::webhooks::intake::platform::PlatformCache,
+    /// Every owner's Stripe credentials, opened.
+    pub credentials: crate::stripe::credentials::CredentialCache,
     pub failures: Arc<FailureCounter>,
     pub writer: Writer,
     /// Open while the database does not answer: requests that need it are refused at once.
@@ -142,7 +143,7 @@ impl AppState {
             keyring,
             config,
             tenants: TenantCache::default(),
-            platform: Default::default(),
+            credentials: Default::default(),
             failures,
         }));
         Ok(Self(Arc::new(Inner {
@@ -161,7 +162,7 @@ impl AppState {
             db: &self.db,
             keyring: &self.keyring,
             tenants: &self.tenants,
-            platform: &self.platform,
+            credentials: &self.credentials,
             limiters: &self.limiters,
             failures: &self.failures,
             breaker: &self.breaker,

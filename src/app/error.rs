@@ -52,6 +52,15 @@ pub enum Error {
     Internal,
 }
 
+impl From<crate::stripe::credentials::LoadError> for Error {
+    fn from(e: crate::stripe::credentials::LoadError) -> Self {
+        match e {
+            crate::stripe::credentials::LoadError::Db(e) => Self::Store(e),
+            crate::stripe::credentials::LoadError::Crypto(e) => Self::Secret(e),
+        }
+    }
+}
+
 impl Error {
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::Conflict {

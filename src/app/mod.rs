@@ -41,7 +41,7 @@ pub fn no_stripe_key() -> Error {
 pub async fn tenant_stripe(state: &Context, tenant_id: Uuid) -> Result<Arc<TenantClient>> {
     state
         .stripe
-        .for_tenant(&state.db, &state.keyring, tenant_id)
+        .for_tenant(&state.db, &state.keyring, &state.credentials, tenant_id)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "tenant Stripe client unavailable");

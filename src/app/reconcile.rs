@@ -10,6 +10,8 @@ use super::reconcile_lock::RunLock;
 use crate::state::Context;
 use crate::store::{events, payments, reconciliations};
 use crate::stripe::StripeCallError;
+use crate::stripe::clients::ClientError;
+use crate::stripe::credentials::LoadError;
 use crate::stripe::lists;
 use crate::webhooks::incoming::{Incoming, Outcome};
 use crate::webhooks::rules::event::Envelope;
@@ -31,6 +33,8 @@ pub enum StartError {
     AlreadyRunning,
     #[error(transparent)]
     Db(#[from] DbErr),
+    #[error(transparent)]
+    Credentials(#[from] crate::stripe::credentials::LoadError),
 }
 
 /// Where a run's window starts.
@@ -162,14 +166,16 @@ async fn steps(
 ) -> Result<(), RunError> {
     let client = match state
         .stripe
-        .for_tenant(&state.db, &state.keyring, run.tenant_id)
+        .for_tenant(&state.db, &state.keyring, &state.credentials, run.tenant_id)
         .await
     {
         Ok(Some(c)) => c,
         Ok(None) => return Err(RunError::NoConfig),
-        Err(crate::stripe::clients::ClientError::Db(e)) => return Err(e.into()),
-        Err(crate::stripe::clients::ClientError::Crypto(_)) => return Err(RunError::Crypto),
-        Err(crate::stripe::clients::ClientError::Shared(why)) => {
+        Err(ClientError::Db(e) | ClientError::Credentials(LoadError::Db(e))) => {
+            return Err(e.into());
+        }
+        Err(ClientError::Credentials(LoadError::Crypto(_))) => return Err(RunError::Crypto),
+        Err(ClientError::Shared(why)) => {
             return Err(sea_orm::DbErr::Custom(why).into());
         }
     };

@@ -64,6 +64,7 @@ fn not_started(e: StartError) -> Error {
             "a reconciliation of this tenant is already running",
         ),
         StartError::Db(e) => e.into(),
+        StartError::Credentials(e) => e.into(),
     }
 }
 

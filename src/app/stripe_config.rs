@@ -5,13 +5,13 @@
 //! caches only when something changed. Secrets are never shown again, only hinted.
 use super::{Error, Principal, Result, TenantScope};
 use crate::changes::{Change, announce};
-use crate::crypto::{Field, SecretText, hint};
+use crate::crypto::{SecretText, hint};
 use crate::domain::{self, MAX_LIVE_WEBHOOK_SECRETS, StripeMode};
 use crate::state::Context;
-use crate::store::platform_config::{self, PLATFORM};
-use crate::store::stripe_config::{
-    self, AddSecret, DeleteSecret, SealedConfig, SealedWebhookSecret,
+use crate::store::credentials::{
+    self, AddSecret, DeleteSecret, SealedConfig, SealedWebhookSecret, Stored,
 };
+use crate::stripe::credentials::fields;
 use crate::stripe::keycheck::{self, KeyCheck};
 use chrono::{DateTime, Duration, Utc};
 use entity::status::TenantKind;
@@ -56,10 +56,11 @@ pub struct NewCredentials {
 }
 
 impl Owner<'_> {
-    fn id(self) -> Uuid {
+    /// The owner as the store and the caches name it.
+    fn stored(self) -> credentials::Owner {
         match self {
-            Owner::Tenant(t) => t.id,
-            Owner::Platform => PLATFORM,
+            Owner::Tenant(t) => credentials::Owner::Tenant(t.id),
+            Owner::Platform => credentials::Owner::Platform,
         }
     }
 
@@ -86,18 +87,15 @@ impl Owner<'_> {
     async fn announce(self, state: &Context) {
         match self {
             Owner::Tenant(t) => announce(state, t.id, &t.slug, Change::Changed).await,
-            Owner::Platform => announce(state, PLATFORM, "", Change::Platform).await,
+            Owner::Platform => announce(state, credentials::PLATFORM, "", Change::Platform).await,
         }
     }
 
     fn seal_webhook_secret(self, state: &Context, secret: &SecretText) -> SealedWebhookSecret {
-        let field = match self {
-            Owner::Tenant(_) => Field::WebhookSecret,
-            Owner::Platform => Field::PlatformWebhookSecret,
-        };
+        let (_, field) = fields(self.stored());
         SealedWebhookSecret {
             id: Uuid::now_v7(),
-            ciphertext: state.keyring.seal(self.id(), field, secret),
+            ciphertext: state.keyring.seal(self.stored().id(), field, secret),
             hint: hint(secret.expose()),
         }
     }
@@ -114,20 +112,16 @@ pub async fn put(
     if new.validate {
         validate_key(state, &new.secret_key, new.mode).await?;
     }
-    let key_field = match owner {
-        Owner::Tenant(_) => Field::StripeSecretKey,
-        Owner::Platform => Field::PlatformSecretKey,
-    };
+    let (key_field, _) = fields(owner.stored());
     let config = SealedConfig {
-        secret_key_ciphertext: state.keyring.seal(owner.id(), key_field, &new.secret_key),
+        secret_key_ciphertext: state
+            .keyring
+            .seal(owner.stored().id(), key_field, &new.secret_key),
         secret_key_hint: hint(new.secret_key.expose()),
         mode: new.mode,
     };
     let secret = owner.seal_webhook_secret(state, &new.webhook_secret);
-    let shown = match owner {
-        Owner::Tenant(t) => shown(stripe_config::put(&state.db, t, config, secret).await?),
-        Owner::Platform => shown(platform_config::put(&state.db, config, secret).await?),
-    };
+    let shown = shown(credentials::put(&state.db, owner.stored(), config, secret).await?);
     owner.announce(state).await;
     match owner {
         Owner::Tenant(t) => {
@@ -139,14 +133,11 @@ pub async fn put(
 }
 
 pub async fn get(state: &Context, caller: &Principal, owner: Owner<'_>) -> Result<Credentials> {
-    let found = match owner {
-        Owner::Tenant(t) => stripe_config::get(&state.db, t).await?.map(shown),
-        Owner::Platform => {
-            caller.require_operator("read the platform's Stripe config")?;
-            platform_config::get(&state.db).await?.map(shown)
-        }
-    };
-    found.ok_or(Error::NotFound(match owner {
+    if let Owner::Platform = owner {
+        caller.require_operator("read the platform's Stripe config")?;
+    }
+    let found = credentials::get(&state.db, owner.stored()).await?;
+    found.map(shown).ok_or(Error::NotFound(match owner {
         Owner::Tenant(_) => "Stripe config",
         Owner::Platform => "platform Stripe config",
     }))
@@ -164,15 +155,9 @@ pub async fn add_webhook_secret(
     owner.may_change(caller, "rotate the platform's webhook secrets")?;
     let expire_at = expire_others_at(expire_others_in_seconds)?;
     let sealed = owner.seal_webhook_secret(state, &secret);
-    let added = match owner {
-        Owner::Tenant(t) => stripe_config::add_webhook_secret(&state.db, t, sealed, expire_at)
-            .await?
-            .map(shown),
-        Owner::Platform => platform_config::add_webhook_secret(&state.db, sealed, expire_at)
-            .await?
-            .map(shown),
-    };
-    match added {
+    let added =
+        credentials::add_webhook_secret(&state.db, owner.stored(), sealed, expire_at).await?;
+    match added.map(shown) {
         AddSecret::Added(shown) => {
             owner.announce(state).await;
             Ok(shown)
@@ -204,10 +189,7 @@ pub async fn delete_webhook_secret(
     secret_id: Uuid,
 ) -> Result<()> {
     owner.may_change(caller, "delete the platform's webhook secrets")?;
-    let deleted = match owner {
-        Owner::Tenant(t) => stripe_config::delete_webhook_secret(&state.db, t, secret_id).await?,
-        Owner::Platform => platform_config::delete_webhook_secret(&state.db, secret_id).await?,
-    };
+    let deleted = credentials::delete_webhook_secret(&state.db, owner.stored(), secret_id).await?;
     match deleted {
         DeleteSecret::Deleted => {
             owner.announce(state).await;
@@ -255,70 +237,41 @@ fn expire_others_at(seconds: Option<i64>) -> Result<Option<DateTime<Utc>>> {
     }
 }
 
-/// A stored config (a tenant's or the platform's: the same columns) as shown.
-trait StoredConfig {
-    fn parts(self) -> (StripeMode, String, DateTime<Utc>, Vec<SecretShown>);
-}
-
-fn shown(view: impl StoredConfig) -> Credentials {
-    let (mode, secret_key_hint, updated_at, webhook_secrets) = view.parts();
+/// Stored credentials as shown.
+fn shown(stored: Stored) -> Credentials {
     Credentials {
-        mode,
-        secret_key_hint,
-        updated_at,
-        webhook_secrets,
+        mode: stored.key.mode,
+        secret_key_hint: stored.key.secret_key_hint,
+        updated_at: stored.key.updated_at,
+        webhook_secrets: stored
+            .secrets
+            .into_iter()
+            .map(|s| SecretShown {
+                id: s.id,
+                hint: s.hint,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect(),
     }
 }
-
-macro_rules! stored_config {
-    ($config:path, $secret:path) => {
-        impl StoredConfig for ($config, Vec<$secret>) {
-            fn parts(self) -> (StripeMode, String, DateTime<Utc>, Vec<SecretShown>) {
-                let (config, secrets) = self;
-                let secrets = secrets
-                    .into_iter()
-                    .map(|s| SecretShown {
-                        id: s.id,
-                        hint: s.hint,
-                        created_at: s.created_at,
-                        expires_at: s.expires_at,
-                    })
-                    .collect();
-                (
-                    config.mode,
-                    config.secret_key_hint,
-                    config.updated_at,
-                    secrets,
-                )
-            }
-        }
-    };
-}
-// The two owners' tables have the same columns under two entities (one credentials store is
-// the next step of this redesign).
-stored_config!(
-    entity::stripe_configs::Model,
-    entity::webhook_secrets::Model
-);
-stored_config!(
-    entity::platform_stripe_configs::Model,
-    entity::platform_webhook_secrets::Model
-);
 
 /// Stripe's `livemode` for the key the tenant calls Stripe with — its own, or for a connected
 /// tenant the platform's — or `None` when it has none.
 pub async fn livemode(
     state: &Context,
     scope: &TenantScope,
-) -> std::result::Result<Option<bool>, sea_orm::DbErr> {
-    let mode = if scope.kind == TenantKind::Connected {
-        platform_config::get(&state.db).await?.map(|(c, _)| c.mode)
+) -> std::result::Result<Option<bool>, crate::stripe::credentials::LoadError> {
+    let owner = if scope.kind == TenantKind::Connected {
+        credentials::Owner::Platform
     } else {
-        stripe_config::get(&state.db, scope)
-            .await?
-            .map(|(c, _)| c.mode)
+        credentials::Owner::Tenant(scope.id)
     };
-    Ok(mode.map(StripeMode::is_live))
+    let opened = state
+        .credentials
+        .get(&state.db, &state.keyring, owner)
+        .await?;
+    Ok(opened.map(|c| c.livemode))
 }
 
 /// What `gateway check-config` finds of the key a tenant's Stripe calls use.

@@ -5,8 +5,9 @@
 //! (`app::tenants`), and every minute on every replica (`jobs::unrouted`).
 use super::{Principal, Result};
 use crate::state::Context;
+use crate::store::credentials::Owner;
 pub use crate::store::unrouted::Shown;
-use crate::store::{Page, PageRequest, platform_config, unrouted};
+use crate::store::{Page, PageRequest, unrouted};
 use crate::webhooks::incoming::Incoming;
 use crate::webhooks::rules::event::Envelope;
 use entity::unrouted_events::Model as Unrouted;
@@ -28,6 +29,8 @@ const BATCH: u64 = 100;
 pub enum RouteError {
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
+    #[error("the platform's credentials: {0}")]
+    Credentials(#[from] crate::stripe::credentials::LoadError),
     #[error("the write path is unavailable")]
     Unavailable,
 }
@@ -40,9 +43,11 @@ pub async fn route(state: &Context) -> Result<usize, RouteError> {
         if batch.is_empty() {
             break;
         }
-        let platform_live = platform_config::get(&state.db)
+        let platform_live = state
+            .credentials
+            .get(&state.db, &state.keyring, Owner::Platform)
             .await?
-            .map(|(config, _)| config.mode.is_live());
+            .map(|platform| platform.livemode);
         let mut progressed = false;
         for (row, tenant_id) in batch {
             let envelope = match Envelope::parse(row.payload.as_bytes()) {

@@ -2,6 +2,7 @@
 pub mod advisory;
 pub mod api_keys;
 pub mod broadcast;
+mod credential_tables;
 pub mod credentials;
 pub mod events;
 pub mod facts;
@@ -13,13 +14,11 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 pub mod pg_batch;
-pub mod platform_config;
 pub mod reconciliations;
 pub mod refunds;
 pub mod retention;
 pub mod scope;
 pub mod secrets;
-pub mod stripe_config;
 pub mod tenants;
 pub mod unrouted;
 

@@ -85,13 +85,7 @@ pub async fn update(
     let txn = crate::db::begin_write(db).await?;
     let updated = apply(&txn, tenant, changes).await?;
     if retire_own_config {
-        entity::webhook_secrets::Entity::delete_many()
-            .filter(entity::webhook_secrets::Column::TenantId.eq(tenant_id))
-            .exec(&txn)
-            .await?;
-        entity::stripe_configs::Entity::delete_by_id(tenant_id)
-            .exec(&txn)
-            .await?;
+        super::credentials::retire_tenant(&txn, tenant_id).await?;
     }
     txn.commit().await?;
     Ok(updated)
@@ -172,7 +166,9 @@ pub async fn for_operator<C: ConnectionTrait>(
 /// ones when the platform has a config: the scheduled reconciliation's list, in the scope of the
 /// job that acts for every tenant.
 pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<ScopedTenant>, DbErr> {
-    let platform = super::platform_config::get(db).await?.is_some();
+    let platform = super::credentials::get(db, super::credentials::Owner::Platform)
+        .await?
+        .is_some();
     let configured: Vec<Uuid> = entity::stripe_configs::Entity::find()
         .all(db)
         .await?

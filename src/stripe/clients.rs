@@ -5,19 +5,17 @@
 //! (about 25/s in test mode, 100/s live), and a connected tenant's also by one pace shared by
 //! every connected account, for the platform key as a whole; each connected account gets at
 //! most a quarter of that pace, so no account can take the platform's whole budget.
+use super::credentials::{CredentialCache, LoadError, per_second};
 use super::http::{StripeCallError, StripeHttp, TenantStripe};
-use crate::crypto::{Field, Keyring, KeyringError, SecretText};
-use crate::store::platform_config::PLATFORM;
+use crate::crypto::{Keyring, SecretText};
+use crate::store::credentials::Owner;
 use entity::status::TenantKind;
-use governor::DefaultDirectRateLimiter;
 use moka::future::Cache;
 use sea_orm::{DatabaseConnection, DbErr};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const TEST_MODE_PER_SECOND: u32 = 20;
-const LIVE_MODE_PER_SECOND: u32 = 80;
 /// A connected account may use at most this fraction (1/N) of the platform key's pace, so one
 /// busy restaurant (a reconciliation, a burst of checkouts) leaves the rest to the others.
 const ACCOUNT_SHARE: u32 = 4;
@@ -39,24 +37,15 @@ pub enum ClientError {
     #[error(transparent)]
     Db(#[from] DbErr),
     #[error(transparent)]
-    Crypto(#[from] KeyringError),
+    Credentials(#[from] LoadError),
     /// Another caller's build of the same client failed with this.
     #[error("{0}")]
     Shared(String),
 }
 
-/// The platform's key, decrypted, and its pace.
-struct PlatformKey {
-    secret: SecretText,
-    livemode: bool,
-    hint: String,
-    pacer: Arc<DefaultDirectRateLimiter>,
-}
-
 pub struct StripeClients {
     http: StripeHttp,
     cache: Cache<Uuid, Arc<TenantClient>>,
-    platform: Cache<(), Arc<PlatformKey>>,
 }
 
 impl StripeClients {
@@ -67,13 +56,13 @@ impl StripeClients {
                 .max_capacity(10_000)
                 .time_to_idle(Duration::from_secs(3600))
                 .build(),
-            platform: Cache::builder().max_capacity(1).build(),
         })
     }
 
     /// A client for a key that is not stored (yet): for checking it.
     pub fn with_key(&self, secret: SecretText, livemode: bool) -> TenantStripe {
-        TenantStripe::new(self.http.clone(), secret, pace(livemode))
+        let pace = Arc::new(super::http::pacer(per_second(livemode)));
+        TenantStripe::new(self.http.clone(), secret, pace)
     }
 
     /// The tenant's client; `None` when it has no key to call with (an `own_account` tenant
@@ -83,12 +72,13 @@ impl StripeClients {
         &self,
         db: &DatabaseConnection,
         keyring: &Keyring,
+        credentials: &CredentialCache,
         tenant_id: Uuid,
     ) -> Result<Option<Arc<TenantClient>>, ClientError> {
         let built = self
             .cache
             .try_get_with(tenant_id, async {
-                match self.build(db, keyring, tenant_id).await {
+                match self.build(db, keyring, credentials, tenant_id).await {
                     Ok(Some(client)) => Ok(Arc::new(client)),
                     Ok(None) => Err(None),
                     Err(e) => Err(Some(e)),
@@ -113,95 +103,50 @@ impl StripeClients {
         &self,
         db: &DatabaseConnection,
         keyring: &Keyring,
+        credentials: &CredentialCache,
         tenant_id: Uuid,
     ) -> Result<Option<TenantClient>, ClientError> {
         let Some(tenant) = crate::store::tenants::find(db, &tenant_id.to_string()).await? else {
             return Ok(None);
         };
-        let client = match (tenant.kind, tenant.stripe_account_id) {
-            (TenantKind::Connected, Some(account)) => {
-                let Some(platform) = self.platform_key(db, keyring).await? else {
-                    return Ok(None);
-                };
-                TenantClient {
-                    stripe: TenantStripe::connected(
-                        self.http.clone(),
-                        platform.secret.clone(),
-                        pace(platform.livemode) / ACCOUNT_SHARE,
-                        account.clone(),
-                        platform.pacer.clone(),
-                    ),
-                    livemode: platform.livemode,
-                    key_hint: platform.hint.clone(),
-                    connected_account: Some(account),
-                    application_fee_bps: tenant.application_fee_bps,
-                }
-            }
-            _ => {
-                let Some((config, _)) = crate::store::stripe_config::load(db, tenant_id).await?
-                else {
-                    return Ok(None);
-                };
-                let secret = keyring.open(
-                    tenant_id,
-                    Field::StripeSecretKey,
-                    &config.secret_key_ciphertext,
-                )?;
-                let livemode = config.mode.is_live();
-                TenantClient {
-                    stripe: self.with_key(secret, livemode),
-                    livemode,
-                    key_hint: config.secret_key_hint,
-                    connected_account: None,
-                    application_fee_bps: 0,
-                }
-            }
+        let (owner, account) = match (tenant.kind, tenant.stripe_account_id) {
+            (TenantKind::Connected, Some(account)) => (Owner::Platform, Some(account)),
+            _ => (Owner::Tenant(tenant_id), None),
         };
-        Ok(Some(client))
-    }
-
-    async fn platform_key(
-        &self,
-        db: &DatabaseConnection,
-        keyring: &Keyring,
-    ) -> Result<Option<Arc<PlatformKey>>, ClientError> {
-        if let Some(hit) = self.platform.get(&()).await {
-            return Ok(Some(hit));
-        }
-        let Some((config, _)) = crate::store::platform_config::get(db).await? else {
+        let Some(key) = credentials.get(db, keyring, owner).await? else {
             return Ok(None);
         };
-        let livemode = config.mode.is_live();
-        let key = Arc::new(PlatformKey {
-            secret: keyring.open(
-                PLATFORM,
-                Field::PlatformSecretKey,
-                &config.secret_key_ciphertext,
-            )?,
-            livemode,
-            hint: config.secret_key_hint,
-            pacer: Arc::new(super::http::pacer(pace(livemode))),
-        });
-        self.platform.insert((), key.clone()).await;
-        Ok(Some(key))
+        let pace = credentials.pace(owner, key.livemode).await;
+        let stripe = match &account {
+            Some(account) => TenantStripe::connected(
+                self.http.clone(),
+                key.secret_key.clone(),
+                per_second(key.livemode) / ACCOUNT_SHARE,
+                account.clone(),
+                pace,
+            ),
+            None => TenantStripe::new(self.http.clone(), key.secret_key.clone(), pace),
+        };
+        Ok(Some(TenantClient {
+            stripe,
+            livemode: key.livemode,
+            key_hint: key.key_hint.clone(),
+            application_fee_bps: if account.is_some() {
+                tenant.application_fee_bps
+            } else {
+                0
+            },
+            connected_account: account,
+        }))
     }
 
-    /// Drops every tenant's client, and the platform's key.
+    /// Drops every tenant's client.
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
-        self.platform.invalidate_all();
     }
 
     /// Drops the tenant's client (its key changed or it was removed).
     pub async fn invalidate(&self, tenant_id: Uuid) {
         self.cache.invalidate(&tenant_id).await;
-    }
-}
-
-fn pace(livemode: bool) -> u32 {
-    if livemode {
-        LIVE_MODE_PER_SECOND
-    } else {
-        TEST_MODE_PER_SECOND
     }
 }

@@ -98,7 +98,7 @@ impl StripeHttp {
 pub struct TenantStripe {
     http: StripeHttp,
     secret: SecretText,
-    pacer: DefaultDirectRateLimiter,
+    pacer: Arc<DefaultDirectRateLimiter>,
     connected: Option<Connected>,
 }
 
@@ -119,12 +119,13 @@ pub fn pacer(per_second: u32) -> DefaultDirectRateLimiter {
 }
 
 impl TenantStripe {
-    /// `per_second`: the tenant's outbound budget (below Stripe's ~25/s test, ~100/s live).
-    pub fn new(http: StripeHttp, secret: SecretText, per_second: u32) -> Self {
+    /// `pacer`: the key's outbound pace (below Stripe's ~25/s test, ~100/s live), shared by
+    /// every client of the key.
+    pub fn new(http: StripeHttp, secret: SecretText, pacer: Arc<DefaultDirectRateLimiter>) -> Self {
         Self {
             http,
             secret,
-            pacer: pacer(per_second),
+            pacer,
             connected: None,
         }
     }
@@ -143,7 +144,7 @@ impl TenantStripe {
                 account,
                 platform_pacer,
             }),
-            ..Self::new(http, platform_key, per_second)
+            ..Self::new(http, platform_key, Arc::new(pacer(per_second)))
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod authorizations;
 pub mod checkout;
 pub mod clients;
+pub mod credentials;
 pub mod http;
 pub mod keycheck;
 pub mod lists;

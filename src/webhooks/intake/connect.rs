@@ -9,6 +9,7 @@
 use super::signature;
 use super::tenants::{LoadError, TenantRuntime};
 use super::{Decided, Intake, Rejection, limit, parse, refuse, submit};
+use crate::store::credentials::Owner;
 use crate::store::unrouted::{self, NewUnrouted};
 use crate::webhooks::incoming::Outcome;
 use crate::webhooks::rules::event::Envelope;
@@ -35,7 +36,11 @@ pub async fn accept(
     if state.breaker.is_open() {
         return (Decided::refused(Rejection::Unavailable), None);
     }
-    let platform = match state.platform.get(state.db, state.keyring).await {
+    let platform = match state
+        .credentials
+        .get(state.db, state.keyring, Owner::Platform)
+        .await
+    {
         Ok(Some(platform)) => platform,
         Ok(None) => return (Decided::refused(Rejection::NoPlatformConfig), None),
         Err(e) => return (Decided::refused(load_failed(state, e)), None),
@@ -79,7 +84,7 @@ async fn route(
     };
     let tenant = match state
         .tenants
-        .by_account(state.db, state.keyring, account)
+        .by_account(state.db, state.keyring, state.credentials, account)
         .await
     {
         Ok(Some(tenant)) => tenant,

@@ -5,7 +5,6 @@
 pub mod connect;
 pub mod failures;
 pub mod limiter;
-pub mod platform;
 pub mod shared_limit;
 pub mod signature;
 pub mod tenants;
@@ -93,7 +92,7 @@ pub struct Intake<'a> {
     pub db: &'a DatabaseConnection,
     pub keyring: &'a Keyring,
     pub tenants: &'a TenantCache,
-    pub platform: &'a platform::PlatformCache,
+    pub credentials: &'a crate::stripe::credentials::CredentialCache,
     pub limiters: &'a Limiters,
     pub failures: &'a FailureCounter,
     pub breaker: &'a Breaker,
@@ -130,7 +129,10 @@ pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRu
             if state.breaker.is_open() {
                 return Err(Rejection::Unavailable);
             }
-            state.tenants.load(state.db, state.keyring, reference).await
+            state
+                .tenants
+                .load(state.db, state.keyring, state.credentials, reference)
+                .await
         }
     };
     let tenant = match loaded {
@@ -152,7 +154,7 @@ pub async fn resolve(state: &Intake<'_>, reference: &str) -> Result<Arc<TenantRu
     if tenant.connected {
         return Err(refuse(state, Some(&tenant), Rejection::ConnectedTenant));
     }
-    if tenant.livemode.is_none() {
+    if tenant.credentials.is_none() {
         return Err(refuse(state, Some(&tenant), Rejection::NoConfig));
     }
     Ok(tenant)
@@ -182,7 +184,7 @@ pub async fn accept(
         Ok(parsed) => parsed,
         Err(r) => return Decided::refused(r),
     };
-    let livemode = tenant.livemode.unwrap_or(false);
+    let livemode = tenant.livemode().unwrap_or(false);
     Decided {
         result: submit(state, tenant, livemode, parsed.envelope, parsed.payload).await,
         event_type: Some(parsed.label),

@@ -1,8 +1,12 @@
-//! Webhooks: the tenant cache. What the hot path needs of a tenant — status, limits, mode and
-//! decrypted webhook secrets — loaded once and kept in memory (bounded), dropped whenever the
-//! tenant or its Stripe config changes here, and at most 30 s old for changes made by another
-//! replica. Unknown tenant references are remembered briefly so floods of them cost no queries.
-use crate::crypto::{Field, Keyring, KeyringError, SecretText};
+//! Webhooks: the tenant cache. What the hot path needs of a tenant — status, limits, and its
+//! opened credentials (mode, webhook secrets: from the one credential cache) — loaded once and
+//! kept in memory (bounded), dropped whenever the tenant or its Stripe config changes here, and
+//! at most 30 s old for changes made by another replica. Unknown tenant references are
+//! remembered briefly so floods of them cost no queries.
+use crate::crypto::Keyring;
+use crate::store::credentials::Owner;
+pub use crate::stripe::credentials::LoadError;
+use crate::stripe::credentials::{CredentialCache, OpenCredentials};
 use chrono::{DateTime, Utc};
 use moka::future::Cache;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -14,11 +18,6 @@ const MAX_TENANTS: u64 = 100_000;
 const TTL: Duration = Duration::from_secs(30);
 const MISSING_TTL: Duration = Duration::from_secs(10);
 
-pub struct ActiveSecret {
-    pub secret: SecretText,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 /// The hot path's view of a tenant.
 pub struct TenantRuntime {
     pub id: Uuid,
@@ -28,49 +27,23 @@ pub struct TenantRuntime {
     pub connected: bool,
     pub rate_limit_per_second: i64,
     pub rate_limit_burst: i64,
-    /// `None` until the tenant has a Stripe config.
-    pub livemode: Option<bool>,
-    pub secrets: Vec<ActiveSecret>,
+    /// Its own Stripe credentials; `None` until it has a Stripe config (and always for a
+    /// connected tenant: the platform's serve it).
+    pub credentials: Option<Arc<OpenCredentials>>,
 }
 
 impl TenantRuntime {
+    /// The mode of its own key; `None` without a Stripe config.
+    pub fn livemode(&self) -> Option<bool> {
+        self.credentials.as_ref().map(|c| c.livemode)
+    }
+
     /// The secrets that verify at `now` (unexpired).
     pub fn current_secrets(&self, now: DateTime<Utc>) -> impl Iterator<Item = &str> {
-        current(&self.secrets, now)
+        self.credentials
+            .iter()
+            .flat_map(move |c| c.current_secrets(now))
     }
-}
-
-/// Opens sealed webhook secrets (ciphertext, expiry) of `scope` (a tenant, or the platform).
-pub fn open_all<'a>(
-    keyring: &Keyring,
-    scope: Uuid,
-    field: Field,
-    sealed: impl Iterator<Item = (&'a str, Option<DateTime<Utc>>)>,
-) -> Result<Vec<ActiveSecret>, KeyringError> {
-    sealed
-        .map(|(ciphertext, expires_at)| {
-            Ok(ActiveSecret {
-                secret: keyring.open(scope, field, ciphertext)?,
-                expires_at,
-            })
-        })
-        .collect()
-}
-
-/// The secrets of `secrets` that verify at `now` (unexpired).
-pub fn current(secrets: &[ActiveSecret], now: DateTime<Utc>) -> impl Iterator<Item = &str> {
-    secrets
-        .iter()
-        .filter(move |s| s.expires_at.is_none_or(|at| at > now))
-        .map(|s| s.secret.expose())
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error(transparent)]
-    Db(#[from] DbErr),
-    #[error(transparent)]
-    Crypto(#[from] KeyringError),
 }
 
 pub struct TenantCache {
@@ -153,9 +126,10 @@ impl TenantCache {
         &self,
         db: &DatabaseConnection,
         keyring: &Keyring,
+        credentials: &CredentialCache,
         reference: &str,
     ) -> Result<Option<Arc<TenantRuntime>>, LoadError> {
-        match load(db, keyring, reference).await? {
+        match load(db, keyring, credentials, reference).await? {
             Some(runtime) => Ok(Some(self.remember(runtime).await)),
             None => {
                 self.missing.insert(reference.to_owned(), ()).await;
@@ -185,6 +159,7 @@ impl TenantCache {
         &self,
         db: &DatabaseConnection,
         keyring: &Keyring,
+        credentials: &CredentialCache,
         account: &str,
     ) -> Result<Option<Arc<TenantRuntime>>, LoadError> {
         let id = match self.accounts.get(account).await {
@@ -199,7 +174,7 @@ impl TenantCache {
         if let Some(hit) = self.by_id.get(&id).await {
             return Ok(Some(hit));
         }
-        self.load(db, keyring, &id.to_string()).await
+        self.load(db, keyring, credentials, &id.to_string()).await
     }
 
     /// Forgets what is cached about a tenant after any change to it or its Stripe config (its
@@ -216,29 +191,27 @@ impl TenantCache {
 async fn load(
     db: &DatabaseConnection,
     keyring: &Keyring,
+    credentials: &CredentialCache,
     reference: &str,
 ) -> Result<Option<TenantRuntime>, LoadError> {
     let Some(tenant) = crate::store::tenants::find(db, reference).await? else {
         return Ok(None);
     };
-    let (livemode, secrets) = match crate::store::stripe_config::load(db, tenant.id).await? {
-        Some((config, rows)) => {
-            let sealed = rows
-                .iter()
-                .map(|row| (row.secret_ciphertext.as_str(), row.expires_at));
-            let secrets = open_all(keyring, tenant.id, Field::WebhookSecret, sealed)?;
-            (Some(config.mode.is_live()), secrets)
-        }
-        None => (None, Vec::new()),
+    let connected = tenant.kind == entity::status::TenantKind::Connected;
+    let credentials = if connected {
+        None
+    } else {
+        credentials
+            .get(db, keyring, Owner::Tenant(tenant.id))
+            .await?
     };
     Ok(Some(TenantRuntime {
         id: tenant.id,
         slug: tenant.slug,
         suspended: tenant.status == entity::status::TenantStatus::Suspended,
-        connected: tenant.kind == entity::status::TenantKind::Connected,
+        connected,
         rate_limit_per_second: tenant.rate_limit_per_second,
         rate_limit_burst: tenant.rate_limit_burst,
-        livemode,
-        secrets,
+        credentials,
     }))
 }
