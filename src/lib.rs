@@ -29,27 +29,8 @@ use state::AppState;
 use std::future::Future;
 use std::time::Duration;
 
-pub type Apis = (
-    api::TenantsApi,
-    api::ApiKeysApi,
-    api::StripeConfigApi,
-    api::OrdersApi,
-    api::PaymentsApi,
-    api::DisputesApi,
-    api::EventsApi,
-    api::CheckoutApi,
-    api::ReconciliationsApi,
-    api::NotificationEndpointsApi,
-    api::NotificationMessagesApi,
-    api::OrderStatusApi,
-    api::PlatformConfigApi,
-    api::RefundsApi,
-    api::UnroutedEventsApi,
-    api::AuthorizationsApi,
-);
-
 /// The OpenAPI service (no state needed: `gateway openapi` prints it without a database).
-pub fn api_service() -> OpenApiService<Apis, ()> {
+pub fn api_service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     OpenApiService::new(
         (
             api::TenantsApi,

@@ -1,13 +1,14 @@
 //! API: acting on an order's authorizations — capture with the tip, increment (a bar tab),
 //! cancel (void). Each calls the use case in `app::authorizations`; the order's books move only
 //! when Stripe's webhook says the money moved.
+use super::idempotency::IdempotencyKey;
 use super::{ApiTags, scope};
 use crate::app::authorizations::{self as app, Done};
 use crate::domain::authorization::Action;
 use crate::error::ApiError;
 use crate::state::AppState;
 use poem::web::Data;
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
@@ -112,20 +113,15 @@ impl AuthorizationsApi {
         /// The order's id.
         order_id: Path<Uuid>,
         /// Makes a retried request answer the same (1–255 visible ASCII characters).
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = r"^[!-~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
         body: Json<CaptureIn>,
-        request: &poem::Request,
     ) -> Result<ActionDone, ApiError> {
         let action = Action::Capture {
             tip: body.0.tip_amount,
             payment: body.0.payment_id,
         };
-        let key = super::caller_key(request)?;
-        let done = app::act(&state, &tenant, order_id.0, action, key).await?;
+        let done = app::act(&state, &tenant, order_id.0, action, key.0).await?;
         Ok(answer(order_id.0, AuthorizationAction::Capture, done))
     }
 
@@ -152,20 +148,15 @@ impl AuthorizationsApi {
         /// The authorized payment's id.
         payment_id: Path<Uuid>,
         /// Makes a retried request answer the same (1–255 visible ASCII characters).
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = r"^[!-~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
         body: Json<IncrementIn>,
-        request: &poem::Request,
     ) -> Result<ActionDone, ApiError> {
         let action = Action::Increment {
             payment: payment_id.0,
             amount: body.0.amount,
         };
-        let key = super::caller_key(request)?;
-        let done = app::act(&state, &tenant, order_id.0, action, key).await?;
+        let done = app::act(&state, &tenant, order_id.0, action, key.0).await?;
         Ok(answer(order_id.0, AuthorizationAction::Increment, done))
     }
 
@@ -188,18 +179,13 @@ impl AuthorizationsApi {
         /// The authorized payment's id.
         payment_id: Path<Uuid>,
         /// Makes a retried request answer the same (1–255 visible ASCII characters).
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = r"^[!-~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
-        request: &poem::Request,
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
     ) -> Result<ActionDone, ApiError> {
         let action = Action::Cancel {
             payment: payment_id.0,
         };
-        let key = super::caller_key(request)?;
-        let done = app::act(&state, &tenant, order_id.0, action, key).await?;
+        let done = app::act(&state, &tenant, order_id.0, action, key.0).await?;
         Ok(answer(order_id.0, AuthorizationAction::Cancel, done))
     }
 }

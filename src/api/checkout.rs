@@ -1,5 +1,6 @@
 //! API: Stripe Checkout Sessions for orders — `…/orders/{order_id}/checkout-session` — for the
 //! whole amount due or a diner's share, with a tip, captured at once or authorized only.
+use super::idempotency::IdempotencyKey;
 use super::patterns::{Matches, Matching, Url};
 use super::payments::CaptureMethod;
 use super::{ApiTags, scope};
@@ -7,7 +8,7 @@ use crate::app::checkout::{self as app, Ask};
 use crate::error::ApiError;
 use crate::state::AppState;
 use poem::web::Data;
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
@@ -98,13 +99,9 @@ impl CheckoutApi {
         /// The order's id.
         order_id: Path<Uuid>,
         /// Makes a retried request answer the same session (1–255 visible ASCII characters).
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = r"^[!-~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
         body: Json<CheckoutSessionIn>,
-        request: &poem::Request,
     ) -> Result<CheckoutCreated, ApiError> {
         let ask = Ask {
             success_url: parse_url("success_url", &body.0.success_url)?,
@@ -112,7 +109,7 @@ impl CheckoutApi {
             amount: body.0.amount,
             tip: body.0.tip_amount,
             manual: body.0.capture_method == Some(CaptureMethod::Manual),
-            caller_key: super::caller_key(request)?,
+            caller_key: key.0,
         };
         let made = app::create_session(&state, &tenant, order_id.0, ask).await?;
         Ok(CheckoutCreated::Created(Json(CheckoutSessionOut {

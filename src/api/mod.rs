@@ -5,6 +5,7 @@ mod auth;
 mod authorizations;
 mod checkout;
 mod events;
+mod idempotency;
 pub mod middleware;
 mod notification_endpoints;
 mod notification_messages;
@@ -44,7 +45,6 @@ pub use stripe_config::StripeConfigApi;
 pub use tenants::TenantsApi;
 pub use unrouted_events::UnroutedEventsApi;
 
-use crate::error::ApiError;
 use poem_openapi::{ApiResponse, Tags};
 
 #[derive(Tags)]
@@ -78,15 +78,4 @@ pub enum NoContent {
     /// Done; nothing to return.
     #[oai(status = 204)]
     NoContent,
-}
-
-/// The caller's `Idempotency-Key`, read off the request itself: a header sent empty is a
-/// caller's mistake to refuse, not a missing key.
-pub(super) fn caller_key(request: &poem::Request) -> Result<Option<String>, ApiError> {
-    match request.headers().get("idempotency-key") {
-        Some(raw) => Ok(Some(
-            crate::domain::refund::parse_idempotency_key(raw.to_str().unwrap_or(""))?.to_owned(),
-        )),
-        None => Ok(None),
-    }
 }

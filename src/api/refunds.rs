@@ -1,6 +1,7 @@
 //! API: refunds of an order — `POST …/orders/{order_id}/refunds`. The refund is made at Stripe
 //! with the tenant's key; the order itself changes only when Stripe's `charge.refunded` event
 //! (or reconciliation) says the money moved, so the books have one source of truth.
+use super::idempotency::IdempotencyKey;
 use super::{ApiTags, scope};
 use crate::app;
 use crate::app::refunds::Ask;
@@ -8,7 +9,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::stripe::refunds::Reason;
 use poem::web::Data;
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
@@ -106,15 +107,11 @@ impl RefundsApi {
         /// The order's id.
         order_id: Path<Uuid>,
         /// Makes a retried request answer the same refund (1–255 visible ASCII characters).
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = r"^[!-~]+$")
-        )]
-        _idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKey,
         body: Json<RefundIn>,
-        request: &poem::Request,
     ) -> Result<RefundCreated, ApiError> {
-        let caller_key = super::caller_key(request)?;
+        let caller_key = key.0;
         let reason = body.0.reason.map(|r| match r {
             RefundReason::Duplicate => Reason::Duplicate,
             RefundReason::Fraudulent => Reason::Fraudulent,
