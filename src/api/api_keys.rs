@@ -2,7 +2,6 @@
 use super::pagination::page_request;
 use super::patterns::{Cursor, Label, Matches, Matching};
 use super::{ApiTags, NoContent, scope};
-use crate::app::Page;
 use crate::app::api_keys;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -58,22 +57,9 @@ pub struct ApiKeyIn {
     pub name: Matching<Label>,
 }
 
-/// A page of API keys.
-#[derive(Object)]
-pub struct ApiKeyPage {
-    pub data: Vec<ApiKeyOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Model>> for ApiKeyPage {
-    fn from(p: Page<Model>) -> Self {
-        Self {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }
-    }
+super::pagination::page_view! {
+    /// A page of API keys.
+    ApiKeyPage of ApiKeyOut
 }
 
 #[derive(ApiResponse)]

@@ -67,13 +67,9 @@ impl From<Model> for WebhookEventOut {
     }
 }
 
-/// A page of webhook events.
-#[derive(Object)]
-pub struct WebhookEventPage {
-    pub data: Vec<WebhookEventOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+super::pagination::page_view! {
+    /// A page of webhook events.
+    WebhookEventPage of WebhookEventOut
 }
 
 /// How the tenant's webhooks are doing.
@@ -139,10 +135,7 @@ impl EventsApi {
             event_type: event_type.0,
         };
         let p = events::list(&state, &tenant, filter, page).await?;
-        Ok(Json(WebhookEventPage {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }))
+        Ok(Json(p.into()))
     }
 
     /// Get a webhook event

@@ -76,12 +76,9 @@ fn view(m: Model, change: Option<&order_changes::Model>) -> NotificationMessageO
     }
 }
 
-/// A page of messages, oldest first.
-#[derive(Object)]
-pub struct NotificationMessagePage {
-    pub data: Vec<NotificationMessageOut>,
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+super::pagination::page_view! {
+    /// A page of messages, oldest first.
+    NotificationMessagePage of NotificationMessageOut
 }
 
 #[derive(ApiResponse)]

@@ -193,10 +193,7 @@ pub struct SecretCreatedOut {
     pub previous_expire_at: DateTime<Utc>,
 }
 
-/// A page of endpoints.
-#[derive(Object)]
-pub struct NotificationEndpointPage {
-    pub data: Vec<NotificationEndpointOut>,
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+super::pagination::page_view! {
+    /// A page of endpoints.
+    NotificationEndpointPage of NotificationEndpointOut
 }

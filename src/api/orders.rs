@@ -3,7 +3,6 @@ use super::pagination::page_request;
 use super::patterns::{Currency, Cursor, Email, Matches, Matching, Reference};
 use super::payments::PaymentOut;
 use super::{ApiTags, scope};
-use crate::app::Page;
 use crate::app::orders;
 use crate::app::orders::{NewOrder, OrderFilter};
 use crate::domain;
@@ -141,22 +140,9 @@ pub struct OrderDetailOut {
     pub payments: Vec<PaymentOut>,
 }
 
-/// A page of orders.
-#[derive(Object)]
-pub struct OrderPage {
-    pub data: Vec<OrderOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Model>> for OrderPage {
-    fn from(p: Page<Model>) -> Self {
-        Self {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }
-    }
+super::pagination::page_view! {
+    /// A page of orders.
+    OrderPage of OrderOut
 }
 
 /// A new order, with the URL a customer's browser follows it at.

@@ -22,3 +22,32 @@ pub fn page_request(
     };
     Ok(PageRequest { after, limit })
 }
+
+/// A page view of a list: its items in `data` and the cursor of the next page, the same for
+/// every list (the doc written before the name is the schema's description), with its
+/// conversion from the use case's page wherever the items convert.
+macro_rules! page_view {
+    ($(#[$doc:meta])* $name:ident of $item:ty) => {
+        $(#[$doc])*
+        #[derive(poem_openapi::Object)]
+        pub struct $name {
+            pub data: Vec<$item>,
+            /// Pass as `cursor` for the next page; null on the last page.
+            #[oai(nullable)]
+            pub next_cursor: Option<String>,
+        }
+
+        impl<M> From<crate::app::Page<M>> for $name
+        where
+            $item: From<M>,
+        {
+            fn from(p: crate::app::Page<M>) -> Self {
+                Self {
+                    data: p.items.into_iter().map(Into::into).collect(),
+                    next_cursor: p.next_cursor,
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_view;

@@ -3,7 +3,6 @@ use super::pagination::page_request;
 use super::patterns::{Cursor, Matches, Matching};
 use super::{ApiTags, scope};
 use crate::app;
-use crate::app::Page;
 use crate::error::ApiError;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -164,29 +163,14 @@ impl From<disputes::Model> for DisputeOut {
     }
 }
 
-/// A page of payments.
-#[derive(Object)]
-pub struct PaymentPage {
-    pub data: Vec<PaymentOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+super::pagination::page_view! {
+    /// A page of payments.
+    PaymentPage of PaymentOut
 }
 
-/// A page of disputes.
-#[derive(Object)]
-pub struct DisputePage {
-    pub data: Vec<DisputeOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-fn payment_page(p: Page<payments::Model>) -> PaymentPage {
-    PaymentPage {
-        data: p.items.into_iter().map(Into::into).collect(),
-        next_cursor: p.next_cursor,
-    }
+super::pagination::page_view! {
+    /// A page of disputes.
+    DisputePage of DisputeOut
 }
 
 pub struct PaymentsApi;
@@ -212,9 +196,9 @@ impl PaymentsApi {
         cursor: Query<Option<Matching<Cursor>>>,
     ) -> Result<Json<PaymentPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        Ok(Json(payment_page(
-            app::payments::list(&state, &tenant, page).await?,
-        )))
+        Ok(Json(
+            app::payments::list(&state, &tenant, page).await?.into(),
+        ))
     }
 
     /// Get a payment
@@ -263,9 +247,6 @@ impl DisputesApi {
     ) -> Result<Json<DisputePage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
         let p = app::payments::disputes(&state, &tenant, page).await?;
-        Ok(Json(DisputePage {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }))
+        Ok(Json(p.into()))
     }
 }

@@ -83,13 +83,9 @@ impl From<Run> for ReconciliationRunOut {
     }
 }
 
-/// A page of reconciliation runs.
-#[derive(Object)]
-pub struct ReconciliationRunPage {
-    pub data: Vec<ReconciliationRunOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+super::pagination::page_view! {
+    /// A page of reconciliation runs.
+    ReconciliationRunPage of ReconciliationRunOut
 }
 
 /// Options of a run; the body may be omitted.
@@ -180,9 +176,6 @@ impl ReconciliationsApi {
     ) -> Result<Json<ReconciliationRunPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
         let p = reconciliations::list(&state, &tenant, page).await?;
-        Ok(Json(ReconciliationRunPage {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }))
+        Ok(Json(p.into()))
     }
 }

@@ -2,7 +2,6 @@
 use super::pagination::page_request;
 use super::patterns::{AccountId, Cursor, Label, Matches, Matching, Slug};
 use super::{ApiTags, BearerAuth, NoContent, scope};
-use crate::app::Page;
 use crate::app::tenants;
 use crate::app::tenants::{NewTenant, TenantChanges};
 use crate::domain::{self, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND};
@@ -140,22 +139,9 @@ pub struct TenantPatch {
     pub max_tip_bps: Option<i32>,
 }
 
-/// A page of tenants.
-#[derive(Object)]
-pub struct TenantPage {
-    pub data: Vec<TenantOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Model>> for TenantPage {
-    fn from(p: Page<Model>) -> Self {
-        Self {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }
-    }
+super::pagination::page_view! {
+    /// A page of tenants.
+    TenantPage of TenantOut
 }
 
 #[derive(ApiResponse)]

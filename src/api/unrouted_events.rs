@@ -66,13 +66,9 @@ impl From<Model> for UnroutedEventOut {
     }
 }
 
-/// A page of unrouted events, oldest first.
-#[derive(Object)]
-pub struct UnroutedEventPage {
-    pub data: Vec<UnroutedEventOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+super::pagination::page_view! {
+    /// A page of unrouted events, oldest first.
+    UnroutedEventPage of UnroutedEventOut
 }
 
 pub struct UnroutedEventsApi;
@@ -112,9 +108,6 @@ impl UnroutedEventsApi {
             UnroutedState::Platform => Shown::Platform,
         };
         let p = app::unrouted::list(&state, &auth.0, shown, account.0.as_deref(), page).await?;
-        Ok(Json(UnroutedEventPage {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
-        }))
+        Ok(Json(p.into()))
     }
 }

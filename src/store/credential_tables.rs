@@ -1,12 +1,44 @@
 //! Store: the two table pairs Stripe credentials live in, described once each so that
 //! `credentials` writes every operation once. A tenant's rows carry its id (`stripe_configs`
 //! keyed by `tenant_id`, `webhook_secrets.tenant_id`); the platform's are the only rows of
-//! theirs (`platform_stripe_configs` keyed by the nil id, `platform_webhook_secrets`).
-use super::credentials::{SealedConfig, SealedWebhookSecret, StoredKey, StoredSecret};
+//! theirs (`platform_stripe_configs` keyed by the nil id, `platform_webhook_secrets`). The row
+//! types both pairs are written from and read into are here too.
 use chrono::{DateTime, Utc};
 use entity::{platform_stripe_configs, platform_webhook_secrets, stripe_configs, webhook_secrets};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Set};
 use uuid::Uuid;
+
+/// An encrypted webhook secret ready to store (its id is bound into nothing but its row).
+pub struct SealedWebhookSecret {
+    pub id: Uuid,
+    pub ciphertext: String,
+    pub hint: String,
+}
+
+/// The encrypted secret key and what may be shown of it.
+pub struct SealedConfig {
+    pub secret_key_ciphertext: String,
+    pub secret_key_hint: String,
+    pub mode: crate::domain::StripeMode,
+}
+
+/// A stored key, whichever owner's.
+pub struct StoredKey {
+    pub secret_key_ciphertext: String,
+    pub secret_key_hint: String,
+    pub mode: crate::domain::StripeMode,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored webhook secret, whichever owner's.
+pub struct StoredSecret {
+    pub id: Uuid,
+    pub ciphertext: String,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
 
 /// One owner kind's key table and secrets table.
 pub(super) trait Tables {

@@ -6,6 +6,7 @@
 //! rule (put replaces both, a rotation adds, at most `MAX_LIVE_WEBHOOK_SECRETS` live, never
 //! delete the last current one) is written once below, over [`Tables`].
 use super::credential_tables::{Platform, Tables, TenantOwned};
+pub use super::credential_tables::{SealedConfig, SealedWebhookSecret, StoredKey, StoredSecret};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -33,38 +34,6 @@ impl Owner {
             Owner::Platform => PLATFORM,
         }
     }
-}
-
-/// An encrypted webhook secret ready to store (its id is bound into nothing but its row).
-pub struct SealedWebhookSecret {
-    pub id: Uuid,
-    pub ciphertext: String,
-    pub hint: String,
-}
-
-/// The encrypted secret key and what may be shown of it.
-pub struct SealedConfig {
-    pub secret_key_ciphertext: String,
-    pub secret_key_hint: String,
-    pub mode: crate::domain::StripeMode,
-}
-
-/// A stored key, whichever owner's.
-pub struct StoredKey {
-    pub secret_key_ciphertext: String,
-    pub secret_key_hint: String,
-    pub mode: crate::domain::StripeMode,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A stored webhook secret, whichever owner's.
-pub struct StoredSecret {
-    pub id: Uuid,
-    pub ciphertext: String,
-    pub hint: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// An owner's key and its webhook secrets (oldest first).
