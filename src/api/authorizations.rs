@@ -3,6 +3,7 @@
 //! when Stripe's webhook says the money moved.
 use super::idempotency::IdempotencyKey;
 use super::{ApiTags, scope};
+use crate::app::TenantScope;
 use crate::app::authorizations::{self as app, Done};
 use crate::domain::authorization::Action;
 use crate::error::ApiError;
@@ -72,17 +73,30 @@ pub enum ActionDone {
     Ok(Json<AuthorizationActionOut>),
 }
 
-fn answer(order_id: Uuid, action: AuthorizationAction, done: Done) -> ActionDone {
-    ActionDone::Ok(Json(AuthorizationActionOut {
+/// Asks the use case to do `action` on the order, and answers what Stripe did.
+async fn act(
+    state: &AppState,
+    tenant: &TenantScope,
+    order_id: Uuid,
+    action: Action,
+    key: IdempotencyKey,
+) -> Result<ActionDone, ApiError> {
+    let kind = match action {
+        Action::Capture { .. } => AuthorizationAction::Capture,
+        Action::Increment { .. } => AuthorizationAction::Increment,
+        Action::Cancel { .. } => AuthorizationAction::Cancel,
+    };
+    let done: Done = app::act(state, tenant, order_id, action, key.0).await?;
+    Ok(ActionDone::Ok(Json(AuthorizationActionOut {
         order_id,
         payment_id: done.plan.payment_id,
         payment_intent: done.plan.payment_intent,
-        action,
+        action: kind,
         amount: done.plan.amount,
         tip_amount: done.plan.tip,
         stripe_status: done.stripe_status,
         idempotency_key: done.idempotency_key,
-    }))
+    })))
 }
 
 pub struct AuthorizationsApi;
@@ -104,7 +118,6 @@ impl AuthorizationsApi {
         method = "post",
         operation_id = "v1.orders.capture"
     )]
-    #[allow(clippy::too_many_arguments)]
     async fn capture(
         &self,
         state: Data<&AppState>,
@@ -121,8 +134,7 @@ impl AuthorizationsApi {
             tip: body.0.tip_amount,
             payment: body.0.payment_id,
         };
-        let done = app::act(&state, &tenant, order_id.0, action, key.0).await?;
-        Ok(answer(order_id.0, AuthorizationAction::Capture, done))
+        act(&state, &tenant, order_id.0, action, key).await
     }
 
     /// Increment an authorization (a bar tab)
@@ -137,7 +149,6 @@ impl AuthorizationsApi {
         method = "post",
         operation_id = "v1.authorizations.increment"
     )]
-    #[allow(clippy::too_many_arguments)]
     async fn increment(
         &self,
         state: Data<&AppState>,
@@ -156,8 +167,7 @@ impl AuthorizationsApi {
             payment: payment_id.0,
             amount: body.0.amount,
         };
-        let done = app::act(&state, &tenant, order_id.0, action, key.0).await?;
-        Ok(answer(order_id.0, AuthorizationAction::Increment, done))
+        act(&state, &tenant, order_id.0, action, key).await
     }
 
     /// Cancel (void) an authorization
@@ -185,7 +195,6 @@ impl AuthorizationsApi {
         let action = Action::Cancel {
             payment: payment_id.0,
         };
-        let done = app::act(&state, &tenant, order_id.0, action, key.0).await?;
-        Ok(answer(order_id.0, AuthorizationAction::Cancel, done))
+        act(&state, &tenant, order_id.0, action, key).await
     }
 }

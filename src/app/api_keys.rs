@@ -33,7 +33,7 @@ pub async fn issue(state: &Context, scope: &TenantScope, name: &str) -> Result<I
 }
 
 pub async fn list(state: &Context, scope: &TenantScope, page: PageRequest) -> Result<Page<ApiKey>> {
-    Ok(store::api_keys::list(&state.db, scope, page).await?)
+    Ok(store::owned::list::<entity::api_keys::Entity, _>(&state.db, scope, page).await?)
 }
 
 /// Operator only; revoking a revoked key is harmless.

@@ -27,7 +27,7 @@ pub async fn act(
     action: Action,
     caller_key: Option<String>,
 ) -> Result<Done> {
-    let order = store::orders::get(&state.db, tenant, order_id)
+    let order = store::owned::get::<entity::orders::Entity, _>(&state.db, tenant, order_id)
         .await?
         .ok_or_else(|| Error::NotFound("order"))?;
     let payments = store::payments::of_order(&state.db, tenant, order_id).await?;

@@ -32,7 +32,7 @@ pub async fn create_session(
     order_id: Uuid,
     ask: Ask,
 ) -> Result<Made> {
-    let order = store::orders::get(&state.db, tenant, order_id)
+    let order = store::owned::get::<entity::orders::Entity, _>(&state.db, tenant, order_id)
         .await?
         .ok_or_else(|| Error::NotFound("order"))?;
     let share = checkout::share(&order, ask.amount, ask.tip, ask.manual).map_err(refusal)?;

@@ -10,7 +10,7 @@ use crate::domain::notification::{
 use crate::notify::message::new_secret;
 use crate::state::Context;
 use crate::store::notification_endpoints::{self as store, EndpointPatch, NewEndpoint, Rotated};
-use crate::store::{Page, PageRequest};
+use crate::store::{Page, PageRequest, owned};
 use chrono::{DateTime, Duration, Utc};
 use entity::{notification_endpoints::Model, notification_secrets::Model as SecretRow};
 use uuid::Uuid;
@@ -80,7 +80,8 @@ pub async fn list(
     scope: &TenantScope,
     page: PageRequest,
 ) -> Result<Page<Endpoint>> {
-    let page = store::list(&state.db, scope, page).await?;
+    let page =
+        owned::list::<entity::notification_endpoints::Entity, _>(&state.db, scope, page).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for m in page.items {
         items.push(with_secrets(state, m).await?);
@@ -92,7 +93,9 @@ pub async fn list(
 }
 
 pub async fn get(state: &Context, scope: &TenantScope, id: Uuid) -> Result<Endpoint> {
-    let m = store::get(&state.db, scope, id).await?.ok_or(NOT_FOUND)?;
+    let m = owned::get::<entity::notification_endpoints::Entity, _>(&state.db, scope, id)
+        .await?
+        .ok_or(NOT_FOUND)?;
     with_secrets(state, m).await
 }
 

@@ -2,7 +2,7 @@
 //! carried — and a message sent again now (same `webhook-id`).
 use super::{Error, Result, TenantScope};
 use crate::state::Context;
-use crate::store::{Page, PageRequest, notification_endpoints, outbox};
+use crate::store::{Page, PageRequest, outbox, owned};
 use chrono::Utc;
 use entity::{notification_messages::Model as Message, order_changes::Model as Change};
 use uuid::Uuid;
@@ -13,7 +13,7 @@ pub async fn list(
     endpoint_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<(Message, Option<Change>)>> {
-    notification_endpoints::get(&state.db, scope, endpoint_id)
+    owned::get::<entity::notification_endpoints::Entity, _>(&state.db, scope, endpoint_id)
         .await?
         .ok_or(Error::NotFound("notification endpoint"))?;
     let page = outbox::list(&state.db, scope, endpoint_id, page).await?;

@@ -34,7 +34,7 @@ pub async fn get(
     scope: &TenantScope,
     order_id: Uuid,
 ) -> Result<(Order, Vec<Payment>)> {
-    let order = store::orders::get(&state.db, scope, order_id)
+    let order = store::owned::get::<entity::orders::Entity, _>(&state.db, scope, order_id)
         .await?
         .ok_or(Error::NotFound("order"))?;
     let payments = store::payments::of_order(&state.db, scope, order.id).await?;

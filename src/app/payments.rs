@@ -11,11 +11,11 @@ pub async fn list(
     scope: &TenantScope,
     page: PageRequest,
 ) -> Result<Page<Payment>> {
-    Ok(store::payments::list(&state.db, scope, page).await?)
+    Ok(store::owned::list::<entity::payments::Entity, _>(&state.db, scope, page).await?)
 }
 
 pub async fn get(state: &Context, scope: &TenantScope, payment_id: Uuid) -> Result<Payment> {
-    store::payments::get(&state.db, scope, payment_id)
+    store::owned::get::<entity::payments::Entity, _>(&state.db, scope, payment_id)
         .await?
         .ok_or(Error::NotFound("payment"))
 }
@@ -25,5 +25,5 @@ pub async fn disputes(
     scope: &TenantScope,
     page: PageRequest,
 ) -> Result<Page<Dispute>> {
-    Ok(store::payments::list_disputes(&state.db, scope, page).await?)
+    Ok(store::owned::list::<entity::disputes::Entity, _>(&state.db, scope, page).await?)
 }

@@ -69,11 +69,14 @@ fn not_started(e: StartError) -> Error {
 }
 
 pub async fn get(state: &Context, scope: &TenantScope, run_id: Uuid) -> Result<Run> {
-    store::reconciliations::get(&state.db, scope, run_id)
+    store::owned::get::<entity::reconciliation_runs::Entity, _>(&state.db, scope, run_id)
         .await?
         .ok_or(Error::NotFound("reconciliation run"))
 }
 
 pub async fn list(state: &Context, scope: &TenantScope, page: PageRequest) -> Result<Page<Run>> {
-    Ok(store::reconciliations::list(&state.db, scope, page).await?)
+    Ok(
+        store::owned::list::<entity::reconciliation_runs::Entity, _>(&state.db, scope, page)
+            .await?,
+    )
 }

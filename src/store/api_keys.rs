@@ -1,6 +1,5 @@
 //! Store: tenant API keys (hashes only).
 use super::scope::ScopedTenant;
-use super::{Page, PageRequest, paginate};
 use chrono::Utc;
 use entity::api_keys::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
@@ -26,15 +25,6 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(db)
     .await
-}
-
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    page: PageRequest,
-) -> Result<Page<Model>, DbErr> {
-    let select = Entity::find().filter(Column::TenantId.eq(tenant.id));
-    paginate(db, select, Column::Id, page, |m| m.id).await
 }
 
 /// Marks the key revoked; `None` when the tenant has no such key. Revoking twice is harmless.

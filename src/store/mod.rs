@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod notification_endpoints;
 pub mod orders;
 pub mod outbox;
+pub mod owned;
 pub mod payments;
 pub mod pg_batch;
 pub mod reconciliations;

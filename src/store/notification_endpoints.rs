@@ -1,6 +1,5 @@
 //! Store: a tenant's notification endpoints and their encrypted signing secrets.
 use super::scope::ScopedTenant;
-use super::{Page, PageRequest, paginate};
 use chrono::{DateTime, Utc};
 use entity::{notification_endpoints as endpoints, notification_secrets as secrets};
 use sea_orm::sea_query::Expr;
@@ -92,26 +91,6 @@ async fn insert_secret<C: ConnectionTrait>(
     .await
 }
 
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    page: PageRequest,
-) -> Result<Page<endpoints::Model>, DbErr> {
-    let select = endpoints::Entity::find().filter(endpoints::Column::TenantId.eq(tenant.id));
-    paginate(db, select, endpoints::Column::Id, page, |m| m.id).await
-}
-
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    id: Uuid,
-) -> Result<Option<endpoints::Model>, DbErr> {
-    endpoints::Entity::find_by_id(id)
-        .filter(endpoints::Column::TenantId.eq(tenant.id))
-        .one(db)
-        .await
-}
-
 /// Applies `patch`; `None` when the tenant has no such endpoint. Enabling clears the reason the
 /// gateway disabled it and its failing run.
 pub async fn update<C: ConnectionTrait>(
@@ -120,7 +99,7 @@ pub async fn update<C: ConnectionTrait>(
     id: Uuid,
     patch: EndpointPatch,
 ) -> Result<Option<endpoints::Model>, DbErr> {
-    let Some(found) = get(db, tenant, id).await? else {
+    let Some(found) = super::owned::get::<endpoints::Entity, _>(db, tenant, id).await? else {
         return Ok(None);
     };
     let mut active: endpoints::ActiveModel = found.into();

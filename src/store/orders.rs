@@ -105,17 +105,6 @@ pub async fn list<C: ConnectionTrait>(
     Ok(Page { items, next_cursor })
 }
 
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    id: Uuid,
-) -> Result<Option<orders::Model>, DbErr> {
-    orders::Entity::find_by_id(id)
-        .filter(orders::Column::TenantId.eq(tenant.id))
-        .one(db)
-        .await
-}
-
 /// Records the Checkout Session created for an order.
 pub async fn set_checkout_session<C: ConnectionTrait>(
     db: &C,

@@ -1,7 +1,6 @@
 //! Store: a tenant's payments and disputes as the API and the apply path read them.
 use super::scope::ScopedTenant;
-use super::{Page, PageRequest, paginate};
-use entity::{disputes, payments};
+use entity::payments;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -30,33 +29,4 @@ pub async fn by_intent<C: ConnectionTrait>(
         .filter(payments::Column::StripePaymentIntentId.eq(pi))
         .one(db)
         .await
-}
-
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    page: PageRequest,
-) -> Result<Page<payments::Model>, DbErr> {
-    let q = payments::Entity::find().filter(payments::Column::TenantId.eq(tenant.id));
-    paginate(db, q, payments::Column::Id, page, |m| m.id).await
-}
-
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    id: Uuid,
-) -> Result<Option<payments::Model>, DbErr> {
-    payments::Entity::find_by_id(id)
-        .filter(payments::Column::TenantId.eq(tenant.id))
-        .one(db)
-        .await
-}
-
-pub async fn list_disputes<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    page: PageRequest,
-) -> Result<Page<disputes::Model>, DbErr> {
-    let q = disputes::Entity::find().filter(disputes::Column::TenantId.eq(tenant.id));
-    paginate(db, q, disputes::Column::Id, page, |m| m.id).await
 }

@@ -1,6 +1,5 @@
 //! Store: reconciliation runs — window, counts, discrepancies, progress, outcome.
 use super::scope::ScopedTenant;
-use super::{Page, PageRequest, paginate};
 use chrono::{DateTime, Utc};
 use entity::reconciliation_runs::{ActiveModel, Column, Entity, Model};
 use entity::status::RunStatus;
@@ -39,32 +38,6 @@ pub async fn create<C: ConnectionTrait>(
 /// Saves the run as it stands (progress after a page, or the outcome).
 pub async fn save<C: ConnectionTrait>(db: &C, run: Model) -> Result<Model, DbErr> {
     run.into_active_model().reset_all().update(db).await
-}
-
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    id: Uuid,
-) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(id)
-        .filter(Column::TenantId.eq(tenant.id))
-        .one(db)
-        .await
-}
-
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: &ScopedTenant,
-    page: PageRequest,
-) -> Result<Page<Model>, DbErr> {
-    paginate(
-        db,
-        Entity::find().filter(Column::TenantId.eq(tenant.id)),
-        Column::Id,
-        page,
-        |m| m.id,
-    )
-    .await
 }
 
 /// The tenant's newest successful run: the next run starts where its window ended.

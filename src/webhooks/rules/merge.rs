@@ -30,35 +30,13 @@ pub fn merge_payment(
     order_id: Option<Uuid>,
     customer_scrubbed: bool,
 ) -> payments::Model {
-    let mut p = existing.cloned().unwrap_or_else(|| payments::Model {
-        id: Uuid::now_v7(),
-        tenant_id: ctx.tenant_id,
-        order_id: None,
-        stripe_payment_intent_id: obs.payment_intent.clone(),
-        stripe_charge_id: None,
-        amount: 0,
-        amount_refunded: 0,
-        amount_conflict: false,
-        currency: String::new(),
-        status: PaymentStatus::Pending,
-        customer_id: None,
-        customer_email: None,
-        customer_name: None,
-        livemode: ctx.livemode,
-        failure_reason: None,
-        last_event_created: 0,
-        tip_amount: 0,
-        tip_declared: 0,
-        amount_authorized: 0,
-        amount_capturable: 0,
-        capture_method: None,
-        capture_before: None,
-        capture_before_exact: false,
-        overcapture_max: None,
-        increment_supported: false,
-        expiry_warned_at: None,
-        created_at: ctx.now,
-        updated_at: ctx.now,
+    let mut p = existing.cloned().unwrap_or_else(|| {
+        crate::domain::money::new_payment(
+            ctx.tenant_id,
+            obs.payment_intent.clone(),
+            ctx.livemode,
+            ctx.now,
+        )
     });
     let first = existing.is_none();
     let current = p.status;
