@@ -286,14 +286,18 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Openapi { yaml } => {
-            println!(
-                "{}",
-                if yaml {
-                    gateway::spec_yaml()
-                } else {
-                    gateway::spec_json()
-                }
-            )
+            let spec = if yaml {
+                gateway::spec_yaml()
+            } else {
+                gateway::spec_json()
+            };
+            // `gateway openapi | head` closes the pipe early: that is the reader's choice, not a
+            // failure (println! would panic on it).
+            use std::io::Write;
+            match writeln!(std::io::stdout().lock(), "{spec}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
         }
         Command::Keys {
             action: KeysAction::Generate { id },

@@ -36,10 +36,164 @@ pub fn install() -> PrometheusHandle {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (a test harness): then ours only renders.
-            let _ = metrics::set_global_recorder(recorder);
+            if metrics::set_global_recorder(recorder).is_ok() {
+                describe();
+            }
             handle
         })
         .clone()
+}
+
+/// Every metric's `# HELP` line, and the series that read 0 before their first event (so that
+/// `max(gateway_db_breaker_open) == 1` or `rate(gateway_auth_failures_total[5m])` see a 0, not
+/// nothing, from the start).
+fn describe() {
+    use metrics::{
+        describe_counter as counter, describe_gauge as gauge, describe_histogram as histogram,
+    };
+    counter!(
+        "gateway_webhooks_total",
+        "Stripe webhook deliveries, by outcome and event type."
+    );
+    histogram!(
+        "gateway_webhook_duration_seconds",
+        "Time from a delivery's arrival to its answer."
+    );
+    counter!(
+        "gateway_connect_events_total",
+        "Connect deliveries, by where they went: tenant, unrouted, platform, refused."
+    );
+    counter!(
+        "gateway_auth_failures_total",
+        "Bearer tokens that are neither the operator's nor a live API key."
+    );
+    counter!(
+        "gateway_rate_limited_total",
+        "Requests refused by a rate limiter: tenant, lookup, auth."
+    );
+    counter!(
+        "gateway_reconciliation_runs_total",
+        "Finished reconciliation runs, by status."
+    );
+    counter!(
+        "gateway_reconciliation_discrepancies_total",
+        "Discrepancies reconciliation found, by kind."
+    );
+    counter!(
+        "gateway_stripe_api_requests_total",
+        "HTTP attempts against Stripe's API, by status code, error or timeout."
+    );
+    gauge!(
+        "gateway_db_connections",
+        "Database pool connections, in use and idle (sampled at each scrape)."
+    );
+    counter!(
+        "gateway_writer_batches_total",
+        "Committed writer batches, by path: batched or per_event."
+    );
+    counter!(
+        "gateway_writer_events_total",
+        "Events in committed writer batches, by path."
+    );
+    counter!(
+        "gateway_rate_limiter_fallback_total",
+        "Deliveries limited locally because Redis gave no verdict."
+    );
+    counter!(
+        "gateway_change_notices_total",
+        "Admin-change notices between replicas: sent, not_sent, received, listener_lost."
+    );
+    counter!(
+        "gateway_writer_retries_total",
+        "Write transactions run again after contending with another's, by path."
+    );
+    counter!(
+        "gateway_order_changes_total",
+        "Committed order changes, by status before and after."
+    );
+    gauge!(
+        "gateway_db_breaker_open",
+        "1 while the database breaker is open, else 0."
+    );
+    counter!(
+        "gateway_db_breaker_opened_total",
+        "Times the database breaker opened."
+    );
+    gauge!("gateway_http_connections", "HTTP connections open now.");
+    counter!(
+        "gateway_accept_errors_total",
+        "Failed accepts of new connections (out of file descriptors, most likely)."
+    );
+    counter!(
+        "gateway_notifications_total",
+        "Notification attempts, by outcome: delivered, retrying, failed, blocked, endpoint_disabled."
+    );
+    histogram!(
+        "gateway_notification_delivery_seconds",
+        "Time from an order change's commit to its receiver's 2xx."
+    );
+    gauge!(
+        "gateway_notification_backlog",
+        "Notification work owed: messages pending, changes not yet fanned out."
+    );
+    gauge!(
+        "gateway_order_status_streams",
+        "Order status streams open in this process."
+    );
+    gauge!(
+        "gateway_authorizations_lapsing",
+        "Live authorizations whose capture deadline falls within the warning window."
+    );
+
+    // (name, label, its values): a series for each value, or one unlabelled series.
+    let at_zero: [(&'static str, &'static str, &[&'static str]); 8] = [
+        ("gateway_auth_failures_total", "", &[]),
+        ("gateway_rate_limiter_fallback_total", "", &[]),
+        ("gateway_db_breaker_opened_total", "", &[]),
+        ("gateway_accept_errors_total", "", &[]),
+        (
+            "gateway_rate_limited_total",
+            "scope",
+            &["tenant", "lookup", "auth"],
+        ),
+        (
+            "gateway_notifications_total",
+            "outcome",
+            &[
+                "delivered",
+                "retrying",
+                "failed",
+                "blocked",
+                "endpoint_disabled",
+            ],
+        ),
+        (
+            "gateway_writer_retries_total",
+            "path",
+            &["batched", "per_event"],
+        ),
+        (
+            "gateway_change_notices_total",
+            "what",
+            &["sent", "not_sent", "received", "listener_lost"],
+        ),
+    ];
+    for (name, label, values) in at_zero {
+        if values.is_empty() {
+            metrics::counter!(name).increment(0);
+        }
+        for value in values {
+            metrics::counter!(name, label => *value).increment(0);
+        }
+    }
+    for gauge in [
+        "gateway_db_breaker_open",
+        "gateway_http_connections",
+        "gateway_order_status_streams",
+        "gateway_authorizations_lapsing",
+    ] {
+        metrics::gauge!(gauge).set(0.0);
+    }
 }
 
 /// One webhook delivery's outcome and how long it took; `tenant` only when the tenant label is on.

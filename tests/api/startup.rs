@@ -6,12 +6,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn embedded_default_starts_with_no_env_and_logs_no_secret() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `gateway serve` on the embedded default in `dir` with no environment but a port of
+/// its own; its address, and every log line until it listened.
+fn start_default(dir: &std::path::Path) -> (std::process::Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
         .arg("serve")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .env("GATEWAY_LISTEN", "127.0.0.1:0")
         .stderr(Stdio::piped())
@@ -37,6 +37,13 @@ fn embedded_default_starts_with_no_env_and_logs_no_secret() {
             break line[i + "listening on http://".len()..].trim().to_owned();
         }
     };
+    (child, addr, log)
+}
+
+#[test]
+fn embedded_default_starts_with_no_env_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, log) = start_default(dir.path());
     let health = http_get(&addr, "/health");
     child.kill().ok();
     child.wait().ok();
@@ -71,6 +78,60 @@ fn http_get(addr: &str, path: &str) -> String {
     let mut out = String::new();
     stream.read_to_string(&mut out).unwrap();
     out
+}
+
+/// `/metrics` right after start: every metric has its `# HELP`, the series an alert reads are
+/// there at 0 before their first event, and Prometheus's own linter takes the text.
+#[test]
+fn metrics_right_after_start_pass_promtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = start_default(dir.path());
+    let response = http_get(&addr, "/metrics");
+    child.kill().ok();
+    child.wait().ok();
+    let text = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    for series in [
+        "gateway_db_breaker_open 0",
+        "gateway_auth_failures_total 0",
+        "gateway_http_connections ",
+        r#"gateway_rate_limited_total{scope="auth"} 0"#,
+        r#"gateway_notifications_total{outcome="blocked"} 0"#,
+    ] {
+        assert!(text.contains(series), "{series} missing:\n{text}");
+    }
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = line.split(' ').nth(2).unwrap();
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP line"
+        );
+    }
+    let Ok(mut promtool) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        // CI installs it (Debian's `prometheus` package): there it must run.
+        assert!(std::env::var_os("CI").is_none(), "CI needs promtool");
+        eprintln!("promtool not installed: the linter's check is skipped");
+        return;
+    };
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -195,4 +256,25 @@ fn tenants_bootstrap_from_the_shell() {
         list.contains("\tcorner-cafe\tactive\tCorner Café"),
         "{list}"
     );
+}
+
+/// `gateway openapi | head`: the reader closing the pipe early ends the command quietly, without
+/// a panic (it used to panic on the broken pipe).
+#[test]
+fn openapi_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["openapi", "--yaml"])
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here: the rest of the spec meets a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
