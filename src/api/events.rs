@@ -78,7 +78,8 @@ pub struct WebhookHealthOut {
     /// When the newest event was processed successfully; null if none yet.
     #[oai(nullable)]
     pub last_successful_webhook_at: Option<DateTime<Utc>>,
-    /// Refused deliveries by reason (`bad_signature`, `stale_timestamp`, `malformed`,
+    /// Refused deliveries by reason (`missing_signature`, `malformed_signature`,
+    /// `bad_signature`, `stale_timestamp`, `malformed`,
     /// `no_config`, `suspended`, `rate_limited`, `too_large`), counted in hourly buckets: the
     /// current hour and the one before.
     pub recent_failures: BTreeMap<String, i64>,

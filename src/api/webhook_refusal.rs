@@ -39,7 +39,7 @@ pub(super) fn refusal(rejection: &Rejection) -> Refusal {
         Rejection::ConnectedTenant => (
             409,
             "connected_tenant",
-            "the tenant is connected: its events come through the Connect endpoint".into(),
+            "the tenant is a connected account: its events come to POST /webhooks/stripe/connect, signed with the platform's Connect secret".into(),
             "no_config",
         ),
         Rejection::NoPlatformConfig => (
@@ -64,13 +64,13 @@ pub(super) fn refusal(rejection: &Rejection) -> Refusal {
             400,
             "missing_signature",
             "no Stripe-Signature header".into(),
-            "bad_signature",
+            "missing_signature",
         ),
         Rejection::Signature(SignatureError::Malformed) => (
             400,
             "malformed_signature",
             "the Stripe-Signature header is not t=…,v1=…".into(),
-            "bad_signature",
+            "malformed_signature",
         ),
         Rejection::Signature(SignatureError::Stale) => (
             400,

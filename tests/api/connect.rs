@@ -141,9 +141,15 @@ async fn events_reach_the_named_tenant_and_no_other(app: TestApp) {
     );
 
     // A connected tenant has no endpoint secret of its own.
-    app.deliver("alpha", PLATFORM_SECRET, &to_a)
-        .await
-        .assert_problem(409, "connected_tenant");
+    let own_url = app.deliver("alpha", PLATFORM_SECRET, &to_a).await;
+    own_url.assert_problem(409, "connected_tenant");
+    assert!(
+        own_url.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("POST /webhooks/stripe/connect"),
+        "the refusal says where its events go: {own_url:?}"
+    );
     // Metrics are process-wide (tests run in parallel): at least these four.
     assert!(metric(&app, "gateway_connect_events_total", &routed).await >= routed_before + 4.0);
 }

@@ -110,10 +110,13 @@ async fn every_bad_signature_is_refused_and_nothing_recorded(app: TestApp) {
     assert!(app.events("sig").await.is_empty(), "nothing recorded");
     assert_eq!(app.order_status("sig", &order).await, "PAYMENT_PENDING");
     let health = app.get("/v1/tenants/sig/webhook-health", app.op()).await;
+    // Counted under the code each refusal answered with.
     assert_eq!(
-        health.json["recent_failures"]["bad_signature"], 7,
+        health.json["recent_failures"]["bad_signature"], 4,
         "{health:?}"
     );
+    assert_eq!(health.json["recent_failures"]["missing_signature"], 1);
+    assert_eq!(health.json["recent_failures"]["malformed_signature"], 2);
     assert_eq!(health.json["recent_failures"]["stale_timestamp"], 2);
     assert_eq!(health.json["recent_failures"]["malformed"], 3);
     assert!(health.json["last_successful_webhook_at"].is_null());

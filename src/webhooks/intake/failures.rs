@@ -9,6 +9,11 @@ use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FailureReason {
+    /// No `Stripe-Signature` header.
+    MissingSignature,
+    /// A header that is not `t=…,v1=…`.
+    MalformedSignature,
+    /// A well-formed signature no current secret makes.
     BadSignature,
     StaleTimestamp,
     Malformed,
@@ -22,6 +27,8 @@ pub enum FailureReason {
 impl FailureReason {
     pub fn as_str(self) -> &'static str {
         match self {
+            FailureReason::MissingSignature => "missing_signature",
+            FailureReason::MalformedSignature => "malformed_signature",
             FailureReason::BadSignature => "bad_signature",
             FailureReason::StaleTimestamp => "stale_timestamp",
             FailureReason::Malformed => "malformed",

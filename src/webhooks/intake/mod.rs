@@ -54,6 +54,8 @@ impl Rejection {
             Rejection::TooLarge => Some(F::TooLarge),
             Rejection::RateLimited(_) => Some(F::RateLimited),
             Rejection::Signature(SignatureError::Stale) => Some(F::StaleTimestamp),
+            Rejection::Signature(SignatureError::Missing) => Some(F::MissingSignature),
+            Rejection::Signature(SignatureError::Malformed) => Some(F::MalformedSignature),
             Rejection::Signature(_) => Some(F::BadSignature),
             Rejection::Malformed(_) => Some(F::Malformed),
             Rejection::NoPlatformConfig
