@@ -22,6 +22,11 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable error code.
     pub code: String,
+    /// The id of what already holds a unique value (409 `reference_taken`: the existing
+    /// order). Absent otherwise.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<uuid::Uuid>,
 }
 
 impl Problem {
@@ -32,6 +37,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code: code.to_owned(),
+            existing_id: None,
         }
     }
 }
@@ -166,6 +172,14 @@ impl From<crate::app::Error> for ApiError {
                 Self::forbidden(format!("only the platform operator may {action}"))
             }
             E::Conflict { code, detail } => Self::conflict(code, detail),
+            E::Taken {
+                code,
+                detail,
+                existing_id,
+            } => Self::Conflict(Json(Problem {
+                existing_id: Some(existing_id),
+                ..Problem::new(StatusCode::CONFLICT, code, detail)
+            })),
             E::Unprocessable { code, detail } => Self::unprocessable(code, detail),
             E::Stripe(stripe) => stripe.into(),
             E::Unavailable { code, detail } => Self::unavailable_because(code, detail),

@@ -225,6 +225,9 @@ impl OrdersApi {
         /// first, orders without one last). Default: `capture_before` when listing
         /// `AUTHORIZED` or `PARTIALLY_PAID` orders, else `created`.
         sort: Query<Option<OrderSort>>,
+        /// Only the order with this reference (the restaurant's own id).
+        #[oai(validator(custom = "Matches::new()"))]
+        reference: Query<Option<Matching<Reference>>>,
     ) -> Result<Json<OrderPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
         let holds = matches!(
@@ -234,6 +237,7 @@ impl OrdersApi {
         let filter = OrderFilter {
             status: status.0.map(Into::into),
             by_deadline: sort.0.map_or(holds, |s| s == OrderSort::CaptureBefore),
+            reference: reference.0.map(|r| r.to_string()),
         };
         Ok(Json(
             orders::list(&state, &tenant, filter, page).await?.into(),
@@ -251,10 +255,11 @@ impl OrdersApi {
         state: Data<&AppState>,
         /// Tenant slug or id.
         scope::Path(tenant): scope::Path,
-        /// The order's id.
-        order_id: Path<Uuid>,
+        /// The order's id, or its reference (the restaurant's own id, percent-encoded).
+        #[oai(validator(custom = "Matches::new()"))]
+        order_id: Path<Matching<Reference>>,
     ) -> Result<Json<OrderDetailOut>, ApiError> {
-        let (order, payments) = orders::get(&state, &tenant, order_id.0).await?;
+        let (order, payments) = orders::get(&state, &tenant, &order_id.0).await?;
         Ok(Json(OrderDetailOut {
             order: order.into(),
             payments: payments.into_iter().map(Into::into).collect(),

@@ -29,6 +29,14 @@ pub enum Error {
     /// The request conflicts with the current state; `code` is stable, `detail` says why.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A value that must be unique is held already, by the row `existing_id` (a retried create
+    /// finds what the first one made).
+    #[error("{detail}")]
+    Taken {
+        code: &'static str,
+        detail: String,
+        existing_id: uuid::Uuid,
+    },
     /// A value is well formed but cannot be taken (a key Stripe refuses); `code` is stable.
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },

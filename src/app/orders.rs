@@ -8,13 +8,25 @@ use crate::store::{self, Page, PageRequest};
 use entity::{orders::Model as Order, payments::Model as Payment};
 use uuid::Uuid;
 
+/// Creates the order; a reference the tenant used already is refused with the existing order's
+/// id, so that a retried create finds what the first one made.
 pub async fn create(state: &Context, scope: &TenantScope, new: NewOrder) -> Result<Order> {
+    let reference = new.reference.as_str().to_owned();
     match store::orders::create(&state.db, scope, new).await {
         Ok(order) => Ok(order),
-        Err(e) if store::is_unique_violation(&e) => Err(Error::conflict(
-            "reference_taken",
-            "the tenant already has an order with this reference",
-        )),
+        Err(e) if store::is_unique_violation(&e) => {
+            let existing = store::orders::by_reference(&state.db, scope, &reference)
+                .await?
+                .ok_or(Error::Store(e))?;
+            Err(Error::Taken {
+                code: "reference_taken",
+                detail: format!(
+                    "the tenant already has an order with this reference: {}",
+                    existing.id
+                ),
+                existing_id: existing.id,
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -28,15 +40,23 @@ pub async fn list(
     Ok(store::orders::list(&state.db, scope, filter, page).await?)
 }
 
-/// The order and its payments.
+/// The order named by its id or its reference (the restaurant's own id), with its payments. An
+/// id is looked up first; a reference shaped like a UUID is found when no order has that id.
 pub async fn get(
     state: &Context,
     scope: &TenantScope,
-    order_id: Uuid,
+    id_or_reference: &str,
 ) -> Result<(Order, Vec<Payment>)> {
-    let order = store::owned::get::<entity::orders::Entity, _>(&state.db, scope, order_id)
-        .await?
-        .ok_or(Error::NotFound("order"))?;
+    let by_id = match Uuid::parse_str(id_or_reference) {
+        Ok(id) => store::owned::get::<entity::orders::Entity, _>(&state.db, scope, id).await?,
+        Err(_) => None,
+    };
+    let order = match by_id {
+        Some(order) => order,
+        None => store::orders::by_reference(&state.db, scope, id_or_reference)
+            .await?
+            .ok_or(Error::NotFound("order"))?,
+    };
     let payments = store::payments::of_order(&state.db, scope, order.id).await?;
     Ok((order, payments))
 }

@@ -52,11 +52,25 @@ pub async fn create<C: ConnectionTrait>(
 }
 
 /// Which orders a list shows, and in which order.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct OrderFilter {
     pub status: Option<entity::status::OrderStatus>,
+    /// Only the order with this reference (the restaurant's own id).
+    pub reference: Option<String>,
     /// Soonest authorization deadline first (orders without one last), else oldest first.
     pub by_deadline: bool,
+}
+
+/// The tenant's order with this reference (unique per tenant), if any.
+pub async fn by_reference<C: ConnectionTrait>(
+    db: &C,
+    tenant: &ScopedTenant,
+    reference: &str,
+) -> Result<Option<orders::Model>, DbErr> {
+    super::owned::of::<orders::Entity>(tenant)
+        .filter(orders::Column::Reference.eq(reference))
+        .one(db)
+        .await
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -69,6 +83,9 @@ pub async fn list<C: ConnectionTrait>(
     let mut q = orders::Entity::find().filter(O::TenantId.eq(tenant.id));
     if let Some(status) = filter.status {
         q = q.filter(O::Status.eq(status));
+    }
+    if let Some(reference) = filter.reference {
+        q = q.filter(O::Reference.eq(reference));
     }
     if !filter.by_deadline {
         return paginate(db, q, O::Id, page, |m| m.id).await;

@@ -17,6 +17,7 @@ mod connect;
 mod connect_replicas;
 mod crash;
 mod edges;
+mod first_hour;
 mod gateway_process;
 mod isolation;
 mod keys;

@@ -1,0 +1,76 @@
+//! What a new user trips on in the first hour (issue 27): orders found by the POS's own
+//! reference, and a retried create told which order it already made.
+use crate::helpers::TestApp;
+use serde_json::json;
+
+crate::backend_tests!(orders_are_found_by_their_reference);
+
+async fn orders_are_found_by_their_reference(app: TestApp) {
+    app.create_tenant("pos").await;
+    app.create_tenant("pos-other").await;
+    let t12 = app.order("pos", "T-12", 1500, "eur").await;
+    let t13 = app.order("pos", "T-13", 900, "eur").await;
+    // Another tenant's order with the same reference is not this tenant's.
+    let other_t12 = app.order("pos-other", "T-12", 700, "eur").await;
+    let odd = app
+        .order("pos", "Table 4/seat 2 · ünïcode", 100, "eur")
+        .await;
+
+    // Looked up by reference, or by id: the same order.
+    let by_ref = app.get("/v1/tenants/pos/orders/T-12", app.op()).await;
+    assert_eq!(by_ref.status, 200, "{by_ref:?}");
+    assert_eq!(by_ref.json["id"], t12.as_str());
+    assert_eq!(by_ref.json["amount"], 1500);
+    let by_id = app
+        .get(&format!("/v1/tenants/pos/orders/{t12}"), app.op())
+        .await;
+    assert_eq!(by_id.json["reference"], "T-12");
+    // A reference with a slash, spaces and non-ASCII, percent-encoded.
+    let encoded = app
+        .get(
+            "/v1/tenants/pos/orders/Table%204%2Fseat%202%20%C2%B7%20%C3%BCn%C3%AFcode",
+            app.op(),
+        )
+        .await;
+    assert_eq!(encoded.status, 200, "{encoded:?}");
+    assert_eq!(encoded.json["id"], odd.as_str());
+    app.get("/v1/tenants/pos/orders/T-99", app.op())
+        .await
+        .assert_problem(404, "not_found");
+    // Scoped: the other tenant's key finds its own T-12, never this one.
+    let key = app.issue_key("pos-other").await;
+    let theirs = app.get("/v1/tenants/pos-other/orders/T-12", &key).await;
+    assert_eq!(theirs.json["id"], other_t12.as_str());
+    app.get("/v1/tenants/pos/orders/T-12", &key)
+        .await
+        .assert_problem(404, "not_found");
+
+    // The list filters by reference.
+    let listed = app
+        .get("/v1/tenants/pos/orders?reference=T-13", app.op())
+        .await;
+    let data = listed.json["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{listed:?}");
+    assert_eq!(data[0]["id"], t13.as_str());
+    let none = app
+        .get("/v1/tenants/pos/orders?reference=T-99", app.op())
+        .await;
+    assert_eq!(none.json["data"].as_array().map(Vec::len), Some(0));
+    let all = app.get("/v1/tenants/pos/orders", app.op()).await;
+    assert_eq!(all.json["data"].as_array().map(Vec::len), Some(3));
+
+    // A retried create is refused with the order it made the first time.
+    let again = app
+        .post(
+            "/v1/tenants/pos/orders",
+            app.op(),
+            json!({"reference": "T-12", "amount": 1500, "currency": "eur"}),
+        )
+        .await;
+    again.assert_problem(409, "reference_taken");
+    assert_eq!(again.json["existing_id"], t12.as_str(), "{again:?}");
+    // Other problems carry no such member.
+    assert!(none.json.get("existing_id").is_none());
+    let missing = app.get("/v1/tenants/pos/orders/T-99", app.op()).await;
+    assert!(missing.json.get("existing_id").is_none(), "{missing:?}");
+}
