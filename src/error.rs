@@ -316,12 +316,36 @@ fn broken_rule(err: &poem::Error) -> Option<String> {
     use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         let rule = e.reason.strip_prefix("verification failed. ")?;
-        return Some(format!("{}: must satisfy {rule}", e.name));
+        return Some(format!("{}: {}", e.name, rule_in_words(rule)));
     }
     let reason = &err.downcast_ref::<ParseRequestPayloadError>()?.reason;
     let at = reason.find("field `")?;
     let (field, rule) = reason[at + 7..].split_once("` verification failed. ")?;
-    Some(format!("{field}: must satisfy {rule}"))
+    Some(format!("{field}: {}", rule_in_words(rule)))
+}
+
+/// A schema validator's rule as poem-openapi writes it (`maximum(100, exclusive: false)`,
+/// `maxLength(100)`, `pattern("…")`), said as the API says its rules.
+fn rule_in_words(rule: &str) -> String {
+    let Some((name, args)) = rule.strip_suffix(')').and_then(|r| r.split_once('(')) else {
+        return format!("must satisfy {rule}");
+    };
+    let (n, exclusive) = match args.split_once(", exclusive: ") {
+        Some((n, exclusive)) => (n, exclusive == "true"),
+        None => (args, false),
+    };
+    match (name, exclusive) {
+        ("maximum", false) => format!("must be at most {n}"),
+        ("maximum", true) => format!("must be less than {n}"),
+        ("minimum", false) => format!("must be at least {n}"),
+        ("minimum", true) => format!("must be more than {n}"),
+        ("maxLength", _) => format!("must be at most {n} characters long"),
+        ("minLength", _) => format!("must be at least {n} characters long"),
+        ("maxItems", _) => format!("must hold at most {n} items"),
+        ("minItems", _) => format!("must hold at least {n} items"),
+        ("pattern", _) => format!("must match {}", n.trim_matches('"')),
+        _ => format!("must satisfy {rule}"),
+    }
 }
 
 /// A `Retry-After` value for a wait: whole seconds, rounded up, at least 1.

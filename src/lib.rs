@@ -88,6 +88,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .around(api::words::explain_refusals)
         .around(api::order_status::stream_when_asked)
         .around(api::middleware::refuse_while_database_down)
         .around(api::middleware::limit_api_body)

@@ -26,6 +26,7 @@ mod tenants;
 mod unrouted_events;
 pub mod webhook;
 mod webhook_refusal;
+pub mod words;
 
 pub use api_keys::ApiKeysApi;
 pub use auth::{BearerAuth, Principal};

@@ -39,7 +39,7 @@ impl Invalid {
     pub fn pattern<P: rules::Pattern>(field: &'static str) -> Self {
         Self {
             field,
-            rule: format!("must satisfy pattern(\"{}\")", P::PATTERN).into(),
+            rule: format!("must match {}", P::PATTERN).into(),
         }
     }
 }

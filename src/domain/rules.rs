@@ -1,7 +1,7 @@
 //! Domain: the rules request strings must match, each one regular expression compiled once. The
 //! same expression is published in the OpenAPI description (`api::patterns`), checked by the
 //! API's field validator, and used by the domain's parsers, so a rule is written once and every
-//! refusal of it reads the same: `field: must satisfy pattern("…")` ([`super::Invalid`]).
+//! refusal of it reads the same: `field: must match …` ([`super::Invalid`]).
 use regex::Regex;
 
 /// A regular expression a request string must match.

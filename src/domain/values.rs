@@ -1,7 +1,7 @@
 //! Domain: values parsed once into types with private fields — a `Slug`, an `OrderReference`, a
 //! `Currency`, an `Amount` can only exist valid. Each string value is checked by its rule in
 //! `rules` (the one the OpenAPI description publishes as its pattern), so the API's check and
-//! the parser here cannot disagree, and both refuse in one shape (`field: must satisfy …`).
+//! the parser here cannot disagree, and both refuse in one shape (`field: must match …`).
 use super::rules;
 use super::{Invalid, invalid};
 
@@ -107,10 +107,7 @@ mod tests {
         );
         for bad in ["EURO", "E1R", ""] {
             let e = Currency::parse(bad).unwrap_err();
-            assert_eq!(
-                e.to_string(),
-                r#"currency: must satisfy pattern("^[A-Za-z]{3}$")"#
-            );
+            assert_eq!(e.to_string(), "currency: must match ^[A-Za-z]{3}$");
         }
         assert!(Amount::parse(0).is_err() && Amount::parse(-5).is_err());
         assert_eq!(Amount::parse(1).map(Amount::get), Ok(1));
@@ -126,7 +123,7 @@ mod tests {
                 Slug::parse(bad)
                     .unwrap_err()
                     .rule
-                    .starts_with("must satisfy pattern"),
+                    .starts_with("must match ^"),
                 "{bad}"
             );
         }

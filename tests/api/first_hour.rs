@@ -1,9 +1,13 @@
 //! What a new user trips on in the first hour (issue 27): orders found by the POS's own
-//! reference, and a retried create told which order it already made.
+//! reference, a retried create told which order it already made, refusals in the API's words.
 use crate::helpers::TestApp;
+use reqwest::Method;
 use serde_json::json;
 
-crate::backend_tests!(orders_are_found_by_their_reference);
+crate::backend_tests!(
+    orders_are_found_by_their_reference,
+    refusals_name_the_field_in_the_apis_words
+);
 
 async fn orders_are_found_by_their_reference(app: TestApp) {
     app.create_tenant("pos").await;
@@ -73,4 +77,106 @@ async fn orders_are_found_by_their_reference(app: TestApp) {
     assert!(none.json.get("existing_id").is_none());
     let missing = app.get("/v1/tenants/pos/orders/T-99", app.op()).await;
     assert!(missing.json.get("existing_id").is_none(), "{missing:?}");
+}
+
+/// Refusals name the field in the API's words and say what it must be — never the framework's
+/// type names (`integer_int64`, `OrderIn`, `param1`) — and an enum refusal lists what is allowed.
+async fn refusals_name_the_field_in_the_apis_words(app: TestApp) {
+    app.create_tenant("words").await;
+    let op = app.op();
+    let json = "application/json";
+    let post =
+        |path: &'static str, body: &'static str| app.raw(Method::POST, path, Some(op), json, body);
+    let orders = "/v1/tenants/words/orders";
+    let cases = [
+        (
+            post(orders, r#"{"reference": "r", "amount": "x", "currency": "usd"}"#).await,
+            "amount: must be an integer",
+        ),
+        (
+            post(orders, r#"{"reference": "r", "amount": 10.5, "currency": "usd"}"#).await,
+            "amount: must be an integer",
+        ),
+        (
+            post(orders, r#"{"amount": 100, "currency": "usd"}"#).await,
+            "reference: is required",
+        ),
+        (
+            post(orders, r#"{"reference": "r", "amount": 1, "currency": "usd", "metadata": {"k": {"n": 1}}}"#).await,
+            "metadata.k: must be a string",
+        ),
+        (post(orders, "[1]").await, "the body: must be an object"),
+        (post(orders, "{").await, "the body is not valid JSON"),
+        (
+            post(
+                "/v1/tenants/words/notification-endpoints",
+                r#"{"url": "https://example.com/h", "events": ["order.nope"]}"#,
+            )
+            .await,
+            "events[0]: must be one of order.payment_pending, order.paid,",
+        ),
+        (
+            app.get("/v1/tenants/words/orders?status=BOGUS", op).await,
+            "status: must be one of PAYMENT_PENDING, PAID,",
+        ),
+        (
+            app.get("/v1/tenants/words/orders?limit=ten", op).await,
+            "limit: must be an integer",
+        ),
+        (
+            app.get("/v1/tenants/words/payments/not-a-uuid", op).await,
+            "payment_id: must be a UUID",
+        ),
+    ];
+    for (answer, detail) in &cases {
+        answer.assert_problem(400, "malformed_request");
+        let said = answer.json["detail"].as_str().unwrap();
+        assert!(said.starts_with(detail), "{said:?} should start {detail:?}");
+        for word in [
+            "integer_int64",
+            "OrderIn",
+            "param1",
+            "string_uuid",
+            "occurred while",
+        ] {
+            assert!(
+                !said.contains(word),
+                "{said:?} speaks the framework's words"
+            );
+        }
+    }
+    // Broken rules say the rule as the API does.
+    let over = app.get("/v1/tenants?limit=101", op).await;
+    over.assert_problem(422, "validation_failed");
+    assert_eq!(over.json["detail"], "limit: must be at most 100");
+    let patch = app
+        .raw(
+            Method::PATCH,
+            "/v1/tenants/words",
+            Some(op),
+            json,
+            r#"{"status": "frozen"}"#,
+        )
+        .await;
+    patch.assert_problem(400, "malformed_request");
+    assert_eq!(
+        patch.json["detail"],
+        "status: must be one of active, suspended"
+    );
+    // Nothing was changed by any of them.
+    let listed = app.get("/v1/tenants/words/orders", op).await;
+    assert_eq!(listed.json["data"].as_array().map(Vec::len), Some(0));
+    let tenant = app.get("/v1/tenants/words", op).await;
+    assert_eq!(tenant.json["status"], "active");
+    // A body that is not JSON at all is refused by its content type.
+    let text = app
+        .raw(Method::POST, orders, Some(op), "text/plain", "x")
+        .await;
+    text.assert_problem(415, "unsupported_media_type");
+    assert!(
+        text.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/json")
+    );
 }
