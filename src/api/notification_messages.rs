@@ -77,8 +77,16 @@ fn view(m: Model, change: Option<&order_changes::Model>) -> NotificationMessageO
 }
 
 super::pagination::page_view! {
-    /// A page of messages, oldest first.
+    /// A page of messages, oldest first (or newest first, `sort=newest`).
     NotificationMessagePage of NotificationMessageOut
+}
+
+/// Which messages come first in a list.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum MessageSort {
+    Oldest,
+    Newest,
 }
 
 #[derive(ApiResponse)]
@@ -111,9 +119,12 @@ impl NotificationMessagesApi {
         /// `next_cursor` of the previous page.
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
+        /// `oldest` first (the default) or `newest` first.
+        sort: Query<Option<MessageSort>>,
     ) -> Result<Json<NotificationMessagePage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
-        let page = messages::list(&state, &tenant, endpoint_id.0, page).await?;
+        let newest = sort.0 == Some(MessageSort::Newest);
+        let page = messages::list(&state, &tenant, endpoint_id.0, page, newest).await?;
         Ok(Json(NotificationMessagePage {
             data: page
                 .items

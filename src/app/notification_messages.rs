@@ -12,11 +12,12 @@ pub async fn list(
     scope: &TenantScope,
     endpoint_id: Uuid,
     page: PageRequest,
+    newest_first: bool,
 ) -> Result<Page<(Message, Option<Change>)>> {
     owned::get::<entity::notification_endpoints::Entity, _>(&state.db, scope, endpoint_id)
         .await?
         .ok_or(Error::NotFound("notification endpoint"))?;
-    let page = outbox::list(&state.db, scope, endpoint_id, page).await?;
+    let page = outbox::list(&state.db, scope, endpoint_id, page, newest_first).await?;
     let changes =
         outbox::changes(&state.db, page.items.iter().map(|m| m.change_id).collect()).await?;
     Ok(Page {

@@ -71,6 +71,11 @@ pub fn refusal(url: &str, allow_private: bool) -> Option<&'static str> {
     match uri.scheme_str() {
         Some("https") => {}
         Some("http") if allow_private => {}
+        Some("http") => {
+            return Some(
+                "must be an https URL (http only with GATEWAY_OUTBOUND_ALLOW_PRIVATE=true, for receivers on a private network)",
+            );
+        }
         _ => return Some("must be an https URL"),
     }
     let Some(authority) = uri.authority() else {
@@ -84,9 +89,9 @@ pub fn refusal(url: &str, allow_private: bool) -> Option<&'static str> {
         .trim_start_matches('[')
         .trim_end_matches(']');
     match host.parse::<IpAddr>() {
-        Ok(ip) if !allow_private && !is_public(ip) => {
-            Some("must not name a private, loopback or link-local address")
-        }
+        Ok(ip) if !allow_private && !is_public(ip) => Some(
+            "must not name a private, loopback or link-local address (allowed with GATEWAY_OUTBOUND_ALLOW_PRIVATE=true, for receivers on a private network)",
+        ),
         _ => None,
     }
 }

@@ -82,12 +82,15 @@ pub(super) async fn attempt(
             Some(format!("answered {}: {}", a.status, a.excerpt)),
             false,
         ),
-        Err(e) => (
-            false,
-            None,
-            Some(e.to_string()),
-            matches!(e, SendError::Blocked(_)),
-        ),
+        Err(e) => {
+            let blocked = matches!(e, SendError::Blocked(_));
+            if blocked {
+                // Accepted when the endpoint was made (the setting was on then, or the name
+                // resolved elsewhere): say why nothing arrives.
+                tracing::warn!(tenant = %endpoint.tenant_id, endpoint = %endpoint.id, error = %e, "notification blocked: the endpoint's address is private and GATEWAY_OUTBOUND_ALLOW_PRIVATE is off");
+            }
+            (false, None, Some(e.to_string()), blocked)
+        }
     };
     let outcome = if let (true, Some(code)) = (ok, code) {
         crate::telemetry::notification("delivered");

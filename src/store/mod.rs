@@ -53,7 +53,7 @@ pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
     Uuid::from_slice(&bytes).ok()
 }
 
-/// Runs `select` keyset-paginated on `id_col` (UUIDv7 ids sort by creation time).
+/// Runs `select` keyset-paginated on `id_col` (UUIDv7 ids sort by creation time), oldest first.
 pub(crate) async fn paginate<E, C>(
     db: &C,
     select: Select<E>,
@@ -65,9 +65,34 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
-    let mut select = select.order_by_asc(id_col).limit(page.limit + 1);
+    paginate_in(db, select, id_col, page, id_of, false).await
+}
+
+/// [`paginate`], newest first when `newest_first` (the cursor then leads to older rows).
+pub(crate) async fn paginate_in<E, C>(
+    db: &C,
+    select: Select<E>,
+    id_col: E::Column,
+    page: PageRequest,
+    id_of: impl Fn(&E::Model) -> Uuid,
+    newest_first: bool,
+) -> Result<Page<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut select = if newest_first {
+        select.order_by_desc(id_col)
+    } else {
+        select.order_by_asc(id_col)
+    }
+    .limit(page.limit + 1);
     if let Some(after) = page.after {
-        select = select.filter(id_col.gt(after));
+        select = select.filter(if newest_first {
+            id_col.lt(after)
+        } else {
+            id_col.gt(after)
+        });
     }
     let mut items = select.all(db).await?;
     let next_cursor = if items.len() as u64 > page.limit {

@@ -4,7 +4,7 @@
 //! message is `delivering` until its lease (`next_attempt_at`) ends: a worker that dies
 //! mid-delivery leaves it to be claimed again, never dropped.
 use super::scope::ScopedTenant;
-use super::{Page, PageRequest, paginate};
+use super::{Page, PageRequest};
 use chrono::{DateTime, Utc};
 use entity::order_changes;
 use entity::status::MessageStatus;
@@ -247,11 +247,13 @@ pub async fn list<C: ConnectionTrait>(
     tenant: &ScopedTenant,
     endpoint_id: Uuid,
     page: PageRequest,
+    newest_first: bool,
 ) -> Result<Page<messages::Model>, DbErr> {
     let select = messages::Entity::find()
         .filter(messages::Column::TenantId.eq(tenant.id))
         .filter(messages::Column::EndpointId.eq(endpoint_id));
-    paginate(db, select, messages::Column::Id, page, |m| m.id).await
+    let id = messages::Column::Id;
+    super::paginate_in(db, select, id, page, |m| m.id, newest_first).await
 }
 
 /// Makes a message due now again (a manual retry); `None` when the endpoint has no such

@@ -13,6 +13,7 @@ crate::backend_tests!(
     bad_endpoints_are_refused_and_change_nothing,
     filters_and_disabled_endpoints_choose_what_is_sent,
     an_endpoint_failing_for_five_days_is_disabled,
+    the_message_log_reads_newest_first_when_asked,
 );
 
 /// Registers an endpoint for `tenant` at `url`; returns (id, secret).
@@ -470,4 +471,52 @@ async fn an_endpoint_failing_for_five_days_is_disabled(app: TestApp) {
         .await;
     assert_eq!(a.json["enabled"], true);
     assert!(a.json["disabled_reason"].is_null() && a.json["failing_since"].is_null());
+}
+
+/// The message log is oldest first by default; `sort=newest` reverses it, page by page.
+async fn the_message_log_reads_newest_first_when_asked(app: TestApp) {
+    let secret = app.restaurant("latest").await;
+    let rx = Receiver::start().await;
+    let (ep, _) = endpoint(&app, "latest", &rx.url, json!([])).await;
+    for i in 0..3 {
+        let order = app.order("latest", &format!("L-{i}"), 1000, "EUR").await;
+        pay(&app, "latest", &secret, &order, &format!("evt_l{i}")).await;
+    }
+    rx.wait_for(3, Duration::from_secs(10)).await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let path = format!("/v1/tenants/latest/notification-endpoints/{ep}/messages");
+    let oldest = ids(&app.get(&path, app.op()).await.json);
+    assert_eq!(oldest.len(), 3);
+    let mut sorted = oldest.clone();
+    sorted.sort();
+    assert_eq!(oldest, sorted, "oldest first by default");
+    let first = app
+        .get(&format!("{path}?sort=newest&limit=2"), app.op())
+        .await
+        .json;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = app
+        .get(
+            &format!("{path}?sort=newest&limit=2&cursor={cursor}"),
+            app.op(),
+        )
+        .await
+        .json;
+    assert!(second["next_cursor"].is_null());
+    let newest: Vec<String> = ids(&first).into_iter().chain(ids(&second)).collect();
+    let reversed: Vec<String> = oldest.into_iter().rev().collect();
+    assert_eq!(
+        newest, reversed,
+        "newest first, and the cursor leads to older ones"
+    );
+    app.get(&format!("{path}?sort=sideways"), app.op())
+        .await
+        .assert_problem(400, "malformed_request");
 }

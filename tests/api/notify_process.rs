@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
 
-crate::backend_db_tests!(kill_9_with_deliveries_pending_loses_none);
+crate::backend_db_tests!(
+    kill_9_with_deliveries_pending_loses_none,
+    blocked_after_a_restart_is_logged
+);
 
 const ENV: &[(&str, &str)] = &[
     ("GATEWAY_OUTBOUND_ALLOW_PRIVATE", "true"),
@@ -167,6 +170,30 @@ async fn kill_9_with_deliveries_pending_loses_none(db: TestDb) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// An endpoint on a private network, made while `GATEWAY_OUTBOUND_ALLOW_PRIVATE` was on, after a
+/// restart without it: its deliveries are blocked, and the log says so and why (it said nothing).
+async fn blocked_after_a_restart_is_logged(db: TestDb) {
+    let master = new_master_key("blocked");
+    let rx = Receiver::start().await;
+    let mut gw = GatewayProcess::start(&db, &master, ENV);
+    let s = setup(&gw.base, &rx.url, 1).await;
+    gw.kill_9();
+    let gw = GatewayProcess::start(&db, &master, &[("GATEWAY_OUTBOUND_ALLOW_PRIVATE", "false")]);
+    deliver(&gw.base, &s.secret, &s.bodies[0]).await;
+    assert!(
+        gw.wait_log(
+            "GATEWAY_OUTBOUND_ALLOW_PRIVATE is off",
+            Duration::from_secs(15)
+        ),
+        "a blocked delivery is logged with its reason"
+    );
+    assert!(gw.log_contains(&s.endpoint), "the log names the endpoint");
+    assert!(
+        rx.received().is_empty(),
+        "nothing reached the private receiver"
+    );
 }
 
 /// Two processes share the work through PostgreSQL: every message is sent once (no timeouts
