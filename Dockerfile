@@ -13,6 +13,8 @@ RUN apt-get update \
 COPY --from=build /src/target/release/gateway /usr/local/bin/gateway
 USER gateway
 WORKDIR /var/lib/gateway
+# Listening beyond loopback, the gateway needs its public address for status URLs:
+# docker run -e GATEWAY_PUBLIC_URL=https://pay.example.com … (it refuses to start without it).
 ENV GATEWAY_LISTEN=0.0.0.0:8080 \
     GATEWAY_DATA_DIR=/var/lib/gateway/data
 EXPOSE 8080

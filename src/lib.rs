@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .around(api::words::explain_refusals)
         .around(api::order_status::stream_when_asked)
+        .around(api::status_cors::status_cors)
         .around(api::middleware::refuse_while_database_down)
         .around(api::middleware::limit_api_body)
         .data(state)

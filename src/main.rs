@@ -264,10 +264,16 @@ async fn main() -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command {
         Command::Serve => {
-            let prepared = startup::prepare(config.clone()).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let mut config = config.clone();
+            config.public_url = Some(
+                config
+                    .public_base(listener.local_addr()?)
+                    .map_err(anyhow::Error::msg)?,
+            );
+            let prepared = startup::prepare(config).await?;
             gateway::serve(prepared.state, listener, shutdown_signal()).await?;
         }
         Command::Migrate { action } => {

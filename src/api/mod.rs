@@ -20,6 +20,7 @@ mod platform_config;
 mod reconciliations;
 mod refunds;
 pub mod scope;
+pub mod status_cors;
 mod strict;
 mod stripe_config;
 mod tenants;

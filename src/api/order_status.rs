@@ -23,7 +23,7 @@ use poem_openapi::{Object, OpenApi};
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::app::orders::STATUS_PATH as PREFIX;
+pub(super) use crate::app::orders::STATUS_PATH as PREFIX;
 /// A comment line every this long keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 

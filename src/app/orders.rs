@@ -68,7 +68,7 @@ const STATUS_PURPOSE: &str = "order-status";
 pub const STATUS_PATH: &str = "/v1/order-status/";
 
 /// The status URL of an order: its token opens that one order's status, without a bearer (a
-/// customer's browser). Absolute when `GATEWAY_PUBLIC_URL` is set.
+/// customer's browser). Absolute: `serve` sets the public address (`Config::public_base`).
 pub fn status_url(state: &Context, order_id: Uuid) -> String {
     let token = state.keyring.capability(STATUS_PURPOSE, order_id);
     let base = state

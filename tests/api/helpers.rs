@@ -124,10 +124,12 @@ pub async fn start_with(
 ) -> anyhow::Result<TestApp> {
     let mut config = db.config(master_keys.clone());
     tweak(&mut config);
-    let prepared = gateway::startup::prepare(config).await?;
-    let writer_shards = prepared.state.writer.shards();
+    // As `gateway serve` does: bound first, so that status URLs name the address.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    config.public_url = Some(config.public_base(addr).map_err(anyhow::Error::msg)?);
+    let prepared = gateway::startup::prepare(config).await?;
+    let writer_shards = prepared.state.writer.shards();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(gateway::serve(prepared.state, listener, async move {
         let _ = rx.await;
@@ -201,7 +203,13 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        // A path on this gateway, or an absolute URL it answered (a status URL).
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut req = self.client.request(method, url);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -14,7 +14,8 @@ crate::backend_tests!(
 mod limits {
     crate::backend_db_tests!(
         streams_are_shared_fairly_and_end_by_themselves,
-        sigterm_with_streams_open_exits_at_once
+        sigterm_with_streams_open_exits_at_once,
+        a_page_on_another_origin_reads_the_status
     );
     use super::*;
 }
@@ -39,9 +40,20 @@ async fn a_status_url_shows_one_order_and_nothing_personal(app: TestApp) {
     let secret = app.restaurant("pizzeria").await;
     let (order, url) = create_order(&app, "pizzeria", "P-1").await;
     let (_, other_url) = create_order(&app, "pizzeria", "P-2").await;
-    assert!(url.starts_with("/v1/order-status/") && url != other_url);
+    // Absolute, on the address the gateway listens on (no GATEWAY_PUBLIC_URL in tests).
+    assert!(url.starts_with(&format!("{}/v1/order-status/", app.base)) && url != other_url);
     let a = app.request(Method::GET, &url, None, None).await;
     assert_eq!(a.status, 200, "{a:?}");
+    // Any origin may read it by default (GATEWAY_STATUS_CORS_ORIGINS=*).
+    let page = "https://any-restaurant.example";
+    let cross = app
+        .client
+        .get(&url)
+        .header("origin", page)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.headers()["access-control-allow-origin"], page);
     let keys: Vec<&String> = a.json.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
@@ -108,7 +120,11 @@ pub struct Stream {
 impl Stream {
     pub async fn open(base: &str, url: &str) -> Result<Self, reqwest::Response> {
         let resp = reqwest::Client::new()
-            .get(format!("{base}{url}"))
+            .get(if url.starts_with("http") {
+                url.to_owned()
+            } else {
+                format!("{base}{url}")
+            })
             .header("accept", "text/event-stream")
             .send()
             .await
@@ -221,7 +237,9 @@ async fn a_stream_on_one_replica_sees_a_change_committed_on_another() {
         .unwrap();
     let secret = a.restaurant("udon").await;
     let (order, url) = create_order(&a, "udon", "U-1").await;
-    let mut s = Stream::open(&b.base, &url).await.unwrap();
+    // Made by replica a, followed on replica b: the same path on b.
+    let path = &url[url.find("/v1/").unwrap()..];
+    let mut s = Stream::open(&b.base, path).await.unwrap();
     assert_eq!(
         s.next(Duration::from_secs(5)).await.0,
         "order.payment_pending"
@@ -324,4 +342,75 @@ async fn sigterm_with_streams_open_exits_at_once(db: TestDb) {
     for s in &mut streams {
         s.await_end().await;
     }
+}
+
+/// A restaurant's page on another origin may read the status URL (JSON and the stream) and its
+/// preflight is answered; no other route is readable cross-origin; with a list of origins set,
+/// an origin not on it gets no CORS permission.
+async fn a_page_on_another_origin_reads_the_status(db: TestDb) {
+    let keys = db
+        .url
+        .as_ref()
+        .map(|_| crate::helpers::new_master_key("k1"));
+    let shop = "https://shop.example.com";
+    let app = crate::helpers::start_with(db, keys, |c| {
+        c.status_cors_origins = vec![shop.to_owned(), "https://kiosk.example.com".to_owned()];
+    })
+    .await
+    .unwrap();
+    app.restaurant("corsica").await;
+    let (_, url) = create_order(&app, "corsica", "C-1").await;
+    let allowed = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let get = |origin: &'static str, accept: &'static str| {
+        let (client, url) = (app.client.clone(), url.clone());
+        async move {
+            client
+                .get(url)
+                .header("origin", origin)
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let json_answer = get(shop, "application/json").await;
+    assert_eq!(json_answer.status(), 200);
+    assert_eq!(allowed(&json_answer).as_deref(), Some(shop));
+    let stream = get(shop, "text/event-stream").await;
+    assert_eq!(stream.status(), 200);
+    assert_eq!(allowed(&stream).as_deref(), Some(shop));
+    drop(stream);
+    let preflight = app
+        .client
+        .request(Method::OPTIONS, &url)
+        .header("origin", shop)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "last-event-id")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{preflight:?}");
+    assert_eq!(allowed(&preflight).as_deref(), Some(shop));
+    let methods = preflight.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(methods.contains("GET"), "{methods}");
+    // An origin not on the list is given no permission.
+    let stranger = get("https://evil.example.net", "application/json").await;
+    assert_eq!(allowed(&stranger), None);
+    // The admin API is not readable cross-origin.
+    let admin = app
+        .client
+        .get(format!("{}/v1/tenants", app.base))
+        .bearer_auth(app.op())
+        .header("origin", shop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 200);
+    assert_eq!(allowed(&admin), None);
 }

@@ -173,6 +173,29 @@ fn serve_refuses(var: &str, bad: &[&str], expected: &str) {
     }
 }
 
+/// Beyond loopback, status URLs must name the gateway's public address: no guessing.
+#[test]
+fn a_public_listen_without_a_public_url_refuses_to_start() {
+    serve_refuses(
+        "GATEWAY_LISTEN",
+        &["0.0.0.0:0"],
+        "GATEWAY_PUBLIC_URL is required when listening on 0.0.0.0",
+    );
+}
+
+#[test]
+fn status_cors_origins_must_be_origins() {
+    serve_refuses(
+        "GATEWAY_STATUS_CORS_ORIGINS",
+        &[
+            "https://shop.example.com/path",
+            "ftp://shop.example.com",
+            "shop.example.com",
+        ],
+        "is not an origin",
+    );
+}
+
 #[test]
 fn malformed_master_keys_refuse_to_start() {
     serve_refuses(

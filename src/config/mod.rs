@@ -1,5 +1,10 @@
 //! Configuration: one `Config`, from flags or the `GATEWAY_*` environment, validated at start.
 use ipnet::IpNet;
+
+mod debug;
+mod parse;
+use parse::{parse_attempt_timeout, parse_nonzero_duration, parse_origin, parse_overlap};
+pub use parse::{parse_duration, parse_trusted_proxies, redact_url};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -162,9 +167,21 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_STATUS_STREAM_LIFETIME", default_value = "5m", value_parser = parse_nonzero_duration, global = true)]
     pub status_stream_lifetime: Duration,
     /// The gateway's public address (`https://pay.example.com`), put in front of the
-    /// `status_url` of orders; unset, `status_url` is a path.
+    /// `status_url` of orders (customers' browsers open it). Required when listening beyond
+    /// loopback; unset on loopback, the address listened on.
     #[arg(long, env = "GATEWAY_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Origins whose pages may read status URLs (`EventSource`, `fetch`), comma-separated;
+    /// `*`: any (a status URL shows no personal data, and its token is the capability).
+    #[arg(
+        long,
+        env = "GATEWAY_STATUS_CORS_ORIGINS",
+        default_value = "*",
+        value_delimiter = ',',
+        value_parser = parse_origin,
+        global = true
+    )]
+    pub status_cors_origins: Vec<String>,
     /// `redis://[:password@]host:port[/db]`: every replica then enforces each tenant's webhook
     /// rate limit together (GCRA in Redis). Unset, each replica limits alone.
     #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true, global = true)]
@@ -182,65 +199,6 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
-            .field(
-                "database",
-                &self.database_url.as_ref().map(|u| redact_url(u)),
-            )
-            .field(
-                "admin_token",
-                &self.admin_token.as_ref().map(|_| "[REDACTED]"),
-            )
-            .field(
-                "master_keys",
-                &self.master_keys.as_ref().map(|_| "[REDACTED]"),
-            )
-            .field("stripe_api_base", &self.stripe_api_base)
-            .field("signature_tolerance_secs", &self.signature_tolerance_secs)
-            .field("webhook_max_body_bytes", &self.webhook_max_body_bytes)
-            .field("api_max_body_bytes", &self.api_max_body_bytes)
-            .field(
-                "api_key_requests_per_second",
-                &self.api_key_requests_per_second,
-            )
-            .field("reconcile_interval", &self.reconcile_interval)
-            .field("reconcile_first_window", &self.reconcile_first_window)
-            .field("reconcile_overlap", &self.reconcile_overlap)
-            .field("authorization_warning", &self.authorization_warning)
-            .field("authorization_scan", &self.authorization_scan_interval)
-            .field(
-                "event_payload_retention_days",
-                &self.event_payload_retention_days,
-            )
-            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
-            .field("metrics_tenant_label", &self.metrics_tenant_label)
-            .field("writer_shards", &self.writer_shards)
-            .field("http_header_timeout", &self.http_header_timeout)
-            .field("http_body_timeout", &self.http_body_timeout)
-            .field("max_connections", &self.max_connections)
-            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
-            .field("auth_failures_burst", &self.auth_failures_burst)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("outbound_allow_private", &self.outbound_allow_private)
-            .field("notification_timeout", &self.notification_timeout)
-            .field("status_streams_max", &self.status_streams_max)
-            .field(
-                "status_streams_per_address",
-                &self.status_streams_per_address,
-            )
-            .field("status_stream_lifetime", &self.status_stream_lifetime)
-            .field("public_url", &self.public_url)
-            .field("redis", &self.redis_url.as_ref().map(|u| redact_url(u)))
-            .field("replicas_hint", &self.replicas_hint)
-            .field("log_format", &self.log_format)
-            .finish()
-    }
 }
 
 impl Config {
@@ -278,9 +236,22 @@ impl Config {
             status_streams_per_address: 20,
             status_stream_lifetime: Duration::from_secs(300),
             public_url: None,
+            status_cors_origins: vec!["*".to_owned()],
             redis_url: None,
             replicas_hint: 1,
             log_format: LogFormat::Text,
+        }
+    }
+
+    /// The address put in front of status URLs, given the address listened on: the public URL
+    /// when set; on loopback, the address itself; beyond loopback, none (an error to explain).
+    pub fn public_base(&self, bound: SocketAddr) -> Result<String, String> {
+        match &self.public_url {
+            Some(url) => Ok(url.trim_end_matches('/').to_owned()),
+            None if bound.ip().is_loopback() => Ok(format!("http://{bound}")),
+            None => Err(format!(
+                "GATEWAY_PUBLIC_URL is required when listening on {bound}: status URLs go to customers' browsers and must say where the gateway is (e.g. https://pay.example.com)"
+            )),
         }
     }
 
@@ -297,95 +268,5 @@ impl Config {
     pub fn is_postgres(&self) -> bool {
         let url = self.database_url();
         url.starts_with("postgres://") || url.starts_with("postgresql://")
-    }
-}
-
-/// `scheme://user:***@host/db` — a URL safe to log.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://***{}", &url[..scheme_end], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// `10.0.0.0/8, 192.168.1.7` → the networks (a bare address is a /32 or /128).
-pub fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("{s:?} is not an IP address or a CIDR network"))
-        })
-        .collect::<Result<_, _>>()
-        .map(TrustedProxies)
-}
-
-/// A timeout: a duration above zero.
-fn parse_nonzero_duration(raw: &str) -> Result<Duration, String> {
-    match parse_duration(raw)? {
-        Duration::ZERO => Err(format!("{raw:?}: must be more than 0")),
-        d => Ok(d),
-    }
-}
-
-/// A notification attempt's timeout: more than 0, at most a minute.
-fn parse_attempt_timeout(raw: &str) -> Result<Duration, String> {
-    match parse_nonzero_duration(raw)? {
-        d if d > Duration::from_secs(60) => Err(format!("{raw:?}: at most 60s")),
-        d => Ok(d),
-    }
-}
-
-/// A reconciliation overlap: a duration of at most a day.
-fn parse_overlap(raw: &str) -> Result<Duration, String> {
-    let d = parse_duration(raw)?;
-    if d > Duration::from_secs(86_400) {
-        return Err(format!("{raw:?}: the overlap is at most 1d"));
-    }
-    Ok(d)
-}
-
-/// `90`, `90s`, `30m`, `24h`, `3d` → a duration (`0` is allowed: off).
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let raw = raw.trim();
-    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a duration like 90s, 30m, 24h or 3d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("{raw:?}: unknown unit {unit:?} (use s, m, h or d)")),
-    };
-    Ok(Duration::from_secs(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_duration("3w").is_err() && parse_duration("h").is_err());
-    }
-
-    #[test]
-    fn debug_output_hides_every_password() {
-        let mut config = Config::with_data_dir("/tmp/x");
-        config.database_url = Some("postgres://gw:pg-hunter2@db:5432/gw".into());
-        config.redis_url = Some("redis://:redis-hunter2@cache:6379/0".into());
-        config.admin_token = Some("admin-hunter2".into());
-        let shown = format!("{config:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("redis://***@cache:6379/0"), "{shown}");
     }
 }
