@@ -104,11 +104,20 @@ enum TenantsAction {
     List,
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,poem=warn"));
+/// Logs go to stderr: colours only on a terminal (never into a file or a collector), and for a
+/// command other than `serve` only warnings and errors (its output is what was asked for), unless
+/// `RUST_LOG` says otherwise.
+fn init_logging(format: LogFormat, serving: bool) {
+    use std::io::IsTerminal;
+    let default = if serving {
+        "info,sqlx=warn,sea_orm=warn,poem=warn"
+    } else {
+        "warn,sqlx=warn,sea_orm=warn,poem=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -260,7 +269,7 @@ async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.config.log_format);
+    init_logging(cli.config.log_format, matches!(cli.command, Command::Serve));
     let config = cli.config;
     match cli.command {
         Command::Serve => {

@@ -47,6 +47,8 @@ fn embedded_default_starts_with_no_env_and_logs_no_secret() {
     let health = http_get(&addr, "/health");
     child.kill().ok();
     child.wait().ok();
+    // Into a pipe (a file, a collector), no terminal colours.
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a piped log:\n{log}");
 
     let data = dir.path().join("data");
     for (file, what) in [
@@ -268,6 +270,9 @@ fn tenants_bootstrap_from_the_shell() {
     );
     let line = String::from_utf8(created.stdout).unwrap();
     assert!(line.contains("\tcorner-cafe\tCorner Café"), "{line}");
+    // A command's output is what was asked for: no serve-style start-up lines before it.
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(!stderr.contains("INFO"), "{stderr}");
     let bad = gateway(
         &["tenants", "create", "--slug", "Bad Slug", "--name", "x"],
         &env,
