@@ -88,6 +88,10 @@ pub struct WebhookHealthOut {
     /// Notification endpoints failing now, or disabled (by the gateway after five days of
     /// failures: `disabled_reason` = `failing`; or by the tenant).
     pub notification_endpoints_unhealthy: Vec<EndpointHealthOut>,
+    /// Payments that took (or hold, or are taking) money and match no order: a paying event
+    /// whose `metadata.order_id` is absent or names no order of the tenant. Listed by
+    /// `GET …/payments?order=none`.
+    pub unmatched_payments: u64,
 }
 
 /// A notification endpoint that is failing or disabled.
@@ -197,6 +201,7 @@ impl EventsApi {
         let health = events::health(&state, &tenant).await?;
         Ok(Json(WebhookHealthOut {
             last_successful_webhook_at: health.last_success,
+            unmatched_payments: health.unmatched_payments,
             recent_failures: health.recent_failures.into_iter().collect(),
             events_by_status: health
                 .events_by_status

@@ -194,10 +194,22 @@ impl PaymentsApi {
         /// `next_cursor` of the previous page.
         #[oai(validator(custom = "Matches::new()"))]
         cursor: Query<Option<Matching<Cursor>>>,
+        /// `none`: only payments that took money and match no order (a paying event whose
+        /// `metadata.order_id` is absent or unknown); an order's id: only that order's.
+        order: Query<Option<String>>,
     ) -> Result<Json<PaymentPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
+        let by_order = match order.0.as_deref() {
+            None => None,
+            Some("none") => Some(app::payments::ByOrder::Unmatched),
+            Some(id) => Some(app::payments::ByOrder::Of(Uuid::parse_str(id).map_err(
+                |_| crate::domain::invalid("order", "must be none or an order's id"),
+            )?)),
+        };
         Ok(Json(
-            app::payments::list(&state, &tenant, page).await?.into(),
+            app::payments::list(&state, &tenant, by_order, page)
+                .await?
+                .into(),
         ))
     }
 

@@ -68,6 +68,8 @@ pub struct Health {
     pub events_by_status: Vec<(EventStatus, i64)>,
     /// Notification endpoints failing now, or disabled.
     pub endpoints_unhealthy: Vec<notification_endpoints::Model>,
+    /// Payments that took money and match no order.
+    pub unmatched_payments: u64,
 }
 
 pub async fn health(state: &Context, scope: &TenantScope) -> Result<Health> {
@@ -78,5 +80,6 @@ pub async fn health(state: &Context, scope: &TenantScope) -> Result<Health> {
         recent_failures: store::failures::since(&state.db, scope, since).await?,
         events_by_status: store::events::counts_by_status(&state.db, scope).await?,
         endpoints_unhealthy: store::notification_endpoints::unhealthy(&state.db, scope).await?,
+        unmatched_payments: store::payments::unmatched_count(&state.db, scope).await?,
     })
 }

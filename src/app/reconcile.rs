@@ -296,6 +296,16 @@ async fn compare_intent(
         }
         return Ok(());
     };
+    if ours.order_id.is_none() && theirs != PaymentStatus::Canceled {
+        found.push(Discrepancy {
+            kind: "unmatched_payment",
+            stripe_id: pi.id.clone(),
+            detail: format!(
+                "Stripe has this PaymentIntent {} ({} {}); it names no order of this tenant (metadata.order_id absent or unknown)",
+                pi.status, pi.amount, pi.currency
+            ),
+        });
+    }
     let local = ours.status;
     if theirs > local {
         found.push(Discrepancy {

@@ -6,7 +6,8 @@ use serde_json::json;
 
 crate::backend_tests!(
     orders_are_found_by_their_reference,
-    refusals_name_the_field_in_the_apis_words
+    refusals_name_the_field_in_the_apis_words,
+    payments_matching_no_order_are_surfaced
 );
 
 async fn orders_are_found_by_their_reference(app: TestApp) {
@@ -179,4 +180,77 @@ async fn refusals_name_the_field_in_the_apis_words(app: TestApp) {
             .unwrap()
             .contains("application/json")
     );
+}
+
+/// A payment whose event names no order of the tenant (no `metadata.order_id`, or an unknown
+/// one) is not lost from sight: webhook health counts it and the payments list shows it.
+async fn payments_matching_no_order_are_surfaced(app: TestApp) {
+    use crate::stripe::{event, now, payment_intent};
+    let secret = app.restaurant("lost").await;
+    let order = app.order("lost", "L-1", 1200, "usd").await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let paid = [
+        (
+            "evt_u1",
+            payment_intent("pi_matched", 1200, "usd", "succeeded", Some(&order)),
+        ),
+        (
+            "evt_u2",
+            payment_intent("pi_no_meta", 800, "usd", "succeeded", None),
+        ),
+        (
+            "evt_u3",
+            payment_intent("pi_unknown", 500, "usd", "succeeded", Some(&unknown)),
+        ),
+        // Failed: took no money, so it is nothing to book.
+        (
+            "evt_u4",
+            payment_intent("pi_failed", 300, "usd", "requires_payment_method", None),
+        ),
+    ];
+    for (id, pi) in paid {
+        let ty = if pi["status"] == "succeeded" {
+            "payment_intent.succeeded"
+        } else {
+            "payment_intent.payment_failed"
+        };
+        let a = app
+            .deliver("lost", &secret, &event(id, ty, now(), pi))
+            .await;
+        assert_eq!(a.json["status"], "processed", "{a:?}");
+    }
+    let health = app.get("/v1/tenants/lost/webhook-health", app.op()).await;
+    assert_eq!(health.json["unmatched_payments"], 2, "{health:?}");
+    let intents = |page: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["stripe_payment_intent_id"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let none = app
+        .get("/v1/tenants/lost/payments?order=none", app.op())
+        .await;
+    assert_eq!(
+        intents(&none.json),
+        ["pi_no_meta", "pi_unknown"],
+        "{none:?}"
+    );
+    let of_order = app
+        .get(
+            &format!("/v1/tenants/lost/payments?order={order}"),
+            app.op(),
+        )
+        .await;
+    assert_eq!(intents(&of_order.json), ["pi_matched"]);
+    let all = app.get("/v1/tenants/lost/payments", app.op()).await;
+    assert_eq!(all.json["data"].as_array().map(Vec::len), Some(4));
+    let bad = app
+        .get("/v1/tenants/lost/payments?order=T-1", app.op())
+        .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.json["detail"], "order: must be none or an order's id");
 }

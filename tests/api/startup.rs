@@ -48,7 +48,10 @@ fn embedded_default_starts_with_no_env_and_logs_no_secret() {
     child.kill().ok();
     child.wait().ok();
     // Into a pipe (a file, a collector), no terminal colours.
-    assert!(!log.contains('\u{1b}'), "ANSI escapes in a piped log:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a piped log:\n{log}"
+    );
 
     let data = dir.path().join("data");
     for (file, what) in [

@@ -445,11 +445,14 @@ async fn reconciliation_applies_missed_events_once_and_reports_missing_payments(
     let mut pi_gone = payment_intent("pi_gone", 4200, "usd", "succeeded", None);
     pi_gone["created"] = json!(t);
     let pi_abandoned = payment_intent("pi_abandoned", 100, "usd", "requires_payment_method", None);
+    // Taken by Stripe, applied from its missed event, but naming no order: nothing books it.
+    let mut pi_loose = payment_intent("pi_loose", 700, "usd", "succeeded", None);
+    pi_loose["created"] = json!(t);
     mount_lists(
         &stripe,
         vec![missed_refund, delivered.clone()],
         vec![missed_other],
-        vec![pi_b, pi_gone, pi_abandoned],
+        vec![pi_b, pi_gone, pi_abandoned, pi_loose],
     )
     .await;
 
@@ -460,9 +463,11 @@ async fn reconciliation_applies_missed_events_once_and_reports_missing_payments(
         json!({"created": 2, "updated": 0, "unchanged": 1, "failed": 0})
     );
     let found = run["discrepancies"].as_array().unwrap();
-    assert_eq!(found.len(), 1, "{run}");
+    assert_eq!(found.len(), 2, "{run}");
     assert_eq!(found[0]["kind"], "missing_payment");
     assert_eq!(found[0]["stripe_id"], "pi_gone");
+    assert_eq!(found[1]["kind"], "unmatched_payment");
+    assert_eq!(found[1]["stripe_id"], "pi_loose");
     assert!(run["error"].is_null() && run["finished_at"].is_string());
     let view = app.order_view("books", &order).await;
     assert_eq!(view["status"], "PARTIALLY_REFUNDED");
