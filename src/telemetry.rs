@@ -108,6 +108,10 @@ fn describe() {
         "Write transactions run again after contending with another's, by path."
     );
     counter!(
+        "gateway_unmatched_payments_total",
+        "Paying events committed that matched no order of their tenant (GET …/payments?order=none)."
+    );
+    counter!(
         "gateway_order_changes_total",
         "Committed order changes, by status before and after."
     );
@@ -146,11 +150,12 @@ fn describe() {
     );
 
     // (name, label, its values): a series for each value, or one unlabelled series.
-    let at_zero: [(&'static str, &'static str, &[&'static str]); 8] = [
+    let at_zero: [(&'static str, &'static str, &[&'static str]); 9] = [
         ("gateway_auth_failures_total", "", &[]),
         ("gateway_rate_limiter_fallback_total", "", &[]),
         ("gateway_db_breaker_opened_total", "", &[]),
         ("gateway_accept_errors_total", "", &[]),
+        ("gateway_unmatched_payments_total", "", &[]),
         (
             "gateway_rate_limited_total",
             "scope",
@@ -294,6 +299,14 @@ pub fn writer_retry(path: &'static str) {
 /// with `from` = `to`). Statuses are a closed set: bounded labels.
 pub fn order_change(from: &'static str, to: &'static str) {
     metrics::counter!("gateway_order_changes_total", "from" => from, "to" => to).increment(1);
+}
+
+/// Paying events committed that matched no order of their tenant (their payments are listed by
+/// `GET …/payments?order=none`).
+pub fn unmatched_payments(events: u64) {
+    if events > 0 {
+        metrics::counter!("gateway_unmatched_payments_total").increment(events);
+    }
 }
 
 /// The database breaker opened (`true`) or closed.

@@ -189,6 +189,8 @@ async fn payments_matching_no_order_are_surfaced(app: TestApp) {
     let secret = app.restaurant("lost").await;
     let order = app.order("lost", "L-1", 1200, "usd").await;
     let unknown = uuid::Uuid::now_v7().to_string();
+    let counted = || crate::operations::metric(&app, "gateway_unmatched_payments_total", &[]);
+    let before = counted().await;
     let paid = [
         (
             "evt_u1",
@@ -221,6 +223,8 @@ async fn payments_matching_no_order_are_surfaced(app: TestApp) {
     }
     let health = app.get("/v1/tenants/lost/webhook-health", app.op()).await;
     assert_eq!(health.json["unmatched_payments"], 2, "{health:?}");
+    // Metrics are process-wide (tests run in parallel): at least these two.
+    assert!(counted().await >= before + 2.0);
     let intents = |page: &serde_json::Value| -> Vec<String> {
         let mut v: Vec<String> = page["data"]
             .as_array()

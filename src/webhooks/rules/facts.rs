@@ -74,6 +74,21 @@ impl Facts {
         self.rederive(ctx, order, cause)
     }
 
+    /// Whether `obs`, just applied, is a payment that took (or holds, or is taking) money and is
+    /// linked to no order of `tenant`.
+    pub fn pays_without_order(&self, tenant: Uuid, obs: &Observation) -> bool {
+        let Observation::Payment(p) = obs else {
+            return false;
+        };
+        use entity::status::PaymentStatus as S;
+        self.payments
+            .get(&(tenant, p.payment_intent.clone()))
+            .is_some_and(|row| {
+                row.order_id.is_none()
+                    && matches!(row.status, S::Processing | S::Authorized | S::Succeeded)
+            })
+    }
+
     /// Merges a payment; returns its order (with what the payment adds to it) to re-derive.
     fn apply_payment(&mut self, ctx: &EventCtx, obs: &apply::PaymentObs) -> Option<orders::Model> {
         let t = ctx.tenant_id;

@@ -23,6 +23,8 @@ pub use crate::webhooks::rules::plan::Fallback;
 pub struct Committed {
     pub outcomes: Vec<Outcome>,
     pub changes: Vec<OrderChange>,
+    /// Paying events (money taken, held or on its way) that matched no order of their tenant.
+    pub unmatched_payments: u64,
 }
 
 /// Records `batch` with bulk statements in one transaction and commits it, or says it cannot
@@ -104,6 +106,7 @@ async fn merge_and_write<S: FactStore>(
     let mut committed = Committed {
         outcomes: Vec::with_capacity(batch.len()),
         changes: Vec::new(),
+        unmatched_payments: 0,
     };
     for (i, plan) in batch.iter().zip(plans) {
         committed.outcomes.push(match plan {
@@ -119,6 +122,9 @@ async fn merge_and_write<S: FactStore>(
                 committed
                     .changes
                     .extend(facts.apply(&ctx, obs, &i.envelope.id));
+                if facts.pays_without_order(i.tenant_id, obs) {
+                    committed.unmatched_payments += 1;
+                }
                 Outcome::Processed
             }
         });
@@ -148,13 +154,13 @@ pub async fn apply_one<C: ConnectionTrait + Sync>(
     incoming: &Incoming,
     obs: Observation,
     now: DateTime<Utc>,
-) -> Result<Vec<OrderChange>, DbErr> {
+) -> Result<(Vec<OrderChange>, u64), DbErr> {
     match obs {
         Observation::CustomerDeleted { customer_id } => {
             crate::store::ledger::scrub_customer(db, incoming.tenant_id, &customer_id, now).await?;
-            Ok(Vec::new())
+            Ok((Vec::new(), 0))
         }
-        Observation::Ignored(_) => Ok(Vec::new()),
+        Observation::Ignored(_) => Ok((Vec::new(), 0)),
         obs => {
             let batch = [incoming];
             let plans = [Plan::Apply(Box::new(obs))];
@@ -163,7 +169,7 @@ pub async fn apply_one<C: ConnectionTrait + Sync>(
                 .record_and_load(&[], plan::keys(&batch, &plans), now)
                 .await?;
             let committed = merge_and_write(&mut store, &batch, &plans, found, now).await?;
-            Ok(committed.changes)
+            Ok((committed.changes, committed.unmatched_payments))
         }
     }
 }

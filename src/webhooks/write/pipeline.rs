@@ -79,11 +79,13 @@ async fn per_event(db: &DatabaseConnection, incoming: &[&Incoming]) -> Result<Co
     let mut committed = Committed {
         outcomes: Vec::with_capacity(incoming.len()),
         changes: Vec::new(),
+        unmatched_payments: 0,
     };
     for i in incoming {
-        let (outcome, changes) = record_one(&txn, i).await?;
+        let (outcome, (changes, unmatched)) = record_one(&txn, i).await?;
         committed.outcomes.push(outcome);
         committed.changes.extend(changes);
+        committed.unmatched_payments += unmatched;
     }
     txn.commit().await?;
     crate::telemetry::writer_batch("per_event", incoming.len());
@@ -95,7 +97,7 @@ async fn per_event(db: &DatabaseConnection, incoming: &[&Incoming]) -> Result<Co
 async fn record_one<T: TransactionTrait>(
     txn: &T,
     incoming: &Incoming,
-) -> Result<(Outcome, Vec<OrderChange>), DbErr> {
+) -> Result<(Outcome, Applied), DbErr> {
     let now = Utc::now();
     let sp = txn.begin().await?;
     match process(&sp, incoming, now).await {
@@ -115,10 +117,13 @@ async fn record_one<T: TransactionTrait>(
             let sp = txn.begin().await?;
             events::record_failure(&sp, &incoming.new_event(now), &reason, now).await?;
             sp.commit().await?;
-            Ok((Outcome::Failed(reason), Vec::new()))
+            Ok((Outcome::Failed(reason), (Vec::new(), 0)))
         }
     }
 }
+
+/// What applying one event did: its order changes, and whether it paid without an order (0 or 1).
+type Applied = (Vec<OrderChange>, u64);
 
 #[derive(Debug, thiserror::Error)]
 enum ProcessError {
@@ -132,7 +137,7 @@ async fn process<C: sea_orm::ConnectionTrait + Sync>(
     db: &C,
     i: &Incoming,
     now: chrono::DateTime<Utc>,
-) -> Result<(Outcome, Vec<OrderChange>), ProcessError> {
+) -> Result<(Outcome, Applied), ProcessError> {
     let env = &i.envelope;
     let new = i.new_event(now);
     if !events::insert_new(db, &new).await? {
@@ -141,17 +146,17 @@ async fn process<C: sea_orm::ConnectionTrait + Sync>(
         };
         let retryable = matches!(known.status, EventStatus::Failed | EventStatus::Processing);
         if !(retryable || i.replay) || !events::claim(db, known.id, known.status).await? {
-            return Ok((Outcome::Duplicate, Vec::new()));
+            return Ok((Outcome::Duplicate, (Vec::new(), 0)));
         }
     }
-    let mut changes = Vec::new();
+    let mut applied = (Vec::new(), 0);
     let outcome = if env.livemode != i.tenant_livemode {
         Outcome::Ignored(mode_mismatch(env.livemode, i.tenant_livemode))
     } else {
         match apply::observe(&env.event_type, &env.data.object).map_err(ProcessError::Unusable)? {
             Observation::Ignored(reason) => Outcome::Ignored(reason),
             obs => {
-                changes = super::batch::apply_one(db, i, obs, now).await?;
+                applied = super::batch::apply_one(db, i, obs, now).await?;
                 Outcome::Processed
             }
         }
@@ -161,5 +166,5 @@ async fn process<C: sea_orm::ConnectionTrait + Sync>(
         _ => (EventStatus::Completed, None),
     };
     events::finish(db, i.tenant_id, &env.id, status, reason, now).await?;
-    Ok((outcome, changes))
+    Ok((outcome, applied))
 }

@@ -150,6 +150,7 @@ async fn write_batch(
             for change in &committed.changes {
                 crate::telemetry::order_change(change.from.as_str(), change.to.as_str());
             }
+            crate::telemetry::unmatched_payments(committed.unmatched_payments);
             feed.publish(committed.changes);
             (committed.outcomes.into_iter().map(Ok).collect(), Ok(()))
         }
