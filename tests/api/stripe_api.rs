@@ -70,7 +70,10 @@ async fn checkout_sessions_use_the_tenants_key_and_an_order_idempotency_key(app:
     );
     // The customer's browser follows the order at the status URL (no bearer).
     let status_url = a.json["status_url"].as_str().unwrap();
-    assert!(status_url.starts_with("/v1/order-status/"), "{a:?}");
+    assert!(
+        status_url.starts_with(&format!("{}/v1/order-status/", app.base)),
+        "{a:?}"
+    );
     let s = app
         .request(reqwest::Method::GET, status_url, None, None)
         .await;
