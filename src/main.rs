@@ -268,7 +268,9 @@ async fn check_config(config: Config, reference: &str) -> anyhow::Result<bool> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let cmd = gateway::config::help::for_args(<Cli as clap::CommandFactory>::command(), &args);
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches_from(&args))?;
     init_logging(cli.config.log_format, matches!(cli.command, Command::Serve));
     let config = cli.config;
     match cli.command {

@@ -8,7 +8,7 @@
 #                                   printed> replays that run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-GW=${GATEWAY_BIN:-target/debug/gateway}
+GW=${GATEWAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/gateway}
 [ -x "$GW" ] || cargo build -q --bin gateway
 VENV=target/api-tools
 if [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/openapi-python-client" ] \

@@ -2,6 +2,7 @@
 use ipnet::IpNet;
 
 mod debug;
+pub mod help;
 mod parse;
 use parse::{parse_attempt_timeout, parse_nonzero_duration, parse_origin, parse_overlap};
 pub use parse::{parse_duration, parse_trusted_proxies, redact_url};

@@ -309,3 +309,33 @@ fn openapi_into_a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
+
+/// A command's `--help` shows the settings it may need, not the thirty only `serve` uses.
+#[test]
+fn a_commands_help_shows_its_own_settings() {
+    let help = |args: &[&str]| {
+        let out = gateway(args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for args in [
+        &["tenants", "list", "--help"][..],
+        &["reconcile", "--help"],
+        &["keys", "rewrap", "-h"],
+        &["help", "check-config"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("--database-url"), "{args:?}: {text}");
+        for serve_only in ["--listen", "--writer-shards", "--status-cors-origins"] {
+            assert!(
+                !text.contains(serve_only),
+                "{args:?} lists {serve_only}: {text}"
+            );
+        }
+    }
+    let serve = help(&["serve", "--help"]);
+    assert!(serve.contains("--listen") && serve.contains("--writer-shards"));
+    // Still read by every command (hidden from help, not from parsing).
+    let listed = gateway(&["--listen", "127.0.0.1:1", "openapi"], &[]);
+    assert!(listed.status.success());
+}
