@@ -1,6 +1,6 @@
 //! API: payments and disputes — `/v1/tenants/{tenant}/payments`, `…/disputes`.
 use super::pagination::page_request;
-use super::patterns::{Cursor, Matches, Matching};
+use super::patterns::{Cursor, Matches, Matching, OrderSelector};
 use super::{ApiTags, scope};
 use crate::app;
 use crate::error::ApiError;
@@ -196,7 +196,8 @@ impl PaymentsApi {
         cursor: Query<Option<Matching<Cursor>>>,
         /// `none`: only payments that took money and match no order (a paying event whose
         /// `metadata.order_id` is absent or unknown); an order's id: only that order's.
-        order: Query<Option<String>>,
+        #[oai(validator(custom = "Matches::new()"))]
+        order: Query<Option<Matching<OrderSelector>>>,
     ) -> Result<Json<PaymentPage>, ApiError> {
         let page = page_request(limit.0, cursor.0)?;
         let by_order = match order.0.as_deref() {

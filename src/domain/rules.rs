@@ -52,6 +52,8 @@ patterns! {
     AccountId = r"^acct_[A-Za-z0-9]{1,64}$";
     /// An order reference: 1–200 characters, no control characters, no space at either end.
     Reference = r"^[^\x00-\x1f\x7f-\x9f\s]([^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x1f\x7f-\x9f\s])?$";
+    /// Which payments by their order: `none` (those that match no order) or an order's id.
+    OrderSelector = r"^(none|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$";
     /// An ISO 4217 currency code, any case.
     Currency = r"^[A-Za-z]{3}$";
     /// An email address, loosely: one `@`, a dot after it, no spaces or control characters.
