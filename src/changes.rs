@@ -64,15 +64,14 @@ pub async fn announce(state: &Context, tenant_id: Uuid, slug: &str, change: Chan
 /// its name too, when it was removed).
 async fn forget(state: &Context, tenant_id: Uuid, slug: &str, change: Change) {
     state.stripe.invalidate(tenant_id).await;
-    if change == Change::Platform {
-        state.credentials.invalidate(Owner::Platform).await;
-        // Every connected tenant's client holds the platform's key.
-        state.stripe.invalidate_all();
-        return;
-    }
-    state.credentials.invalidate(Owner::Tenant(tenant_id)).await;
+    let owner = match change {
+        Change::Platform => Owner::Platform,
+        _ => Owner::Tenant(tenant_id),
+    };
+    state.credentials.invalidate(owner).await;
     match change {
-        Change::Platform => {}
+        // Every connected tenant's client holds the platform's key.
+        Change::Platform => state.stripe.invalidate_all(),
         Change::Removed => state.tenants.removed(tenant_id, slug).await,
         Change::Changed => state.tenants.invalidate(tenant_id, slug).await,
         Change::Created => {

@@ -262,11 +262,7 @@ pub async fn livemode(
     state: &Context,
     scope: &TenantScope,
 ) -> std::result::Result<Option<bool>, crate::stripe::credentials::LoadError> {
-    let owner = if scope.kind == TenantKind::Connected {
-        credentials::Owner::Platform
-    } else {
-        credentials::Owner::Tenant(scope.id)
-    };
+    let owner = crate::stripe::credentials::key_owner(scope.id, scope.kind);
     let opened = state
         .credentials
         .get(&state.db, &state.keyring, owner)

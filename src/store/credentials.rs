@@ -117,6 +117,16 @@ pub async fn delete_webhook_secret(
     }
 }
 
+/// The tenants that have a key of their own (their ids only: no ciphertext is read).
+pub(super) async fn tenants_with_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>, DbErr> {
+    <TenantOwned as Tables>::Key::find()
+        .select_only()
+        .column(TenantOwned::key_id())
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Removes a tenant's own key and secrets (it became `connected`), inside the caller's
 /// transaction.
 pub(super) async fn retire_tenant<C: ConnectionTrait>(

@@ -169,12 +169,7 @@ pub async fn active_with_config<C: ConnectionTrait>(db: &C) -> Result<Vec<Scoped
     let platform = super::credentials::get(db, super::credentials::Owner::Platform)
         .await?
         .is_some();
-    let configured: Vec<Uuid> = entity::stripe_configs::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.tenant_id)
-        .collect();
+    let configured = super::credentials::tenants_with_keys(db).await?;
     let mut can_call = sea_orm::Condition::any().add(Column::Id.is_in(configured));
     if platform {
         can_call = can_call.add(Column::Kind.eq(TenantKind::Connected));

@@ -5,11 +5,10 @@
 //! (about 25/s in test mode, 100/s live), and a connected tenant's also by one pace shared by
 //! every connected account, for the platform key as a whole; each connected account gets at
 //! most a quarter of that pace, so no account can take the platform's whole budget.
-use super::credentials::{CredentialCache, LoadError, per_second};
+use super::credentials::{CredentialCache, LoadError, key_owner, per_second};
 use super::http::{StripeCallError, StripeHttp, TenantStripe};
 use crate::crypto::{Keyring, SecretText};
 use crate::store::credentials::Owner;
-use entity::status::TenantKind;
 use moka::future::Cache;
 use sea_orm::{DatabaseConnection, DbErr};
 use std::sync::Arc;
@@ -109,9 +108,12 @@ impl StripeClients {
         let Some(tenant) = crate::store::tenants::find(db, &tenant_id.to_string()).await? else {
             return Ok(None);
         };
-        let (owner, account) = match (tenant.kind, tenant.stripe_account_id) {
-            (TenantKind::Connected, Some(account)) => (Owner::Platform, Some(account)),
-            _ => (Owner::Tenant(tenant_id), None),
+        let owner = key_owner(tenant_id, tenant.kind);
+        let account = match (owner, tenant.stripe_account_id) {
+            (Owner::Platform, Some(account)) => Some(account),
+            // A connected tenant without its account yet: nothing to call for.
+            (Owner::Platform, None) => return Ok(None),
+            (Owner::Tenant(_), _) => None,
         };
         let Some(key) = credentials.get(db, keyring, owner).await? else {
             return Ok(None);

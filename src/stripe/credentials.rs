@@ -114,6 +114,15 @@ impl CredentialCache {
     }
 }
 
+/// Whose key serves a tenant's Stripe calls: a connected tenant's, the platform's (with the
+/// tenant's account as `Stripe-Account`); any other's, its own.
+pub fn key_owner(tenant_id: uuid::Uuid, kind: entity::status::TenantKind) -> Owner {
+    match kind {
+        entity::status::TenantKind::Connected => Owner::Platform,
+        _ => Owner::Tenant(tenant_id),
+    }
+}
+
 /// How many calls a second a key may make in its mode.
 pub fn per_second(livemode: bool) -> u32 {
     if livemode {

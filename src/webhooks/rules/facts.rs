@@ -17,6 +17,8 @@ pub struct Facts {
     pub orders: HashMap<(Uuid, Uuid), orders::Model>,
     pub disputes: HashMap<(Uuid, String), disputes::Model>,
     pub scrubbed: HashSet<(Uuid, String)>,
+    /// Payments applied that took (or hold, or are taking) money and link to no order.
+    pub unmatched_payments: u64,
 }
 
 /// The rows that differ from the facts as loaded: what a batch writes.
@@ -74,21 +76,6 @@ impl Facts {
         self.rederive(ctx, order, cause)
     }
 
-    /// Whether `obs`, just applied, is a payment that took (or holds, or is taking) money and is
-    /// linked to no order of `tenant`.
-    pub fn pays_without_order(&self, tenant: Uuid, obs: &Observation) -> bool {
-        let Observation::Payment(p) = obs else {
-            return false;
-        };
-        use entity::status::PaymentStatus as S;
-        self.payments
-            .get(&(tenant, p.payment_intent.clone()))
-            .is_some_and(|row| {
-                row.order_id.is_none()
-                    && matches!(row.status, S::Processing | S::Authorized | S::Succeeded)
-            })
-    }
-
     /// Merges a payment; returns its order (with what the payment adds to it) to re-derive.
     fn apply_payment(&mut self, ctx: &EventCtx, obs: &apply::PaymentObs) -> Option<orders::Model> {
         let t = ctx.tenant_id;
@@ -126,6 +113,12 @@ impl Facts {
                 d.order_id = payment.order_id;
                 d.stripe_payment_intent_id = Some(payment.stripe_payment_intent_id.clone());
             }
+        }
+        use entity::status::PaymentStatus as S;
+        if payment.order_id.is_none()
+            && matches!(payment.status, S::Processing | S::Authorized | S::Succeeded)
+        {
+            self.unmatched_payments += 1;
         }
         let email = payment.customer_email.clone();
         self.payments.insert(key, payment);

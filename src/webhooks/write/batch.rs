@@ -122,13 +122,11 @@ async fn merge_and_write<S: FactStore>(
                 committed
                     .changes
                     .extend(facts.apply(&ctx, obs, &i.envelope.id));
-                if facts.pays_without_order(i.tenant_id, obs) {
-                    committed.unmatched_payments += 1;
-                }
                 Outcome::Processed
             }
         });
     }
+    committed.unmatched_payments = facts.unmatched_payments;
     let changed = facts.changed_since(&loaded);
     let outbox: Vec<_> = committed
         .changes
